@@ -1,0 +1,53 @@
+# wise-al: `make demo` and `make test` work from a fresh clone; everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# The suite runs against the real servers of this machine.
+export WISE_AL_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+export WISE_AL_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: help setup system services demo up test lint format clean
+
+help:  ## list targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+system:  ## Debian packages (cp2k, packmol)
+	@scripts/ensure-system.sh
+
+services:  ## PostgreSQL and Redis running on 127.0.0.1
+	@scripts/ensure-services.sh
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --find-links /opt/wheels -e '.[api,worker,test]'
+	@touch $@
+
+setup: system $(STAMP)  ## system packages + .venv with the project installed
+
+demo: setup  ## embedded demo: API on SQLite at :8000 with the example campaign
+	WISE_AL_HOME=$${WISE_AL_HOME:-$(CURDIR)/.wise-al} $(BIN)/wise-al demo
+
+up: setup  ## the API on the embedded database (workers arrive with the loop)
+	WISE_AL_HOME=$${WISE_AL_HOME:-$(CURDIR)/.wise-al} $(BIN)/wise-al db upgrade
+	WISE_AL_HOME=$${WISE_AL_HOME:-$(CURDIR)/.wise-al} $(BIN)/wise-al serve
+
+test: setup services  ## the whole suite (lint first: it takes seconds)
+	$(MAKE) --no-print-directory lint
+	$(BIN)/python -m pytest
+
+lint:  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format:  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:  ## remove the venv and local state
+	rm -rf $(VENV) .wise-al .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,60 @@
+"""The API app factory: ``uvicorn --factory services.api.app:create_app``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+import wise_al
+from services.api.errors import install_error_handlers
+from services.api.limits import BodySizeLimit
+from services.api.routes import campaigns, health
+from wise_al.db.engine import create_db_engine, create_session_factory
+from wise_al.db.migrate import require_current
+from wise_al.settings import ApiSettings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """Build the API for ``settings`` (read from ``WISE_AL_*`` when not given).
+
+    The database must be migrated (``wise-al db upgrade``); the app refuses to start otherwise.
+    """
+    settings = settings or ApiSettings()
+    engine = create_db_engine(settings.resolved_database_url())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        require_current(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="wise-al",
+        version=wise_al.__version__,
+        description="Active learning of MACE potentials for water-in-salt electrolytes.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = create_session_factory(engine)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(health.router, prefix=API_PREFIX)
+    app.include_router(campaigns.router, prefix=API_PREFIX)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> dict[str, Any]:
+        return {
+            "name": "wise-al",
+            "version": wise_al.__version__,
+            "api": API_PREFIX,
+            "docs": "/docs",
+            "dashboard": "not built yet: use the REST API and the CLI",
+        }
+
+    return app

@@ -1,0 +1,57 @@
+"""Translate core errors into HTTP responses: one readable ``message`` plus ``detail``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from wise_al.errors import AuthError, ConflictError, NotFoundError, SpecError, WiseAlError
+from wise_al.spec.io import describe_errors
+
+_STATUS = {
+    NotFoundError: status.HTTP_404_NOT_FOUND,
+    ConflictError: status.HTTP_409_CONFLICT,
+    AuthError: status.HTTP_401_UNAUTHORIZED,
+    SpecError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+
+def _spec_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SpecError)
+    detail = [{**e, "loc": ["body", *e["loc"]]} for e in exc.errors]
+    return JSONResponse(
+        {"message": str(exc), "detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT
+    )
+
+
+def _core_error(_: Request, exc: Exception) -> JSONResponse:
+    code = next((c for t, c in _STATUS.items() if isinstance(exc, t)), 400)
+    return JSONResponse({"message": str(exc), "detail": str(exc)}, code)
+
+
+def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        {"message": str(exc.detail), "detail": exc.detail},
+        exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def _request_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return JSONResponse(
+        {"message": describe_errors(errors), "detail": errors},
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(SpecError, _spec_error)
+    app.add_exception_handler(WiseAlError, _core_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _request_error)

@@ -1,0 +1,104 @@
+"""Campaigns: create (validated spec), list, get, get spec, delete a draft."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from services.api.deps import SessionDep, TokenDep
+from services.api.schemas import CampaignPage, CampaignRead, ErrorRead
+from wise_al.db.models import CampaignStatus
+from wise_al.db.repositories import CampaignRepository
+from wise_al.errors import SpecError
+from wise_al.spec import CampaignSpec, parse_spec
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorRead},
+    404: {"model": ErrorRead},
+    409: {"model": ErrorRead},
+    413: {"model": ErrorRead},
+    422: {"model": ErrorRead},
+}
+
+_YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+async def spec_body(request: Request) -> object:
+    """The decoded request body: JSON, or YAML when the content type says so."""
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "application/json").split(";")[0]
+    try:
+        if content_type.strip().lower() in _YAML_TYPES:
+            return yaml.safe_load(raw)
+        return json.loads(raw)
+    except (ValueError, yaml.YAMLError):
+        kind = "YAML" if content_type in _YAML_TYPES else "JSON"
+        raise SpecError(f"body: not valid {kind}") from None
+
+
+_SPEC_REQUEST = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/CampaignSpec"}},
+            "application/yaml": {"schema": {"$ref": "#/components/schemas/CampaignSpec"}},
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CampaignRead,
+    responses=_ERRORS,
+    openapi_extra=_SPEC_REQUEST,
+)
+def create_campaign(
+    token: TokenDep, session: SessionDep, body: Annotated[object, Depends(spec_body)]
+) -> CampaignRead:
+    """Validate a campaign spec and store it as a draft. Invalid specs write nothing (422)."""
+    spec = parse_spec(body)
+    campaign = CampaignRepository(session).create(spec, created_by=token.name)
+    return CampaignRead.from_row(campaign)
+
+
+@router.get("", response_model=CampaignPage)
+def list_campaigns(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    status_: Annotated[CampaignStatus | None, Query(alias="status")] = None,
+) -> CampaignPage:
+    """Campaigns, newest first, one page at a time."""
+    page = CampaignRepository(session).list(limit=limit, offset=offset, status=status_)
+    return CampaignPage(
+        items=[CampaignRead.from_row(c) for c in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/{campaign_id}", response_model=CampaignRead, responses=_ERRORS)
+def get_campaign(campaign_id: int, session: SessionDep) -> CampaignRead:
+    """One campaign."""
+    return CampaignRead.from_row(CampaignRepository(session).get(campaign_id))
+
+
+@router.get("/{campaign_id}/spec", response_model=CampaignSpec, responses=_ERRORS)
+def get_campaign_spec(campaign_id: int, session: SessionDep) -> dict[str, Any]:
+    """The campaign's spec as stored: every default filled in."""
+    return CampaignRepository(session).get(campaign_id).spec
+
+
+@router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
+def delete_campaign(_: TokenDep, campaign_id: int, session: SessionDep) -> Response:
+    """Delete a campaign that is still a draft (409 once it has started)."""
+    CampaignRepository(session).delete_draft(campaign_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

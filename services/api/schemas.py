@@ -1,0 +1,73 @@
+"""Response schemas of the API (``Read`` suffix); request bodies are core specs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from wise_al.db.models import Campaign
+
+
+class ErrorRead(BaseModel):
+    """Every error response: one readable line, and structured detail."""
+
+    message: str
+    detail: Any = None
+
+
+class CampaignRead(BaseModel):
+    """A campaign without its full spec (``GET /campaigns/{id}/spec`` has that)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    status: str
+    status_reason: str | None
+    schema_version: int
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    summary: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, campaign: Campaign) -> CampaignRead:
+        """Build from a row, with a summary of the spec for listings."""
+        spec = campaign.spec
+        summary = {
+            "composition": spec["system"]["composition"],
+            "strategy": spec["model"]["strategy"],
+            "committee_size": spec["model"]["committee_size"],
+            "labelling_method": spec["labelling"]["method"],
+            "max_iterations": spec["stopping"]["max_iterations"],
+        }
+        return cls(
+            id=campaign.id,
+            name=campaign.name,
+            status=str(campaign.status),
+            status_reason=campaign.status_reason,
+            schema_version=campaign.schema_version,
+            created_by=campaign.created_by,
+            created_at=campaign.created_at,
+            updated_at=campaign.updated_at,
+            summary=summary,
+        )
+
+
+class CampaignPage(BaseModel):
+    """A page of campaigns, newest first."""
+
+    items: list[CampaignRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class HealthRead(BaseModel):
+    """Liveness and database reachability."""
+
+    status: str
+    version: str
+    database: str

@@ -1,0 +1,51 @@
+"""The ``wise-al`` command: human-readable by default, ``--json`` for scripts.
+
+Errors print one line on stderr and exit with a non-zero code: 1 for a refused operation,
+2 for a usage mistake, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from wise_al.cli import admin, campaigns, demo
+from wise_al.cli.output import print_error
+from wise_al.errors import WiseAlError
+
+app = typer.Typer(
+    name="wise-al",
+    help="Active learning of MACE potentials for water-in-salt electrolytes.",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+admin.register(app)
+campaigns.register(app)
+demo.register(app)
+
+
+@app.callback(invoke_without_command=True)
+def _root(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``wise-al`` script."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        print_error("aborted")
+        code = 130
+    except typer.TyperException as exc:  # usage errors: bad option, bad value, missing argument
+        print_error(f"{exc.format_message()} (see --help)")
+        code = exc.exit_code
+    except WiseAlError as exc:
+        print_error(str(exc))
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)

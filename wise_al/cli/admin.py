@@ -1,0 +1,169 @@
+"""Commands that act on this machine directly: database, tokens, spec tools, the server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from wise_al.cli.output import console, print_json
+from wise_al.db import migrate
+from wise_al.db.engine import create_db_engine, create_session_factory, transaction
+from wise_al.db.repositories import TokenRepository
+from wise_al.settings import CoreSettings
+from wise_al.spec import dump_spec, load_spec, spec_json_schema
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
+
+db_app = typer.Typer(help="Database schema (Alembic migrations).")
+token_app = typer.Typer(help="API tokens (stored hashed; shown once).")
+spec_app = typer.Typer(help="Campaign spec tools.")
+
+
+def _help_without_command(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+for _group in (db_app, token_app, spec_app):
+    _group.callback(invoke_without_command=True)(_help_without_command)
+
+
+def _database_url() -> str:
+    return CoreSettings().resolved_database_url()
+
+
+def _session_factory() -> sessionmaker[Session]:
+    return create_session_factory(create_db_engine(_database_url()))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Migrate the database (WISE_AL_DATABASE_URL) up to REVISION."""
+    migrate.upgrade(_database_url(), revision)
+    console.print(f"database at {migrate.current_revision(create_db_engine(_database_url()))}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target, or 'base'")]) -> None:
+    """Migrate the database down to REVISION ('base' drops every table)."""
+    migrate.downgrade(_database_url(), revision)
+    console.print(f"database at {revision}")
+
+
+@db_app.command("current")
+def db_current(json_: JsonOpt = False) -> None:
+    """Print the database's revision and the code's newest one."""
+    current = migrate.current_revision(create_db_engine(_database_url()))
+    head = migrate.head_revision()
+    if json_:
+        print_json({"current": current, "head": head})
+    else:
+        console.print(f"current {current or 'none'}, head {head}")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="who or what uses it")] = "cli",
+    json_: JsonOpt = False,
+) -> None:
+    """Mint a token and print it once; only its hash is stored."""
+    with transaction(_session_factory()) as session:
+        token, secret = TokenRepository(session).create(name)
+        token_id = token.id
+    if json_:
+        print_json({"id": token_id, "name": name, "token": secret})
+    else:
+        console.print(f"token {token_id} for '{name}' (shown once, store it now):")
+        sys.stdout.write(secret + "\n")
+
+
+@token_app.command("list")
+def token_list(json_: JsonOpt = False) -> None:
+    """List tokens (prefixes only; secrets are not recoverable)."""
+    with transaction(_session_factory()) as session:
+        rows = [
+            {
+                "id": t.id,
+                "name": t.name,
+                "prefix": t.prefix,
+                "created_at": t.created_at.isoformat(),
+                "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+                "revoked": t.revoked_at is not None,
+            }
+            for t in TokenRepository(session).list()
+        ]
+    if json_:
+        print_json(rows)
+    else:
+        for row in rows:
+            state = "revoked" if row["revoked"] else f"last used {row['last_used_at'] or 'never'}"
+            console.print(f"{row['id']:>4}  {row['prefix']}…  {row['name']}  ({state})")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument()]) -> None:
+    """Revoke a token: requests with it get 401 from now on."""
+    with transaction(_session_factory()) as session:
+        TokenRepository(session).revoke(token_id)
+    console.print(f"token {token_id} revoked")
+
+
+@spec_app.command("schema")
+def spec_schema() -> None:
+    """Print the campaign spec's JSON Schema (for editors and validators)."""
+    print_json(spec_json_schema())
+
+
+@spec_app.command("validate")
+def spec_validate(
+    spec_file: Annotated[Path, typer.Argument(help="campaign spec, YAML or JSON")],
+    json_: JsonOpt = False,
+) -> None:
+    """Validate a spec file without submitting it; with --json, print it with defaults."""
+    spec = load_spec(spec_file)
+    if json_:
+        print_json(dump_spec(spec))
+    else:
+        console.print(
+            f"{spec_file}: valid ({spec.system.atom_count()} atoms, "
+            f"{spec.model.strategy}, {spec.labelling.method} labels)"
+        )
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    log_level: Annotated[str, typer.Option()] = "info",
+) -> None:
+    """Run the REST API alone (uvicorn). The database must be migrated first."""
+    os.execv(sys.executable, serve_command(host, port, log_level))
+
+
+def serve_command(host: str, port: int, log_level: str = "info") -> list[str]:
+    """argv that runs the API; the API lives in services/, which the core never imports."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "services.api.app:create_app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--log-level",
+        log_level,
+    ]
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to ``app``."""
+    app.add_typer(db_app, name="db")
+    app.add_typer(token_app, name="token")
+    app.add_typer(spec_app, name="spec")
+    app.command()(serve)

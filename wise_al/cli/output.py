@@ -1,0 +1,74 @@
+"""Printing for the CLI: rich for people, plain JSON for scripts, errors on one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output: JSON on stdout, nothing else."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def print_error(message: str) -> None:
+    """One readable line on stderr (newlines folded so scripts can grep it)."""
+    err_console.print(f"[bold red]error:[/] {' '.join(message.split())}", markup=True)
+
+
+def composition_text(composition: dict[str, Any]) -> str:
+    """``LiTFSI 21 m x16`` or ``LiTFSI 2 + H2O 5``."""
+    if composition.get("kind") == "molality":
+        return (
+            f"{composition['salt']} {composition['molality_mol_per_kg']:g} m, "
+            f"{composition['ion_pairs']} pairs"
+        )
+    return " + ".join(f"{n} {name}" for name, n in composition.get("molecules", {}).items())
+
+
+def campaign_table(items: list[dict[str, Any]], total: int) -> Table:
+    """A table of campaigns for ``wise-al campaigns``."""
+    table = Table(title=f"{len(items)} of {total} campaigns", title_justify="left")
+    for column in ("id", "name", "status", "system", "strategy", "labels", "created"):
+        table.add_column(column, no_wrap=column in ("id", "status"))
+    for c in items:
+        summary = c["summary"]
+        table.add_row(
+            str(c["id"]),
+            c["name"],
+            c["status"],
+            composition_text(summary["composition"]),
+            f"{summary['strategy']} x{summary['committee_size']}",
+            summary["labelling_method"],
+            str(c["created_at"])[:19].replace("T", " "),
+        )
+    return table
+
+
+def campaign_details(campaign: dict[str, Any]) -> Table:
+    """Key/value view of one campaign for ``wise-al show``."""
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    summary = campaign["summary"]
+    rows = {
+        "id": campaign["id"],
+        "name": campaign["name"],
+        "status": campaign["status"]
+        + (f" ({campaign['status_reason']})" if campaign.get("status_reason") else ""),
+        "system": composition_text(summary["composition"]),
+        "model": f"{summary['strategy']}, committee of {summary['committee_size']}",
+        "labels": summary["labelling_method"],
+        "iterations (max)": summary["max_iterations"],
+        "created": f"{campaign['created_at']} by {campaign.get('created_by') or '?'}",
+    }
+    for key, value in rows.items():
+        table.add_row(key, str(value))
+    return table

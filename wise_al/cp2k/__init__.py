@@ -1,0 +1,1 @@
+"""CP2K: input generation, runs, output parsing and SCF rescue, kept apart."""

@@ -1,0 +1,248 @@
+"""Tables of the active-learning history (SQLAlchemy 2, typed).
+
+Campaign -> Iteration -> WalkerRun -> Frame -> (Flag, Review, Label); ModelVersion per
+committee member and iteration; TaskRun for every queued unit of work; ApiToken for auth.
+The schema exists only through the Alembic revisions in ``migrations/``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from wise_al.db.base import Base, StrEnum, utcnow
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class Phase(StrEnum):
+    EXPLORE = "explore"
+    SELECT = "select"
+    REVIEW = "review"
+    LABEL = "label"
+    TRAIN = "train"
+    EVALUATE = "evaluate"
+    DECIDE = "decide"
+    DONE = "done"
+
+
+class RunStatus(StrEnum):
+    """Status of a unit of work (walker run, label, model version, task run)."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    STOPPED_EARLY = "stopped_early"
+    FAILED = "failed"
+
+
+class FrameStatus(StrEnum):
+    ACCURATE = "accurate"
+    CANDIDATE = "candidate"
+    FAILED = "failed"
+    SELECTED = "selected"
+    REJECTED = "rejected"
+
+
+class ReviewDecision(StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+
+def _enum(cls: type[StrEnum]) -> Enum:
+    # Stored as VARCHAR by value: portable across SQLite and PostgreSQL, readable in SQL.
+    return Enum(
+        cls,
+        native_enum=False,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def _fk(target: str, nullable: bool = False) -> Mapped[Any]:
+    return mapped_column(ForeignKey(target, ondelete="CASCADE"), nullable=nullable, index=True)
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus), default=CampaignStatus.DRAFT, index=True
+    )
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    schema_version: Mapped[int]
+    spec: Mapped[dict[str, Any]]
+    created_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    iterations: Mapped[list[Iteration]] = relationship(
+        back_populates="campaign", order_by="Iteration.index", passive_deletes=True
+    )
+
+
+class Iteration(Base):
+    __tablename__ = "iteration"
+    __table_args__ = (UniqueConstraint("campaign_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = _fk("campaign.id")
+    index: Mapped[int]
+    phase: Mapped[Phase] = mapped_column(_enum(Phase), default=Phase.EXPLORE)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    campaign: Mapped[Campaign] = relationship(back_populates="iterations")
+
+
+class WalkerRun(Base):
+    __tablename__ = "walker_run"
+    __table_args__ = (UniqueConstraint("iteration_id", "walker_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    iteration_id: Mapped[int] = _fk("iteration.id")
+    walker_index: Mapped[int]
+    conditions: Mapped[dict[str, Any]]
+    seed: Mapped[int]
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.PENDING)
+    steps_done: Mapped[int] = mapped_column(default=0)
+    trajectory_path: Mapped[str | None] = mapped_column(Text)
+    trajectory_sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Frame(Base):
+    __tablename__ = "frame"
+    __table_args__ = (
+        Index("ix_frame_campaign_status", "campaign_id", "status"),
+        Index("ix_frame_campaign_deviation", "campaign_id", "max_deviation_eV_per_A"),
+        UniqueConstraint("walker_run_id", "md_step"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    iteration_id: Mapped[int] = _fk("iteration.id")
+    walker_run_id: Mapped[int | None] = _fk("walker_run.id", nullable=True)
+    md_step: Mapped[int]
+    status: Mapped[FrameStatus] = mapped_column(_enum(FrameStatus))
+    max_deviation_eV_per_A: Mapped[float | None]
+    mean_deviation_eV_per_A: Mapped[float | None]
+    energy_std_eV_per_atom: Mapped[float | None]
+    atom_deviations_eV_per_A: Mapped[list[Any] | None]
+    n_atoms: Mapped[int]
+    structure: Mapped[dict[str, Any]]
+    selection_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    flags: Mapped[list[Flag]] = relationship(passive_deletes=True)
+
+
+class Flag(Base):
+    __tablename__ = "flag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    frame_id: Mapped[int] = _fk("frame.id")
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    atoms: Mapped[list[Any]]
+    value: Mapped[float]
+    threshold: Mapped[float]
+    message: Mapped[str] = mapped_column(Text)
+
+
+class Review(Base):
+    __tablename__ = "review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    frame_id: Mapped[int] = _fk("frame.id")
+    reviewer: Mapped[str] = mapped_column(String(120))
+    decision: Mapped[ReviewDecision] = mapped_column(_enum(ReviewDecision))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Label(Base):
+    __tablename__ = "label"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    frame_id: Mapped[int] = _fk("frame.id")
+    level_of_theory: Mapped[dict[str, Any]]
+    level_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.PENDING)
+    energy_eV: Mapped[float | None]
+    forces_eV_per_A: Mapped[list[Any] | None]
+    stress_eV_per_A3: Mapped[list[Any] | None]
+    input_path: Mapped[str | None] = mapped_column(Text)
+    output_path: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    failure_class: Mapped[str | None] = mapped_column(String(40))
+    scf_steps: Mapped[int | None]
+    wall_time_s: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_version"
+    __table_args__ = (UniqueConstraint("campaign_id", "iteration_index", "member_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = _fk("campaign.id")
+    iteration_index: Mapped[int]
+    member_index: Mapped[int]
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_version.id", ondelete="SET NULL")
+    )
+    strategy: Mapped[str] = mapped_column(String(40))
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.PENDING)
+    training_set_sha256: Mapped[str | None] = mapped_column(String(64))
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    file_path: Mapped[str | None] = mapped_column(Text)
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskRun(Base):
+    __tablename__ = "task_run"
+    __table_args__ = (Index("ix_task_run_campaign_status", "campaign_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    task_name: Mapped[str] = mapped_column(String(80))
+    unit_key: Mapped[str] = mapped_column(String(200), unique=True)
+    queue: Mapped[str] = mapped_column(String(40))
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored, the secret is shown once at creation."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

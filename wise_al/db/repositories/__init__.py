@@ -1,0 +1,6 @@
+"""Every query lives in a repository: one class per aggregate, given a session."""
+
+from wise_al.db.repositories.campaigns import CampaignRepository, Page
+from wise_al.db.repositories.tokens import TokenRepository
+
+__all__ = ["CampaignRepository", "Page", "TokenRepository"]

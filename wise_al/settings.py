@@ -1,0 +1,63 @@
+"""Configuration from the environment (``WISE_AL_*``): the only place that reads it.
+
+Settings are built once per entry point (CLI command, API app factory, worker) and passed
+down; nothing reads them at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".wise-al"
+
+
+class CoreSettings(BaseSettings):
+    """Settings shared by every process.
+
+    Attributes
+    ----------
+    home
+        Directory for the embedded database and the artifact store (``WISE_AL_HOME``).
+    database_url
+        SQLAlchemy URL; defaults to SQLite at ``<home>/wise_al.db`` (``WISE_AL_DATABASE_URL``).
+    artifact_dir
+        Root of the content-addressed artifact store (``WISE_AL_ARTIFACT_DIR``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WISE_AL_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    database_url: str | None = None
+    artifact_dir: Path | None = None
+
+    def resolved_database_url(self) -> str:
+        """The database URL, with the embedded SQLite default filled in."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'wise_al.db').resolve()}"
+
+    def resolved_artifact_dir(self) -> Path:
+        """The artifact store root, defaulting to ``<home>/artifacts``."""
+        return self.artifact_dir or self.home / "artifacts"
+
+
+class ApiSettings(CoreSettings):
+    """Settings of the API process (``WISE_AL_MAX_BODY_BYTES`` ...)."""
+
+    max_body_bytes: int = 1_048_576
+    cors_origins: list[str] = []
+
+
+class ClientSettings(BaseSettings):
+    """The API the CLI talks to, and its token (``WISE_AL_API_URL``, ``WISE_AL_TOKEN``)."""
+
+    model_config = SettingsConfigDict(env_prefix="WISE_AL_", extra="ignore")
+
+    api_url: str = "http://127.0.0.1:8000"
+    token: str | None = None
+    timeout_s: float = 30.0

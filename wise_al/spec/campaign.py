@@ -1,0 +1,77 @@
+"""The campaign spec: every scientific choice of one active-learning campaign."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from wise_al.spec.base import StrictModel, check_elements_present
+from wise_al.spec.exploration import ExplorationSpec, FlagsSpec, SelectionSpec, UncertaintySpec
+from wise_al.spec.labelling import LabellingSpec
+from wise_al.spec.model import ModelSpec
+from wise_al.spec.system import SystemSpec
+
+#: Version of the spec format this code reads and writes.
+SCHEMA_VERSION: Literal[1] = 1
+
+
+class ReviewSpec(StrictModel):
+    """Whether a person must accept selected frames before they are labelled."""
+
+    gate: Literal["auto", "required"] = "auto"
+
+
+class StoppingSpec(StrictModel):
+    """When the loop stops: whichever rule is met first."""
+
+    max_iterations: Annotated[int, Field(ge=1, le=10_000)] = 10
+    accurate_ratio_target: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.9, description="stop when this fraction of the last exploration is accurate"
+    )
+    max_labels: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
+
+
+class CampaignSpec(StrictModel):
+    """One exploration campaign, as a user writes it (YAML or JSON).
+
+    Sections are validated against each other: flags and basis sets may only name elements of
+    the system, so a typo is caught at submission, not hours into a run.
+    """
+
+    schema_version: Literal[1] = Field(
+        default=SCHEMA_VERSION, description="version of this format; this server reads 1"
+    )
+    name: Annotated[
+        str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.()+-]*$")
+    ]
+    description: Annotated[str, Field(max_length=10_000)] = ""
+    system: SystemSpec = Field(default_factory=SystemSpec)
+    model: ModelSpec
+    exploration: ExplorationSpec = Field(default_factory=ExplorationSpec)
+    uncertainty: UncertaintySpec = Field(default_factory=UncertaintySpec)
+    flags: FlagsSpec = Field(default_factory=FlagsSpec)
+    selection: SelectionSpec = Field(default_factory=SelectionSpec)
+    labelling: LabellingSpec = Field(default_factory=LabellingSpec)
+    review: ReviewSpec = Field(default_factory=ReviewSpec)
+    stopping: StoppingSpec = Field(default_factory=StoppingSpec)
+
+    # Fields validate in declaration order, so ``system`` is in info.data when these run.
+    @field_validator("flags")
+    @classmethod
+    def _flags_match_system(cls, flags: FlagsSpec, info: ValidationInfo) -> FlagsSpec:
+        system = info.data.get("system")
+        if system is not None:
+            flags.drop_default_rules_for_absent(system.elements())
+            check_elements_present(flags.elements(), system.elements(), "a flag rule")
+        return flags
+
+    @field_validator("labelling")
+    @classmethod
+    def _basis_matches_system(cls, labelling: LabellingSpec, info: ValidationInfo) -> LabellingSpec:
+        system = info.data.get("system")
+        if system is not None:
+            check_elements_present(
+                set(labelling.basis_per_element), system.elements(), "basis_per_element"
+            )
+        return labelling

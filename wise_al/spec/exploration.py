@@ -1,0 +1,125 @@
+"""Sections that decide where the model is wrong: exploration, uncertainty, flags, selection."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from wise_al.spec.base import StrictModel, check_pair_keys, parse_element_pair
+
+#: Default species-pair minimum distances in Å. Li-Li 2.6 Å is our own default (to calibrate):
+#: from-scratch models invent shorter Li+-Li+ contacts than DFT ever samples.
+DEFAULT_MIN_DISTANCE_A = {"Li-Li": 2.6, "Li-O": 1.6, "O-O": 2.2}
+
+#: Covalent bonds whose integrity is checked in water and TFSI.
+DEFAULT_BONDS = ["O-H", "S-N", "S-O", "S-C", "C-F"]
+
+
+class ExplorationSpec(StrictModel):
+    """Committee MD walkers: ensemble, time step, how long each iteration explores."""
+
+    ensemble: Literal["NVT", "NPT"] = "NVT"
+    timestep_fs: Annotated[float, Field(gt=0, le=5)] = 0.5
+    steps_per_iteration: Annotated[
+        list[Annotated[int, Field(ge=1, le=100_000_000)]], Field(min_length=1, max_length=1000)
+    ] = Field(
+        default_factory=lambda: [1000, 2000, 5000],
+        description="steps of iteration n = schedule[min(n, len-1)], so the schedule can grow",
+    )
+    save_interval_steps: Annotated[int, Field(ge=1)] = 10
+    friction_per_fs: Annotated[float, Field(gt=0, le=1)] = 0.01
+    driver: Literal["committee_mean", "member"] = "committee_mean"
+    early_stop_on_flags: bool = True
+    device: Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$")] = "auto"
+
+    @model_validator(mode="after")
+    def _saves_something(self) -> ExplorationSpec:
+        shortest = min(self.steps_per_iteration)
+        if self.save_interval_steps > shortest:
+            raise ValueError(
+                f"save_interval_steps ({self.save_interval_steps}) exceeds the shortest "
+                f"iteration ({shortest} steps): no frame would be saved"
+            )
+        return self
+
+    def steps_for(self, iteration: int) -> int:
+        """MD steps of ``iteration`` (0-based) under the schedule."""
+        return self.steps_per_iteration[min(iteration, len(self.steps_per_iteration) - 1)]
+
+
+class UncertaintySpec(StrictModel):
+    """Trust window on the committee's max per-atom force deviation, in eV/Å."""
+
+    trust_lo_eV_per_A: Annotated[float, Field(gt=0, le=100)] = 0.05
+    trust_hi_eV_per_A: Annotated[float, Field(gt=0, le=100)] = 0.15
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UncertaintySpec:
+        if self.trust_lo_eV_per_A >= self.trust_hi_eV_per_A:
+            raise ValueError(
+                f"trust_lo_eV_per_A ({self.trust_lo_eV_per_A}) must be below "
+                f"trust_hi_eV_per_A ({self.trust_hi_eV_per_A})"
+            )
+        return self
+
+
+class BondIntegritySpec(StrictModel):
+    """Molecule graph from the first frame; a bond stretched past a factor or a new bond flags."""
+
+    enabled: bool = True
+    bonds: list[str] = Field(default_factory=lambda: list(DEFAULT_BONDS))
+    stretch_factor: Annotated[float, Field(gt=1, le=5)] = 1.5
+    detect_new_bonds: bool = True
+
+    @field_validator("bonds")
+    @classmethod
+    def _pairs(cls, bonds: list[str]) -> list[str]:
+        check_pair_keys(dict.fromkeys(bonds, 0.0))
+        return bonds
+
+
+class FlagsSpec(StrictModel):
+    """Physics flags: where the model's frames are unphysical whatever the committee says."""
+
+    min_distance_A: dict[str, Annotated[float, Field(gt=0, le=10)]] = Field(
+        default_factory=lambda: dict(DEFAULT_MIN_DISTANCE_A)
+    )
+    bond_integrity: BondIntegritySpec = Field(default_factory=BondIntegritySpec)
+    overlap_fraction: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.5, description="any pair closer than this fraction of its covalent radii sum"
+    )
+    max_temperature_factor: Annotated[float, Field(gt=1, le=100)] = Field(
+        default=2.0, description="flag a frame hotter than this multiple of its walker's target"
+    )
+
+    _check_pairs = field_validator("min_distance_A")(classmethod(lambda cls, v: check_pair_keys(v)))
+
+    def drop_default_rules_for_absent(self, present: set[str]) -> None:
+        """Keep only the default rules whose elements are in the system (pure water has no Li).
+
+        Rules a user wrote are kept as written, so a typo still fails validation.
+        """
+
+        def keep(key: str) -> bool:
+            return set(parse_element_pair(key)) <= present
+
+        if "min_distance_A" not in self.model_fields_set:
+            self.min_distance_A = {k: v for k, v in self.min_distance_A.items() if keep(k)}
+        if "bonds" not in self.bond_integrity.model_fields_set:
+            self.bond_integrity.bonds = [b for b in self.bond_integrity.bonds if keep(b)]
+
+    def elements(self) -> set[str]:
+        """Every element the rules name."""
+        keys = list(self.min_distance_A)
+        if self.bond_integrity.enabled:
+            keys += self.bond_integrity.bonds
+        return {el for key in keys for el in parse_element_pair(key)}
+
+
+class SelectionSpec(StrictModel):
+    """How many and which frames go to DFT each iteration."""
+
+    budget_per_iteration: Annotated[int, Field(ge=1, le=100_000)] = 50
+    diversity: bool = True
+    seed: Annotated[int, Field(ge=0)] = 0

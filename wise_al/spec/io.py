@@ -1,0 +1,101 @@
+"""Reading campaign specs from YAML or JSON, with errors that name the field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from wise_al.errors import SpecError
+from wise_al.spec.campaign import CampaignSpec
+
+#: Largest spec file read from disk; specs are small, a huge file is a mistake.
+MAX_SPEC_BYTES = 1_048_576
+
+
+def field_path(loc: Sequence[object]) -> str:
+    """Dotted path of a pydantic error location, e.g. ``system.walkers[0].temperature_K``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "spec"
+
+
+def describe_errors(errors: Sequence[Mapping[str, Any]]) -> str:
+    """One readable line for a list of pydantic-style errors (``loc``, ``msg``)."""
+    parts = []
+    for error in errors:
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{field_path(error['loc'])}: {message}")
+    return "; ".join(parts)
+
+
+def parse_spec(data: object) -> CampaignSpec:
+    """Validate a decoded spec (dict) into a :class:`CampaignSpec`.
+
+    Raises
+    ------
+    SpecError
+        With ``errors`` as ``[{"loc": [...], "msg": ..., "type": ...}]`` and a one-line message.
+    """
+    if not isinstance(data, dict):
+        raise SpecError(
+            "spec: must be a mapping of sections (system, model, ...)",
+            [{"loc": [], "msg": "must be a mapping", "type": "dict_type"}],
+        )
+    try:
+        return CampaignSpec.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {
+                "loc": list(e["loc"]),
+                "msg": e["msg"].removeprefix("Value error, "),
+                "type": e["type"],
+            }
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise SpecError(describe_errors(errors), errors) from None
+
+
+def parse_spec_text(text: str, source: str = "spec") -> CampaignSpec:
+    """Parse YAML (a superset of JSON) text into a validated spec."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(f"{source}: not valid YAML or JSON{where}") from None
+    return parse_spec(data)
+
+
+def load_spec(path: Path) -> CampaignSpec:
+    """Read and validate a spec file (``.yaml``, ``.yml`` or ``.json``)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read ({exc.strerror})") from None
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(f"{path}: {size} bytes, larger than the {MAX_SPEC_BYTES} a spec may be")
+    try:
+        return parse_spec_text(path.read_text(encoding="utf-8"), source=str(path))
+    except SpecError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise SpecError(f"{path}: {exc}", exc.errors) from None
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """JSON Schema of the campaign spec (for editors and the API docs)."""
+    return CampaignSpec.model_json_schema()
+
+
+def dump_spec(spec: CampaignSpec) -> dict[str, Any]:
+    """The spec as stored: every default filled in, JSON-compatible."""
+    return json.loads(spec.model_dump_json())

@@ -1,0 +1,97 @@
+"""The ``model`` section: which potential the committee starts from and how it is trained."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from wise_al.spec.base import StrictModel
+
+#: Foundation model names mace's own loader resolves (``mace.calculators.mace_mp(model=...)``).
+#: Kept as data so the API can validate a spec without importing mace.
+MACE_FOUNDATION_NAMES = frozenset(
+    {
+        "small",
+        "medium",
+        "large",
+        "small-0b",
+        "medium-0b",
+        "small-0b2",
+        "medium-0b2",
+        "large-0b2",
+        "medium-0b3",
+        "medium-mpa-0",
+        "medium-omat-0",
+        "small-omat-0",
+        "mace-matpes-pbe-0",
+        "mace-matpes-r2scan-0",
+        "mh-0",
+        "mh-1",
+    }
+)
+
+MODEL_FILE_SUFFIXES = (".model", ".pt", ".pth")
+
+Strategy = Literal["fine_tune_naive", "fine_tune_multihead", "from_scratch"]
+
+
+class TrainingSpec(StrictModel):
+    """Training hyperparameters; architecture fields apply to ``from_scratch`` only."""
+
+    max_num_epochs: Annotated[int, Field(ge=1, le=100_000)] = 200
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = 4
+    learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.01
+    energy_weight: Annotated[float, Field(ge=0)] = 10.0
+    forces_weight: Annotated[float, Field(ge=0)] = 10.0
+    stress_weight: Annotated[float, Field(ge=0)] = 0.0
+    valid_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.1
+    test_fraction: Annotated[float, Field(ge=0, lt=0.5)] = 0.1
+    bootstrap: bool = False
+    seed: Annotated[int, Field(ge=0)] = 0
+    replay_data: str | None = Field(
+        default=None,
+        description="extxyz of foundation-level data replayed by multihead fine-tuning",
+    )
+    r_max_A: Annotated[float, Field(gt=1, le=12)] = 5.0
+    num_channels: Annotated[int, Field(ge=4, le=512)] = 64
+    max_L: Annotated[int, Field(ge=0, le=3)] = 1
+    num_interactions: Annotated[int, Field(ge=1, le=6)] = 2
+    correlation: Annotated[int, Field(ge=1, le=4)] = 3
+
+
+class ModelSpec(StrictModel):
+    """The committee: foundation model, training strategy and size."""
+
+    foundation: str | None = Field(
+        default=None,
+        description="a MACE .model file, or a foundation name mace knows (e.g. medium-mpa-0)",
+    )
+    strategy: Strategy = "fine_tune_naive"
+    committee_size: Annotated[int, Field(ge=2, le=16)] = 4
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
+
+    @field_validator("foundation")
+    @classmethod
+    def _path_or_known_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if value in MACE_FOUNDATION_NAMES:
+            return value
+        if value.endswith(MODEL_FILE_SUFFIXES):
+            return value
+        raise ValueError(
+            f"{value!r} is neither a MACE model file ({', '.join(MODEL_FILE_SUFFIXES)}) "
+            f"nor a foundation name mace knows ({', '.join(sorted(MACE_FOUNDATION_NAMES))})"
+        )
+
+    @model_validator(mode="after")
+    def _strategy_needs(self) -> ModelSpec:
+        if self.strategy.startswith("fine_tune") and self.foundation is None:
+            raise ValueError(
+                f"strategy {self.strategy!r} needs foundation: a .model file or a name mace knows"
+            )
+        if self.strategy == "fine_tune_multihead" and self.training.replay_data is None:
+            raise ValueError("strategy 'fine_tune_multihead' needs training.replay_data")
+        return self

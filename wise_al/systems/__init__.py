@@ -1,0 +1,1 @@
+"""Molecules, WiSE cells and structure I/O."""
