@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from wise_al.systems.species import SALTS
+
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -30,7 +32,11 @@ def composition_text(composition: dict[str, Any]) -> str:
             f"{composition['salt']} {composition['molality_mol_per_kg']:g} m, "
             f"{composition['ion_pairs']} pairs"
         )
-    return " + ".join(f"{n} {name}" for name, n in composition.get("molecules", {}).items())
+    # Salts first, then the rest by name: PostgreSQL's JSONB does not keep key order.
+    molecules = sorted(
+        composition.get("molecules", {}).items(), key=lambda m: (m[0] not in SALTS, m[0])
+    )
+    return " + ".join(f"{n} {name}" for name, n in molecules)
 
 
 def campaign_table(items: list[dict[str, Any]], total: int) -> Table:

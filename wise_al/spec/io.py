@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,15 +65,41 @@ def parse_spec(data: object) -> CampaignSpec:
         raise SpecError(describe_errors(errors), errors) from None
 
 
-def parse_spec_text(text: str, source: str = "spec") -> CampaignSpec:
-    """Parse YAML (a superset of JSON) text into a validated spec."""
+class _SpecLoader(yaml.SafeLoader):
+    """YAML 1.1 reads ``1e-6`` as a string; specs follow YAML 1.2 (and JSON): it is a float."""
+
+
+_SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def decode_spec_text(text: str | bytes, source: str = "spec") -> object:
+    """Decode YAML or JSON text (JSON first: YAML 1.1 misreads some JSON numbers)."""
     try:
-        data = yaml.safe_load(text)
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return yaml.load(text, Loader=_SpecLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise SpecError(f"{source}: not valid YAML or JSON{where}") from None
-    return parse_spec(data)
+
+
+def parse_spec_text(text: str, source: str = "spec") -> CampaignSpec:
+    """Parse YAML or JSON text into a validated spec."""
+    return parse_spec(decode_spec_text(text, source))
 
 
 def load_spec(path: Path) -> CampaignSpec:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-import yaml
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from services.api.deps import SessionDep, TokenDep
@@ -14,6 +13,7 @@ from wise_al.db.models import CampaignStatus
 from wise_al.db.repositories import CampaignRepository
 from wise_al.errors import SpecError
 from wise_al.spec import CampaignSpec, parse_spec
+from wise_al.spec.io import decode_spec_text
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -32,13 +32,12 @@ async def spec_body(request: Request) -> object:
     """The decoded request body: JSON, or YAML when the content type says so."""
     raw = await request.body()
     content_type = request.headers.get("content-type", "application/json").split(";")[0]
+    if content_type.strip().lower() in _YAML_TYPES:
+        return decode_spec_text(raw, source="body")
     try:
-        if content_type.strip().lower() in _YAML_TYPES:
-            return yaml.safe_load(raw)
         return json.loads(raw)
-    except (ValueError, yaml.YAMLError):
-        kind = "YAML" if content_type in _YAML_TYPES else "JSON"
-        raise SpecError(f"body: not valid {kind}") from None
+    except ValueError:
+        raise SpecError("body: not valid JSON") from None
 
 
 _SPEC_REQUEST = {

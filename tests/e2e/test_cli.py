@@ -1,0 +1,172 @@
+"""The `wise-al` command against a real `wise-al serve` process, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import PostgresDatabases
+from tests.factories import EXAMPLES, example_spec, with_value
+from wise_al.db.engine import create_db_engine, create_session_factory
+from wise_al.db.repositories import CampaignRepository
+
+WISE_AL = [sys.executable, "-m", "wise_al"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Cli:
+    env: dict[str, str]
+
+    def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*WISE_AL, *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+        if ok:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "--json").stdout)
+
+    def fails(self, *args: str, code: int = 1) -> str:
+        """Run a command that must fail; return its single stderr line."""
+        result = self.run(*args, ok=False)
+        assert result.returncode == code, (result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("error: ")
+        return lines[0]
+
+
+def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "wise-al serve exited early"
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("wise-al serve did not come up")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Cli, Path]]:
+    """A migrated database, a token, and `wise-al serve` running on a free port."""
+    env = {**os.environ, "WISE_AL_HOME": str(tmp_path / "home"), "NO_COLOR": "1", "COLUMNS": "200"}
+    env.pop("WISE_AL_TOKEN", None)
+    if request.param == "postgresql":
+        postgres: PostgresDatabases = request.getfixturevalue("postgres")
+        env["WISE_AL_DATABASE_URL"] = postgres.create()
+    port = free_port()
+    env["WISE_AL_API_URL"] = f"http://127.0.0.1:{port}"
+    cli = Cli(env)
+    cli.run("db", "upgrade")
+    cli.env["WISE_AL_TOKEN"] = str(cli.json("token", "create", "--name", "e2e")["token"])
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [*WISE_AL, "serve", "--port", str(port), "--log-level", "debug"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_up(env["WISE_AL_API_URL"], server)
+            yield cli, log
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+
+
+def test_submit_list_show_delete(cli: tuple[Cli, Path]) -> None:
+    run, log = cli
+    created = run.json("submit", str(EXAMPLES / "demo.yaml"))
+    campaign_id = str(created["id"])
+    listed = run.json("campaigns")
+    assert [c["id"] for c in listed["items"]] == [created["id"]]
+    human = run.run("campaigns").stdout
+    assert "demo-litfsi-water" in human and "draft" in human and "2 LiTFSI + 5 H2O" in human
+    shown = run.run("show", campaign_id).stdout
+    assert "fine_tune_naive, committee of 2" in shown
+    spec = run.json("show", campaign_id, "--spec")
+    assert spec["labelling"]["method"] == "xtb"
+    assert "deleted campaign" in run.run("delete", campaign_id).stdout
+    assert "does not exist" in run.fails("show", campaign_id)
+    # the server saw the token in every mutating request and logged none of it
+    assert run.env["WISE_AL_TOKEN"] not in log.read_text()
+    assert "POST /api/v1/campaigns" in log.read_text()
+
+
+def test_errors_are_one_line_and_nonzero(cli: tuple[Cli, Path], tmp_path: Path) -> None:
+    run, _ = cli
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(json.dumps(with_value(example_spec(), "system.temperature_K", -5)))
+    assert "system.temperature_K" in run.fails("submit", str(bad))
+    assert "cannot read" in run.fails("submit", str(tmp_path / "missing.yaml"))
+    no_token = Cli({**run.env, "WISE_AL_TOKEN": "wal_not-a-token"})
+    assert "HTTP 401" in no_token.fails("submit", str(EXAMPLES / "demo.yaml"))
+    nowhere = Cli({**run.env, "WISE_AL_API_URL": f"http://127.0.0.1:{free_port()}"})
+    assert "cannot reach the wise-al API" in nowhere.fails("campaigns")
+    assert "No such option" in run.fails("submit", "--bogus", code=2)
+    assert "campaign_id" in run.fails("show", "not-a-number", code=2)
+    assert run.json("campaigns")["total"] == 0
+
+
+def test_tokens_can_be_listed_and_revoked(cli: tuple[Cli, Path]) -> None:
+    run, _ = cli
+    tokens = run.json("token", "list")
+    assert [t["name"] for t in tokens] == ["e2e"]
+    assert run.env["WISE_AL_TOKEN"] not in json.dumps(tokens)
+    run.run("token", "revoke", str(tokens[0]["id"]))
+    assert "HTTP 401" in run.fails("submit", str(EXAMPLES / "demo.yaml"))
+
+
+def test_spec_tools_work_offline(tmp_path: Path) -> None:
+    run = Cli({**os.environ, "WISE_AL_HOME": str(tmp_path)})
+    schema = json.loads(run.run("spec", "schema").stdout)
+    assert schema["title"] == "CampaignSpec"
+    assert "47 atoms" in run.run("spec", "validate", str(EXAMPLES / "demo.yaml")).stdout
+    filled = run.json("spec", "validate", str(EXAMPLES / "wise_21m_gpu.yaml"))
+    assert filled["labelling"]["dispersion"] == "none"
+
+
+def test_demo_migrates_serves_and_submits(tmp_path: Path) -> None:
+    env = {**os.environ, "WISE_AL_HOME": str(tmp_path / "demo"), "NO_COLOR": "1", "COLUMNS": "200"}
+    env.pop("WISE_AL_DATABASE_URL", None)
+    port = free_port()
+    result = subprocess.run(
+        [*WISE_AL, "demo", "--port", str(port), "--exit-after-submit"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "submitted campaign 1 'demo-litfsi-water'" in result.stdout
+    assert "not built yet" in result.stdout
+    # the API was stopped (--exit-after-submit); the campaign is in the embedded database
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'demo' / 'wise_al.db'}")
+    with create_session_factory(engine)() as session:
+        page = CampaignRepository(session).list()
+    engine.dispose()
+    assert [(c.name, str(c.status)) for c in page.items] == [("demo-litfsi-water", "draft")]
+    with socket.socket() as probe:  # and the server it started is gone
+        assert probe.connect_ex(("127.0.0.1", port)) != 0

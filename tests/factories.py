@@ -1,0 +1,60 @@
+"""Spec builders for tests: the example specs, and variants of them."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def example_spec(name: str = "demo") -> dict[str, Any]:
+    """An example spec as decoded YAML (a fresh copy each call)."""
+    file = {"demo": "demo.yaml", "21m": "wise_21m_gpu.yaml"}[name]
+    data: dict[str, Any] = yaml.safe_load((EXAMPLES / file).read_text())
+    return copy.deepcopy(data)
+
+
+def with_value(spec: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of ``spec`` with the dotted ``path`` set to ``value`` (sections created)."""
+    spec = copy.deepcopy(spec)
+    *parents, leaf = path.split(".")
+    node = spec
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
+    return spec
+
+
+# (dotted path, value, text the error must contain). Each is one way users get a spec wrong.
+BAD_SPECS: list[tuple[str, Any, str]] = [
+    ("system.unknown_field", 1, "system.unknown_field"),
+    ("system.temperature_K", -10.0, "system.temperature_K"),
+    ("system.walkers", [], "system.walkers"),
+    ("system.composition", {"kind": "counts", "molecules": {"NaCl": 2}}, "NaCl"),
+    ("system.composition", {"kind": "counts", "molecules": {"Li+": 1, "H2O": 5}}, "neutral"),
+    ("system.composition", {"kind": "molality", "molality_mol_per_kg": 0}, "molality_mol_per_kg"),
+    ("system.cell_A", [10.0, 10.0], "system.cell_A"),
+    ("flags.min_distance_A", {"Xx-Li": 2.0}, "unknown element 'Xx'"),
+    ("flags.min_distance_A", {"Na-Li": 2.0}, "Na, not in this system"),
+    ("flags.min_distance_A", {"Li-Li": -1.0}, "flags.min_distance_A.Li-Li"),
+    ("uncertainty.trust_lo_eV_per_A", 0.5, "trust_lo_eV_per_A (0.5) must be below"),
+    ("selection.budget_per_iteration", 0, "selection.budget_per_iteration"),
+    ("labelling.functional", "B3LYP", "labelling.functional"),
+    ("labelling.method", "mp2", "labelling.method"),
+    ("labelling.cp2k_overrides", {"force_eval": {"dft": {"scf": {"max_scff": 5}}}}, "max_scff"),
+    ("labelling.cp2k_overrides", {"force_eval": {"dft": {"scf": {"max_scf": "x"}}}}, "max_scf"),
+    ("labelling.basis_per_element", {"Qq": "DZVP"}, "unknown element 'Qq'"),
+    ("model.foundation", "gpt-5", "model.foundation"),
+    ("model.committee_size", 1, "model.committee_size"),
+    ("model.strategy", "transfer", "model.strategy"),
+    ("exploration.timestep_fs", 0, "exploration.timestep_fs"),
+    ("exploration.save_interval_steps", 100_000, "no frame would be saved"),
+    ("exploration.device", "tpu", "exploration.device"),
+    ("review.gate", "sometimes", "review.gate"),
+    ("stopping.accurate_ratio_target", 1.5, "stopping.accurate_ratio_target"),
+    ("schema_version", 2, "schema_version"),
+]

@@ -1,0 +1,203 @@
+"""The REST API on both backends: create, list, get, spec, delete, auth, limits, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.api.app import create_app
+from tests.factories import BAD_SPECS, EXAMPLES, example_spec, with_value
+from wise_al.db.engine import create_db_engine, transaction
+from wise_al.db.models import Campaign, CampaignStatus
+from wise_al.db.repositories import TokenRepository
+from wise_al.settings import ApiSettings
+from wise_al.spec import dump_spec, load_spec
+
+CAMPAIGNS = "/api/v1/campaigns"
+
+
+@dataclass
+class Api:
+    client: TestClient
+    token: str
+    sessions: sessionmaker[Session]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def campaign_count(self) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(Campaign)) or 0
+
+    def create(self, spec: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self.client.post(CAMPAIGNS, json=spec or example_spec(), headers=self.auth)
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture
+def api(database_url: str, tmp_path: Path, session_factory: sessionmaker[Session]) -> Iterator[Api]:
+    settings = ApiSettings(home=tmp_path, database_url=database_url, max_body_bytes=65_536)
+    with transaction(session_factory) as session:
+        _, secret = TokenRepository(session).create("tester")
+    with TestClient(create_app(settings)) as client:
+        yield Api(client, secret, session_factory)
+
+
+def test_health(api: Api) -> None:
+    response = api.client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+
+
+def test_create_then_read_back(api: Api) -> None:
+    created = api.create()
+    assert created["status"] == "draft" and created["created_by"] == "tester"
+    assert created["summary"]["committee_size"] == 2
+    fetched = api.client.get(f"{CAMPAIGNS}/{created['id']}").json()
+    assert fetched == created
+    spec = api.client.get(f"{CAMPAIGNS}/{created['id']}/spec").json()
+    assert spec == dump_spec(load_spec(EXAMPLES / "demo.yaml"))
+
+
+def test_yaml_bodies_are_accepted(api: Api) -> None:
+    body = (EXAMPLES / "wise_21m_gpu.yaml").read_bytes()
+    headers = {**api.auth, "Content-Type": "application/yaml"}
+    response = api.client.post(CAMPAIGNS, content=body, headers=headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["summary"]["labelling_method"] == "dft"
+
+
+def test_listing_is_paged(api: Api) -> None:
+    ids = [api.create(with_value(example_spec(), "name", f"c{i}"))["id"] for i in range(3)]
+    page = api.client.get(CAMPAIGNS, params={"limit": 2, "offset": 0}).json()
+    assert [c["id"] for c in page["items"]] == ids[::-1][:2]
+    assert (page["total"], page["limit"], page["offset"]) == (3, 2, 0)
+    assert api.client.get(CAMPAIGNS, params={"status": "running"}).json()["total"] == 0
+    bad = api.client.get(CAMPAIGNS, params={"limit": 0})
+    assert bad.status_code == 422 and "limit" in bad.json()["message"]
+
+
+@pytest.mark.parametrize(("path", "value", "expected"), BAD_SPECS, ids=[b[0] for b in BAD_SPECS])
+def test_bad_specs_are_422_naming_the_field_and_write_nothing(
+    api: Api, path: str, value: Any, expected: str
+) -> None:
+    response = api.client.post(
+        CAMPAIGNS, json=with_value(example_spec(), path, value), headers=api.auth
+    )
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert expected in body["message"]
+    assert all(error["loc"][0] == "body" for error in body["detail"])
+    assert api.campaign_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(b"{not json", "body: not valid JSON"), (b"[1, 2]", "must be a mapping"), (b"", "not valid")],
+)
+def test_undecodable_bodies_are_422(api: Api, content: bytes, expected: str) -> None:
+    headers = {**api.auth, "Content-Type": "application/json"}
+    response = api.client.post(CAMPAIGNS, content=content, headers=headers)
+    assert response.status_code == 422 and expected in response.json()["message"]
+    assert api.campaign_count() == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wal_wrong"}, {"Authorization": "Basic dXNlcjpwYXNz"}],
+    ids=["missing", "unknown", "not-bearer"],
+)
+def test_mutations_without_a_valid_token_are_401(api: Api, headers: dict[str, str]) -> None:
+    existing = api.create()["id"]
+    create = api.client.post(CAMPAIGNS, json=example_spec(), headers=headers)
+    delete = api.client.delete(f"{CAMPAIGNS}/{existing}", headers=headers)
+    for response in (create, delete):
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert api.campaign_count() == 1
+
+
+def test_a_revoked_token_is_401(api: Api) -> None:
+    with transaction(api.sessions) as session:
+        repo = TokenRepository(session)
+        repo.revoke(repo.authenticate(api.token).id)  # type: ignore[union-attr]
+    response = api.client.post(CAMPAIGNS, json=example_spec(), headers=api.auth)
+    assert response.status_code == 401 and "revoked" in response.json()["message"]
+
+
+def test_reads_need_no_token(api: Api) -> None:
+    campaign_id = api.create()["id"]
+    assert api.client.get(f"{CAMPAIGNS}/{campaign_id}").status_code == 200
+
+
+def test_delete_only_while_draft(api: Api) -> None:
+    draft, started = api.create()["id"], api.create()["id"]
+    with transaction(api.sessions) as session:
+        session.get(Campaign, started).status = CampaignStatus.RUNNING  # type: ignore[union-attr]
+    assert api.client.delete(f"{CAMPAIGNS}/{draft}", headers=api.auth).status_code == 204
+    assert api.client.get(f"{CAMPAIGNS}/{draft}").status_code == 404
+    refused = api.client.delete(f"{CAMPAIGNS}/{started}", headers=api.auth)
+    assert refused.status_code == 409 and "only drafts" in refused.json()["message"]
+    assert api.client.get(f"{CAMPAIGNS}/{started}").json()["status"] == "running"
+    missing = api.client.delete(f"{CAMPAIGNS}/424242", headers=api.auth)
+    assert missing.status_code == 404 and "424242" in missing.json()["message"]
+
+
+def test_huge_uploads_are_413_and_write_nothing(api: Api) -> None:
+    padded = with_value(example_spec(), "description", "x" * 9_000)
+    huge = json.dumps([padded] * 10).encode()  # > 64 KiB limit of this fixture
+    declared = api.client.post(CAMPAIGNS, content=huge, headers=api.auth)
+    assert declared.status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit must hold while streaming
+        for start in range(0, len(huge), 4096):
+            yield huge[start : start + 4096]
+
+    streamed = api.client.post(CAMPAIGNS, content=chunks(), headers=api.auth)
+    assert streamed.status_code == 413 and "larger than" in streamed.json()["message"]
+    assert api.campaign_count() == 0
+
+
+def test_the_token_never_reaches_the_logs(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    api.create()
+    api.client.post(CAMPAIGNS, json={"bad": 1}, headers=api.auth)
+    api.client.post(CAMPAIGNS, json=example_spec(), headers={"Authorization": "Bearer wal_guess"})
+    assert caplog.records, "nothing was logged, so this test would prove nothing"
+    assert api.token not in caplog.text and "wal_guess" not in caplog.text
+
+
+def test_openapi_documents_the_spec_body(api: Api) -> None:
+    schema = api.client.get("/openapi.json").json()
+    body = schema["paths"][CAMPAIGNS]["post"]["requestBody"]["content"]
+    assert body["application/json"]["schema"]["$ref"].endswith("/CampaignSpec")
+    assert "CampaignSpec" in schema["components"]["schemas"]
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["type"] == "http"
+
+
+def test_the_api_refuses_to_start_on_an_unmigrated_database(tmp_path: Path) -> None:
+    settings = ApiSettings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(Exception, match="wise-al db upgrade"), TestClient(create_app(settings)):
+        pass
+    create_db_engine(settings.resolved_database_url()).dispose()
+
+
+def test_yaml_loader_refuses_python_tags(api: Api) -> None:
+    body = yaml.safe_dump(example_spec()) + "\nevil: !!python/object/apply:os.system ['true']\n"
+    headers = {**api.auth, "Content-Type": "application/yaml"}
+    response = api.client.post(CAMPAIGNS, content=body.encode(), headers=headers)
+    assert response.status_code == 422
+    assert api.campaign_count() == 0

@@ -1,0 +1,166 @@
+"""Campaign spec: defaults from science.md, loading, and every kind of bad input named."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.factories import BAD_SPECS, EXAMPLES, example_spec, with_value
+from wise_al.errors import SpecError
+from wise_al.spec import dump_spec, load_spec, parse_spec, parse_spec_text, spec_json_schema
+from wise_al.spec.io import MAX_SPEC_BYTES
+from wise_al.systems.species import waters_for_molality
+
+
+def test_examples_are_valid_and_have_the_documented_sizes() -> None:
+    demo = load_spec(EXAMPLES / "demo.yaml")
+    gpu = load_spec(EXAMPLES / "wise_21m_gpu.yaml")
+    assert demo.system.atom_count() == 47  # 2 LiTFSI + 5 H2O, as science.md suggests
+    assert gpu.system.atom_count() == 382  # p16_w42
+    assert gpu.labelling.functional == "r2SCAN"
+    assert gpu.exploration.device == "cuda"
+
+
+@pytest.mark.parametrize(
+    ("molality", "pairs", "waters"), [(21.0, 16, 42), (21.0, 64, 169), (21.0, 2, 5)]
+)
+def test_molality_gives_the_benchmark_water_counts(
+    molality: float, pairs: int, waters: int
+) -> None:
+    assert waters_for_molality(molality, pairs) == waters
+
+
+def test_defaults_come_from_the_science() -> None:
+    spec = parse_spec({"name": "defaults", "model": {"foundation": "medium-mpa-0"}})
+    assert spec.system.density_g_per_cm3 == pytest.approx(1.7126)
+    assert spec.system.temperature_K == pytest.approx(298.15)
+    assert spec.system.molecules() == {"LiTFSI": 16, "H2O": 42}
+    assert (spec.uncertainty.trust_lo_eV_per_A, spec.uncertainty.trust_hi_eV_per_A) == (0.05, 0.15)
+    assert spec.flags.min_distance_A["Li-Li"] == pytest.approx(2.6)
+    assert spec.stopping.accurate_ratio_target == pytest.approx(0.9)
+    assert spec.labelling.method == "xtb" and spec.labelling.functional is None
+
+
+def test_yaml_and_json_give_the_same_spec_and_the_dump_round_trips() -> None:
+    data = example_spec("21m")
+    from_yaml = parse_spec_text(yaml.safe_dump(data))
+    from_json = parse_spec_text(json.dumps(data))
+    assert from_yaml == from_json
+    assert parse_spec(dump_spec(from_yaml)) == from_yaml
+
+
+def test_dft_level_of_theory_is_filled_in_and_case_insensitive() -> None:
+    spec = parse_spec(with_value(example_spec(), "labelling", {"method": "dft"}))
+    assert (spec.labelling.functional, spec.labelling.dispersion) == ("PBE", "none")
+    spec = parse_spec(
+        with_value(
+            example_spec(),
+            "labelling",
+            {"method": "dft", "functional": "revpbe", "dispersion": "d3(bj)"},
+        )
+    )
+    assert (spec.labelling.functional, spec.labelling.dispersion) == ("revPBE", "D3BJ")
+
+
+def test_xtb_refuses_a_functional() -> None:
+    bad = with_value(example_spec(), "labelling.functional", "PBE")
+    with pytest.raises(SpecError, match="functional apply to method 'dft' only"):
+        parse_spec(bad)
+
+
+def test_default_rules_follow_the_system_but_written_rules_are_checked() -> None:
+    water = {"kind": "counts", "molecules": {"H2O": 8}}
+    spec = parse_spec(with_value(example_spec(), "system.composition", water) | {"flags": {}})
+    assert spec.flags.min_distance_A == {"O-O": 2.2}
+    assert spec.flags.bond_integrity.bonds == ["O-H"]
+    # the demo spec writes Li-Li explicitly: in pure water that is an error, not a silent drop
+    with pytest.raises(SpecError, match="Li, not in this system"):
+        parse_spec(with_value(example_spec(), "system.composition", water))
+
+
+@pytest.mark.parametrize(("path", "value", "expected"), BAD_SPECS, ids=[b[0] for b in BAD_SPECS])
+def test_bad_specs_name_the_field(path: str, value: Any, expected: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(with_value(example_spec(), path, value))
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_nan_and_infinity_are_refused() -> None:
+    with pytest.raises(SpecError, match=r"system\.temperature_K"):
+        parse_spec_text(
+            yaml.safe_dump(example_spec()).replace(
+                "temperature_K: 298.15", "temperature_K: .nan", 1
+            )
+        )
+    with pytest.raises(SpecError, match="cutoff_Ry"):
+        parse_spec(with_value(example_spec(), "labelling.cutoff_Ry", math.inf))
+
+
+def test_name_is_required_and_cannot_be_a_path() -> None:
+    data = example_spec()
+    del data["name"]
+    with pytest.raises(SpecError, match="name: Field required"):
+        parse_spec(data)
+    with pytest.raises(SpecError, match="name"):
+        parse_spec(with_value(example_spec(), "name", "../../etc"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"force_eval": {"dft": {"scf": {"@include": "/etc/passwd"}}}}, "preprocessor"),
+        ({"global": {"project": "@INCLUDE /etc/passwd"}}, "preprocessor"),
+        ({"global": {"project": "${HOME}"}}, "preprocessor"),
+        (
+            {"force_eval": {"dft": {"wfn_restart_file_name": "/tmp/x.wfn"}}},
+            "must stay in the label",
+        ),
+        ({"global": {"project": "../escape"}}, "must stay in the label"),
+        (
+            {"force_eval": {"external_potential": {"function": "X"}}},
+            "external_potential is refused",
+        ),
+    ],
+)
+def test_unsafe_cp2k_overrides_are_refused(overrides: dict[str, Any], expected: str) -> None:
+    with pytest.raises(SpecError, match=expected):
+        parse_spec(with_value(example_spec(), "labelling.cp2k_overrides", overrides))
+
+
+def test_valid_cp2k_overrides_are_kept() -> None:
+    overrides = {"force_eval": {"dft": {"scf": {"max_scf": 80, "outer_scf": {"max_scf": 10}}}}}
+    spec = parse_spec(with_value(example_spec(), "labelling.cp2k_overrides", overrides))
+    assert spec.labelling.cp2k_overrides == overrides
+
+
+def test_unreadable_malformed_and_huge_files(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="cannot read"):
+        load_spec(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\nsystem: [unclosed\n")
+    with pytest.raises(SpecError, match=r"broken.yaml: not valid YAML or JSON at line \d+"):
+        load_spec(broken)
+    scalar = tmp_path / "scalar.json"
+    scalar.write_text("42")
+    with pytest.raises(SpecError, match="must be a mapping"):
+        load_spec(scalar)
+    huge = tmp_path / "huge.yaml"
+    huge.write_bytes(b"#" * (MAX_SPEC_BYTES + 1))
+    with pytest.raises(SpecError, match="larger than"):
+        load_spec(huge)
+
+
+def test_json_schema_is_strict_and_complete() -> None:
+    schema = spec_json_schema()
+    assert schema["additionalProperties"] is False
+    assert {"system", "model", "exploration", "uncertainty", "flags", "selection"} <= set(
+        schema["properties"]
+    )
+    assert schema["required"] == ["name", "model"]
+    assert schema["$defs"]["LabellingSpec"]["properties"]["functional"]
