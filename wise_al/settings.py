@@ -50,7 +50,6 @@ class ApiSettings(CoreSettings):
     """Settings of the API process (``WISE_AL_MAX_BODY_BYTES`` ...)."""
 
     max_body_bytes: int = 1_048_576
-    cors_origins: list[str] = []
 
 
 class ClientSettings(BaseSettings):

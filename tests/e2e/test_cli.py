@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import PostgresDatabases
 from tests.factories import EXAMPLES, example_spec, with_value
 from wise_al.db.engine import create_db_engine, create_session_factory
-from wise_al.db.repositories import CampaignRepository
+from wise_al.db.repositories import CampaignRepository, TokenRepository
 
 WISE_AL = [sys.executable, "-m", "wise_al"]
 
@@ -166,7 +166,9 @@ def test_demo_migrates_serves_and_submits(tmp_path: Path) -> None:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'demo' / 'wise_al.db'}")
     with create_session_factory(engine)() as session:
         page = CampaignRepository(session).list()
+        tokens = TokenRepository(session).list()
     engine.dispose()
     assert [(c.name, str(c.status)) for c in page.items] == [("demo-litfsi-water", "draft")]
+    assert [(t.name, t.revoked_at is not None) for t in tokens] == [("demo", True)]
     with socket.socket() as probe:  # and the server it started is gone
         assert probe.connect_ex(("127.0.0.1", port)) != 0

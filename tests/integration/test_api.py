@@ -130,6 +130,13 @@ def test_mutations_without_a_valid_token_are_401(api: Api, headers: dict[str, st
     assert api.campaign_count() == 1
 
 
+def test_auth_is_checked_before_the_body(api: Api) -> None:
+    response = api.client.post(
+        CAMPAIGNS, content=b"{broken", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 401
+
+
 def test_a_revoked_token_is_401(api: Api) -> None:
     with transaction(api.sessions) as session:
         repo = TokenRepository(session)

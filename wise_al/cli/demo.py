@@ -64,8 +64,10 @@ def demo(
         raise WiseAlError(f"port {port} on {host} is in use: stop what runs there or pass --port")
     url = settings.resolved_database_url()
     migrate.upgrade(url)
-    with transaction(create_session_factory(create_db_engine(url))) as session:
-        _, secret = TokenRepository(session).create("demo")
+    sessions = create_session_factory(create_db_engine(url))
+    with transaction(sessions) as session:
+        token, secret = TokenRepository(session).create("demo")
+        token_id = token.id
     console.print(f"[bold]wise-al demo[/]  database {url}")
     server = subprocess.Popen(serve_command(host, port, "warning"))
     base_url = f"http://{host}:{port}"
@@ -92,6 +94,8 @@ def demo(
         if server.poll() is None:
             server.terminate()
             server.wait(timeout=10)
+        with transaction(sessions) as session:  # the demo's token dies with the demo
+            TokenRepository(session).revoke(token_id)
 
 
 def register(app: typer.Typer) -> None:
