@@ -76,7 +76,7 @@ def test_xtb_refuses_a_functional() -> None:
 def test_default_rules_follow_the_system_but_written_rules_are_checked() -> None:
     water = {"kind": "counts", "molecules": {"H2O": 8}}
     spec = parse_spec(with_value(example_spec(), "system.composition", water) | {"flags": {}})
-    assert spec.flags.min_distance_A == {"O-O": 2.2}
+    assert spec.flags.min_distance_A == {"O-O": 1.9}
     assert spec.flags.bond_integrity.bonds == ["O-H"]
     # the demo spec writes Li-Li explicitly: in pure water that is an error, not a silent drop
     with pytest.raises(SpecError, match="Li, not in this system"):

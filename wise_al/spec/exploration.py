@@ -8,9 +8,11 @@ from pydantic import Field, field_validator, model_validator
 
 from wise_al.spec.base import StrictModel, check_pair_keys, parse_element_pair
 
-#: Default species-pair minimum distances in Å. Li-Li 2.6 Å is our own default (to calibrate):
-#: from-scratch models invent shorter Li+-Li+ contacts than DFT ever samples.
-DEFAULT_MIN_DISTANCE_A = {"Li-Li": 2.6, "Li-O": 1.6, "O-O": 2.2}
+#: Default species-pair minimum distances in Å, between molecules. Li-Li 2.6 Å is our own
+#: default (to calibrate): from-scratch models invent shorter Li+-Li+ contacts than DFT ever
+#: samples. O-O 1.9 Å sits far below the shortest hydrogen bond (~2.4 Å) and below packmol's
+#: 2 Å packing tolerance, so freshly packed cells are not flagged.
+DEFAULT_MIN_DISTANCE_A = {"Li-Li": 2.6, "Li-O": 1.6, "O-O": 1.9}
 
 #: Covalent bonds whose integrity is checked in water and TFSI.
 DEFAULT_BONDS = ["O-H", "S-N", "S-O", "S-C", "C-F"]

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from wise_al.spec.base import StrictModel
 from wise_al.systems.species import (
+    DENSITY_21M_G_PER_CM3,
     SALTS,
     SPECIES,
     count_atoms,
@@ -18,9 +19,6 @@ from wise_al.systems.species import (
 
 #: Largest cell a campaign may ask for; beyond this MACE MD and CP2K labels stop making sense.
 MAX_ATOMS = 100_000
-
-#: Experimental density of 21 m LiTFSI(aq) at 298 K (Gilbert et al. 2017), g/cm³.
-DENSITY_21M_G_PER_CM3 = 1.7126
 
 
 class MolalityCompositionSpec(StrictModel):

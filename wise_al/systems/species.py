@@ -13,6 +13,9 @@ from ase.data import atomic_masses, atomic_numbers, chemical_symbols
 #: Molar mass of water in g/mol (used to turn a molality into a number of waters).
 WATER_MOLAR_MASS_G_PER_MOL = 18.015
 
+#: Experimental density of 21 m LiTFSI(aq) at 298 K (Gilbert et al. 2017), g/cm³.
+DENSITY_21M_G_PER_CM3 = 1.7126
+
 #: Real element symbols (ase's table without the dummy ``X``).
 ELEMENT_SYMBOLS: frozenset[str] = frozenset(chemical_symbols[1:])
 
