@@ -57,4 +57,7 @@ BAD_SPECS: list[tuple[str, Any, str]] = [
     ("review.gate", "sometimes", "review.gate"),
     ("stopping.accurate_ratio_target", 1.5, "stopping.accurate_ratio_target"),
     ("schema_version", 2, "schema_version"),
+    ("model.foundation", "/etc/evil.model", "relative to WISE_AL_HOME"),
+    ("labelling.basis", "X\n@INCLUDE /etc/passwd", "labelling.basis"),
+    ("description", "nul\x00byte", "description"),
 ]

@@ -49,7 +49,7 @@ class CoreSettings(BaseSettings):
 class ApiSettings(CoreSettings):
     """Settings of the API process (``WISE_AL_MAX_BODY_BYTES`` ...)."""
 
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
 
 
 class ClientSettings(BaseSettings):

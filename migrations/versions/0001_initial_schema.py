@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: 163f39142bd6
+Revision ID: c08945a9f23c
 Revises:
 Create Date: 2026-11-24
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "163f39142bd6"
+revision: str = "c08945a9f23c"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -45,6 +45,7 @@ def upgrade() -> None:
                 "failed",
                 name="campaignstatus",
                 native_enum=False,
+                create_constraint=True,
                 length=20,
             ),
             nullable=False,
@@ -83,6 +84,7 @@ def upgrade() -> None:
                 "done",
                 name="phase",
                 native_enum=False,
+                create_constraint=True,
                 length=20,
             ),
             nullable=False,
@@ -125,6 +127,7 @@ def upgrade() -> None:
                 "failed",
                 name="runstatus",
                 native_enum=False,
+                create_constraint=True,
                 length=20,
             ),
             nullable=False,
@@ -181,6 +184,7 @@ def upgrade() -> None:
                 "failed",
                 name="runstatus",
                 native_enum=False,
+                create_constraint=True,
                 length=20,
             ),
             nullable=False,
@@ -227,6 +231,7 @@ def upgrade() -> None:
                 "failed",
                 name="runstatus",
                 native_enum=False,
+                create_constraint=True,
                 length=20,
             ),
             nullable=False,
@@ -268,6 +273,7 @@ def upgrade() -> None:
                 "rejected",
                 name="framestatus",
                 native_enum=False,
+                create_constraint=True,
                 length=20,
             ),
             nullable=False,
@@ -362,6 +368,7 @@ def upgrade() -> None:
                 "failed",
                 name="runstatus",
                 native_enum=False,
+                create_constraint=True,
                 length=20,
             ),
             nullable=False,
@@ -401,7 +408,14 @@ def upgrade() -> None:
         sa.Column("reviewer", sa.String(length=120), nullable=False),
         sa.Column(
             "decision",
-            sa.Enum("accept", "reject", name="reviewdecision", native_enum=False, length=20),
+            sa.Enum(
+                "accept",
+                "reject",
+                name="reviewdecision",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
             nullable=False,
         ),
         sa.Column("reason", sa.Text(), nullable=False),

@@ -22,7 +22,8 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent, so a 201 means the row is stored.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def require_token(

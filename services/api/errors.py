@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -9,6 +11,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wise_al.errors import AuthError, ConflictError, NotFoundError, SpecError, WiseAlError
 from wise_al.spec.io import describe_errors
+
+logger = logging.getLogger("wise_al.api")
 
 _STATUS = {
     NotFoundError: status.HTTP_404_NOT_FOUND,
@@ -49,8 +53,17 @@ def _request_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # A bug, not bad input: log it with the traceback (never the request headers) and
+    # answer in the same JSON shape as every other error.
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    message = "internal error: the server logged the details"
+    return JSONResponse({"message": message, "detail": type(exc).__name__}, 500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
+    app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(SpecError, _spec_error)
     app.add_exception_handler(WiseAlError, _core_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

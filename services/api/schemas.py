@@ -36,12 +36,18 @@ class CampaignRead(BaseModel):
     def from_row(cls, campaign: Campaign) -> CampaignRead:
         """Build from a row, with a summary of the spec for listings."""
         spec = campaign.spec
+
+        def read(section: str, key: str) -> Any:
+            # tolerant: a spec stored by another version may lack a key, a listing must not fail
+            value = spec.get(section)
+            return value.get(key) if isinstance(value, dict) else None
+
         summary = {
-            "composition": spec["system"]["composition"],
-            "strategy": spec["model"]["strategy"],
-            "committee_size": spec["model"]["committee_size"],
-            "labelling_method": spec["labelling"]["method"],
-            "max_iterations": spec["stopping"]["max_iterations"],
+            "composition": read("system", "composition"),
+            "strategy": read("model", "strategy"),
+            "committee_size": read("model", "committee_size"),
+            "labelling_method": read("labelling", "method"),
+            "max_iterations": read("stopping", "max_iterations"),
         }
         return cls(
             id=campaign.id,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.app import create_app
@@ -202,9 +202,66 @@ def test_the_api_refuses_to_start_on_an_unmigrated_database(tmp_path: Path) -> N
     create_db_engine(settings.resolved_database_url()).dispose()
 
 
-def test_yaml_loader_refuses_python_tags(api: Api) -> None:
-    body = yaml.safe_dump(example_spec()) + "\nevil: !!python/object/apply:os.system ['true']\n"
+def test_yaml_loader_refuses_python_tags(api: Api, tmp_path: Path) -> None:
+    marker = tmp_path / "executed"
+    evil = f"!!python/object/apply:os.mkdir [{str(marker)!r}]"
+    body = yaml.safe_dump(example_spec()).replace("name: demo-litfsi-water", f"name: {evil}")
     headers = {**api.auth, "Content-Type": "application/yaml"}
     response = api.client.post(CAMPAIGNS, content=body.encode(), headers=headers)
     assert response.status_code == 422
-    assert api.campaign_count() == 0
+    assert "could not determine a constructor" in response.json()["message"]
+    assert not marker.exists() and api.campaign_count() == 0
+
+
+def test_a_failed_commit_is_never_answered_201(
+    database_url: str, tmp_path: Path, session_factory: sessionmaker[Session]
+) -> None:
+    with transaction(session_factory) as session:
+        _, secret = TokenRepository(session).create("tester")
+    app = create_app(ApiSettings(home=tmp_path, database_url=database_url))
+
+    def refuse(_: Session) -> None:
+        raise RuntimeError("disk full")
+
+    event.listen(app.state.session_factory, "before_commit", refuse)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post(
+            CAMPAIGNS, json=example_spec(), headers={"Authorization": f"Bearer {secret}"}
+        )
+    assert response.status_code == 500
+    assert response.json()["message"].startswith("internal error")
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("GET", f"{CAMPAIGNS}/2147483648"),
+        ("DELETE", f"{CAMPAIGNS}/99999999999999"),
+        ("GET", f"{CAMPAIGNS}/0/spec"),
+        ("GET", f"{CAMPAIGNS}?offset={2**63}"),
+    ],
+)
+def test_out_of_range_numbers_are_422(api: Api, method: str, url: str) -> None:
+    response = api.client.request(method, url, headers=api.auth)
+    assert response.status_code == 422, response.text
+    assert "campaign_id" in response.json()["message"] or "offset" in response.json()["message"]
+
+
+def test_control_characters_are_refused_before_the_database(api: Api) -> None:
+    response = api.client.post(
+        CAMPAIGNS, json=with_value(example_spec(), "description", "a\x00b"), headers=api.auth
+    )
+    assert response.status_code == 422 and "description" in response.json()["message"]
+
+
+def test_specs_stored_by_other_versions_stay_readable(api: Api) -> None:
+    campaign_id = api.create()["id"]
+    with transaction(api.sessions) as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        campaign.spec = {**campaign.spec, "added_later": 1, "system": {}}
+    assert api.client.get(f"{CAMPAIGNS}/{campaign_id}/spec").json()["added_later"] == 1
+    assert api.client.get(f"{CAMPAIGNS}/{campaign_id}").status_code == 200
+    assert api.client.get(CAMPAIGNS).json()["total"] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -111,30 +112,90 @@ def test_name_is_required_and_cannot_be_a_path() -> None:
         parse_spec(with_value(example_spec(), "name", "../../etc"))
 
 
+SCF = ("force_eval", "dft", "scf")
+
+
+def _tree(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    for key in reversed(path):
+        value = {key: value}
+    return value
+
+
+UNSAFE_OVERRIDES = [
+    ((*SCF, "@include"), "/etc/passwd", "not a CP2K section or keyword name"),
+    (("global", "project"), "@INCLUDE /etc/passwd", "may only tune"),
+    ((*SCF, "scf_guess"), "${HOME}", "may only hold"),
+    ((*SCF, "scf_guess"), "ATOMIC\n@INCLUDE /etc/passwd", "may only hold"),
+    ((*SCF, "print", "restart", "filename"), "../escape", "may only hold"),
+    ((*SCF, "print", "restart", "filename"), "/tmp/abs", "may only hold"),
+    # file keywords whose names do not say "file": refused by the section allowlist
+    (
+        ("force_eval", "dft", "xc", "hf", "interaction_potential", "t_c_g_data"),
+        "/x",
+        "may only tune",
+    ),
+    (("force_eval", "external_potential", "function"), "X", "may only tune"),
+    (("motion", "driver", "host"), "evil.example.com", "may only tune"),
+    (("force_eval", "subsys", "coord", "default_keyword"), "H 0 0 0", "may only tune"),
+    # the level of theory belongs to typed fields, where it is recorded
+    (("force_eval", "dft", "xc", "xc_functional", "_"), "BLYP", "may only tune"),
+    ((*SCF, "max_scf"), 500, "set labelling.max_scf instead"),
+    (("force_eval", "dft", "mgrid", "cutoff"), 200, "set labelling.cutoff_Ry instead"),
+    (("force_eval", "dft", "qs", "method"), "GPW", "set labelling.method instead"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "expected"), UNSAFE_OVERRIDES)
+def test_unsafe_cp2k_overrides_are_refused(
+    path: tuple[str, ...], value: Any, expected: str
+) -> None:
+    spec = with_value(example_spec(), "labelling.cp2k_overrides", _tree(path, value))
+    with pytest.raises(SpecError, match=re.escape(expected)):
+        parse_spec(spec)
+
+
+@pytest.mark.parametrize("basis", ["X\n@INCLUDE /etc/passwd", "DZVP\x00", "../BASIS", "A B"])
+def test_basis_names_cannot_inject_input(basis: str) -> None:
+    with pytest.raises(SpecError, match=r"labelling\.basis"):
+        parse_spec(with_value(example_spec(), "labelling.basis", basis))
+
+
 @pytest.mark.parametrize(
-    ("overrides", "expected"),
+    ("text", "expected"),
     [
-        ({"force_eval": {"dft": {"scf": {"@include": "/etc/passwd"}}}}, "preprocessor"),
-        ({"global": {"project": "@INCLUDE /etc/passwd"}}, "preprocessor"),
-        ({"global": {"project": "${HOME}"}}, "preprocessor"),
-        (
-            {"force_eval": {"dft": {"wfn_restart_file_name": "/tmp/x.wfn"}}},
-            "must stay in the label",
-        ),
-        ({"global": {"project": "../escape"}}, "must stay in the label"),
-        (
-            {"force_eval": {"external_potential": {"function": "X"}}},
-            "external_potential is refused",
-        ),
+        ("labelling: {cp2k_overrides: {global: &a [*a]}}", "aliases"),
+        ("name: a\nname: b\n", "'name' appears twice"),
+        ('{"name": "a", "name": "b"}', "'name' appears twice"),
+        ("name: " + "9" * 5000, "not valid YAML or JSON"),
+        ("name: !!python/object/apply:os.getpid []", "could not determine a constructor"),
     ],
 )
-def test_unsafe_cp2k_overrides_are_refused(overrides: dict[str, Any], expected: str) -> None:
-    with pytest.raises(SpecError, match=expected):
-        parse_spec(with_value(example_spec(), "labelling.cp2k_overrides", overrides))
+def test_hostile_yaml_is_refused_quickly(text: str, expected: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(expected)):
+        parse_spec_text(text)
+
+
+def test_lax_coercions_are_refused() -> None:
+    for path, value in [("selection.budget_per_iteration", "8"), ("model.committee_size", True)]:
+        with pytest.raises(SpecError, match=re.escape(path)):
+            parse_spec(with_value(example_spec(), path, value))
+
+
+def test_overrides_are_bounded() -> None:
+    wide = {f"k{i}": 1 for i in range(300)}
+    with pytest.raises(SpecError, match="at most 256"):
+        parse_spec(with_value(example_spec(), "labelling.cp2k_overrides", {"force_eval": wide}))
 
 
 def test_valid_cp2k_overrides_are_kept() -> None:
-    overrides = {"force_eval": {"dft": {"scf": {"max_scf": 80, "outer_scf": {"max_scf": 10}}}}}
+    overrides = {
+        "force_eval": {
+            "dft": {
+                "scf": {"scf_guess": "RESTART", "outer_scf": {"max_scf": 10, "eps_scf": 1e-6}},
+                "qs": {"eps_default": 1e-12},
+            }
+        }
+    }
     spec = parse_spec(with_value(example_spec(), "labelling.cp2k_overrides", overrides))
     assert spec.labelling.cp2k_overrides == overrides
 

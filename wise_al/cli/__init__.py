@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 
 import typer
+from alembic.util import CommandError as AlembicCommandError
+from sqlalchemy.exc import SQLAlchemyError
 
 from wise_al.cli import admin, campaigns, demo
 from wise_al.cli.output import print_error
@@ -45,6 +47,14 @@ def main(argv: list[str] | None = None) -> None:
         code = exc.exit_code
     except WiseAlError as exc:
         print_error(str(exc))
+        code = 1
+    except SQLAlchemyError as exc:
+        # the driver's own first line, never SQLAlchemy's text (it echoes SQL parameters)
+        reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
+        print_error(f"database error: {reason}")
+        code = 1
+    except AlembicCommandError as exc:
+        print_error(f"migration error: {exc}")
         code = 1
     except KeyboardInterrupt:
         code = 130

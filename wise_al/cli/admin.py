@@ -38,7 +38,9 @@ def _database_url() -> str:
 
 
 def _session_factory() -> sessionmaker[Session]:
-    return create_session_factory(create_db_engine(_database_url()))
+    engine = create_db_engine(_database_url())
+    migrate.require_current(engine)
+    return create_session_factory(engine)
 
 
 @db_app.command("upgrade")

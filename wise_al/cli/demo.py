@@ -91,11 +91,14 @@ def demo(
     except KeyboardInterrupt:
         pass
     finally:
-        if server.poll() is None:
-            server.terminate()
-            server.wait(timeout=10)
         with transaction(sessions) as session:  # the demo's token dies with the demo
             TokenRepository(session).revoke(token_id)
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
 
 def register(app: typer.Typer) -> None:

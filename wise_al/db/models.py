@@ -68,6 +68,7 @@ def _enum(cls: type[StrEnum]) -> Enum:
         length=20,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
+        create_constraint=True,  # a CHECK, so no other process can store an unknown status
     )
 
 

@@ -15,6 +15,7 @@ class StrictModel(BaseModel):
         allow_inf_nan=False,
         protected_namespaces=(),
         validate_default=True,
+        strict=True,  # "8" is not 8 and true is not 1; ints still widen to floats
     )
 
 

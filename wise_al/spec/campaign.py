@@ -45,7 +45,10 @@ class CampaignSpec(StrictModel):
     name: Annotated[
         str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.()+-]*$")
     ]
-    description: Annotated[str, Field(max_length=10_000)] = ""
+    description: Annotated[
+        # no control characters but newline and tab (PostgreSQL's JSONB refuses NUL)
+        str, Field(max_length=10_000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+    ] = ""
     system: SystemSpec = Field(default_factory=SystemSpec)
     model: ModelSpec
     exploration: ExplorationSpec = Field(default_factory=ExplorationSpec)

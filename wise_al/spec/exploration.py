@@ -33,7 +33,7 @@ class ExplorationSpec(StrictModel):
     friction_per_fs: Annotated[float, Field(gt=0, le=1)] = 0.01
     driver: Literal["committee_mean", "member"] = "committee_mean"
     early_stop_on_flags: bool = True
-    device: Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$")] = "auto"
+    device: Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d{1,3})?)$")] = "auto"
 
     @model_validator(mode="after")
     def _saves_something(self) -> ExplorationSpec:
@@ -124,4 +124,4 @@ class SelectionSpec(StrictModel):
 
     budget_per_iteration: Annotated[int, Field(ge=1, le=100_000)] = 50
     diversity: bool = True
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0

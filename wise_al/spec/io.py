@@ -66,7 +66,31 @@ def parse_spec(data: object) -> CampaignSpec:
 
 
 class _SpecLoader(yaml.SafeLoader):
-    """YAML 1.1 reads ``1e-6`` as a string; specs follow YAML 1.2 (and JSON): it is a float."""
+    """A safe loader for specs: no aliases, no duplicate keys, ``1e-6`` is a float.
+
+    Aliases are refused because a few bytes of ``&a [*a, *a]`` nest into trees that take
+    hours to walk or never end; duplicate keys because the last one silently winning hides
+    mistakes. YAML 1.1 reads ``1e-6`` as a string; specs follow YAML 1.2 and JSON there.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in specs", mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 _SpecLoader.add_implicit_resolver(
@@ -86,15 +110,34 @@ _SpecLoader.add_implicit_resolver(
 def decode_spec_text(text: str | bytes, source: str = "spec") -> object:
     """Decode YAML or JSON text (JSON first: YAML 1.1 misreads some JSON numbers)."""
     try:
-        return json.loads(text)
-    except ValueError:
+        return json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+    except _DuplicateKey as exc:
+        raise SpecError(f"{source}: key {exc.args[0]!r} appears twice") from None
+    except (ValueError, RecursionError):
         pass
     try:
         return yaml.load(text, Loader=_SpecLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SpecError(f"{source}: not valid YAML or JSON{where}") from None
+        problem = getattr(exc, "problem", None)
+        reason = f": {problem}" if problem else ""
+        raise SpecError(f"{source}: not valid YAML or JSON{where}{reason}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of 5000 digits
+        raise SpecError(f"{source}: not valid YAML or JSON ({str(exc)[:120]})") from None
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
 
 
 def parse_spec_text(text: str, source: str = "spec") -> CampaignSpec:

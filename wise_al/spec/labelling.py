@@ -26,6 +26,9 @@ def _canonical(choices: tuple[str, ...]) -> BeforeValidator:
     return BeforeValidator(canonical)
 
 
+#: A basis set name as in CP2K's BASIS_MOLOPT: no spaces, paths or control characters.
+BasisName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._()+-]*$", max_length=80)]
+
 Functional = Annotated[Literal[FUNCTIONALS], _canonical(FUNCTIONALS)]  # type: ignore[valid-type]
 Dispersion = Annotated[Literal[DISPERSIONS], _canonical(DISPERSIONS)]  # type: ignore[valid-type]
 
@@ -40,8 +43,8 @@ class LabellingSpec(StrictModel):
     method: Literal["xtb", "dft"] = "xtb"
     functional: Functional | None = None
     dispersion: Dispersion | None = None
-    basis: str = "DZVP-MOLOPT-SR-GTH"
-    basis_per_element: dict[str, str] = Field(default_factory=dict)
+    basis: BasisName = "DZVP-MOLOPT-SR-GTH"
+    basis_per_element: dict[str, BasisName] = Field(default_factory=dict)
     cutoff_Ry: Annotated[float, Field(ge=50, le=3000)] = 400.0
     rel_cutoff_Ry: Annotated[float, Field(ge=10, le=500)] = 50.0
     eps_scf: Annotated[float, Field(gt=0, le=1e-3)] = 1e-6

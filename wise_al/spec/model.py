@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from wise_al.spec.base import StrictModel
 
@@ -32,6 +33,24 @@ MACE_FOUNDATION_NAMES = frozenset(
 )
 
 MODEL_FILE_SUFFIXES = (".model", ".pt", ".pth")
+DATA_FILE_SUFFIXES = (".xyz", ".extxyz")
+
+
+def check_home_path(value: str, suffixes: tuple[str, ...]) -> str:
+    """A relative path inside WISE_AL_HOME (where workers resolve it), with a known suffix.
+
+    Absolute paths and ``..`` are refused: a spec must not choose which file on a worker
+    gets unpickled (model files are pickles) or read.
+    """
+    path = PurePosixPath(value)
+    if not value.endswith(suffixes) or path.name in {"", *suffixes}:
+        raise ValueError(f"{value!r} must be a file ending in {' or '.join(suffixes)}")
+    if path.is_absolute() or ".." in path.parts or any(c in value for c in ":\\~"):
+        raise ValueError(
+            f"{value!r} must be relative to WISE_AL_HOME without '..' (e.g. models/x.model)"
+        )
+    return value
+
 
 Strategy = Literal["fine_tune_naive", "fine_tune_multihead", "from_scratch"]
 
@@ -42,14 +61,16 @@ class TrainingSpec(StrictModel):
     max_num_epochs: Annotated[int, Field(ge=1, le=100_000)] = 200
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 4
     learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.01
-    energy_weight: Annotated[float, Field(ge=0)] = 10.0
-    forces_weight: Annotated[float, Field(ge=0)] = 10.0
-    stress_weight: Annotated[float, Field(ge=0)] = 0.0
+    energy_weight: Annotated[float, Field(ge=0, le=1e4)] = 10.0
+    forces_weight: Annotated[float, Field(ge=0, le=1e4)] = 10.0
+    stress_weight: Annotated[float, Field(ge=0, le=1e4)] = 0.0
     valid_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.1
     test_fraction: Annotated[float, Field(ge=0, lt=0.5)] = 0.1
     bootstrap: bool = False
-    seed: Annotated[int, Field(ge=0)] = 0
-    replay_data: str | None = Field(
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    replay_data: (
+        Annotated[str, AfterValidator(lambda v: check_home_path(v, DATA_FILE_SUFFIXES))] | None
+    ) = Field(
         default=None,
         description="extxyz of foundation-level data replayed by multihead fine-tuning",
     )
@@ -80,7 +101,7 @@ class ModelSpec(StrictModel):
         if value in MACE_FOUNDATION_NAMES:
             return value
         if value.endswith(MODEL_FILE_SUFFIXES):
-            return value
+            return check_home_path(value, MODEL_FILE_SUFFIXES)
         raise ValueError(
             f"{value!r} is neither a MACE model file ({', '.join(MODEL_FILE_SUFFIXES)}) "
             f"nor a foundation name mace knows ({', '.join(sorted(MACE_FOUNDATION_NAMES))})"

@@ -6,6 +6,8 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Path as FastApiPath
+from fastapi.responses import JSONResponse
 
 from services.api.deps import SessionDep, TokenDep
 from services.api.schemas import CampaignPage, CampaignRead, ErrorRead
@@ -71,7 +73,7 @@ def create_campaign(
 def list_campaigns(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     status_: Annotated[CampaignStatus | None, Query(alias="status")] = None,
 ) -> CampaignPage:
     """Campaigns, newest first, one page at a time."""
@@ -84,20 +86,30 @@ def list_campaigns(
     )
 
 
+#: Campaign ids are 32-bit on every backend; larger numbers cannot name a row.
+CampaignId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
+
+
 @router.get("/{campaign_id}", response_model=CampaignRead, responses=_ERRORS)
-def get_campaign(campaign_id: int, session: SessionDep) -> CampaignRead:
+def get_campaign(campaign_id: CampaignId, session: SessionDep) -> CampaignRead:
     """One campaign."""
     return CampaignRead.from_row(CampaignRepository(session).get(campaign_id))
 
 
-@router.get("/{campaign_id}/spec", response_model=CampaignSpec, responses=_ERRORS)
-def get_campaign_spec(campaign_id: int, session: SessionDep) -> dict[str, Any]:
-    """The campaign's spec as stored: every default filled in."""
-    return CampaignRepository(session).get(campaign_id).spec
+@router.get(
+    "/{campaign_id}/spec",
+    responses={**_ERRORS, 200: {"model": CampaignSpec, "description": "the stored spec"}},
+)
+def get_campaign_spec(campaign_id: CampaignId, session: SessionDep) -> JSONResponse:
+    """The campaign's spec as stored, every default filled in.
+
+    Returned as stored, not re-validated: a spec accepted by an older version stays readable.
+    """
+    return JSONResponse(CampaignRepository(session).get(campaign_id).spec)
 
 
 @router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
-def delete_campaign(_: TokenDep, campaign_id: int, session: SessionDep) -> Response:
+def delete_campaign(_: TokenDep, campaign_id: CampaignId, session: SessionDep) -> Response:
     """Delete a campaign that is still a draft (409 once it has started)."""
     CampaignRepository(session).delete_draft(campaign_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

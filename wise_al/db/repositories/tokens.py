@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from wise_al.db.base import utcnow
 from wise_al.db.models import ApiToken
-from wise_al.errors import NotFoundError
+from wise_al.errors import NotFoundError, WiseAlError
 
 TOKEN_PREFIX = "wal_"
+MAX_NAME_LENGTH = 120
 
 
 def hash_token(secret: str) -> str:
@@ -28,6 +29,8 @@ class TokenRepository:
 
     def create(self, name: str) -> tuple[ApiToken, str]:
         """Mint a token; returns the row and the secret, which is never stored."""
+        if not 1 <= len(name) <= MAX_NAME_LENGTH:
+            raise WiseAlError(f"token name must be 1 to {MAX_NAME_LENGTH} characters")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = ApiToken(name=name, token_sha256=hash_token(secret), prefix=secret[:10])
         self.session.add(token)
