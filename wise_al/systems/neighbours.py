@@ -39,7 +39,7 @@ def pairs_within(atoms: Atoms, cutoff_A: float) -> Pairs:
             positions=shifted,
             cell=np.diag(span),
             pbc=[False] * 3,
-            numbers=atoms.numbers,
+            numbers=atoms.numbers.astype(np.int32),
             cutoff=cutoff_A,
         )
     else:
