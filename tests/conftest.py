@@ -125,3 +125,12 @@ def table_names(url: str) -> set[str]:
         return set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def tiny_committee_paths(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two real MACE models (H, Li, O) trained once per test session (~20 s on CPU)."""
+    from tests.mace_models import train_tiny_member
+
+    work = tmp_path_factory.mktemp("committee")
+    return [train_tiny_member(work, seed) for seed in (1, 2)]

@@ -1,0 +1,54 @@
+"""Tiny real MACE committees for tests, trained in seconds on recorded xTB labels.
+
+The labels (Li+ + 3-4 H2O clusters, GFN1-xTB in CP2K) are recorded in
+tests/data/li_water_xtb.extxyz by tests/data/make_li_water_clusters.py. Members differ by
+their training seed, so they disagree like a real committee does.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data" / "li_water_xtb.extxyz"
+
+#: The environment.md recipe: ScaleShiftMACE, 16 channels, L=0, 2 interactions.
+TINY_MACE = [
+    "--model=ScaleShiftMACE",
+    "--num_channels=16",
+    "--max_L=0",
+    "--r_max=4.0",
+    "--num_interactions=2",
+    "--correlation=2",
+    "--energy_weight=10",
+    "--forces_weight=10",
+    "--E0s=average",
+    "--batch_size=8",
+    "--device=cpu",
+    "--default_dtype=float64",
+    "--energy_key=REF_energy",
+    "--forces_key=REF_forces",
+    "--valid_fraction=0.2",
+]
+
+
+def train_tiny_member(work_dir: Path, seed: int, epochs: int = 10) -> Path:
+    """Train one member with ``mace_run_train``; returns its model file."""
+    name = f"member{seed}"
+    command = [
+        sys.executable,
+        "-m",
+        "mace.cli.run_train",
+        f"--name={name}",
+        f"--train_file={DATA}",
+        f"--seed={seed}",
+        f"--max_num_epochs={epochs}",
+        f"--work_dir={work_dir}",
+        *TINY_MACE,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    model = work_dir / f"{name}.model"
+    if result.returncode != 0 or not model.exists():
+        raise RuntimeError(f"training member {seed} failed:\n{result.stderr[-2000:]}")
+    return model

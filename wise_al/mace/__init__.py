@@ -1,0 +1,1 @@
+"""MACE: committee evaluation, dataset files, training and fine-tuning (torch lives here)."""
