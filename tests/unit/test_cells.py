@@ -80,3 +80,12 @@ def test_tfsi_geometry_is_a_sensible_anion() -> None:
     assert tfsi.get_chemical_formula() == "C2F6NO4S2"
     assert len(find_bonds(tfsi, TFSI_BONDS)) == 14
     assert mass_g({"TFSI-": 1}) * 6.02214076e23 == pytest.approx(280.14, abs=0.05)
+
+
+def test_packing_limits_clear_the_default_flags() -> None:
+    from wise_al.spec.exploration import DEFAULT_MIN_DISTANCE_A
+    from wise_al.systems.cells import PACKED_MIN_DISTANCE_A
+
+    for pair, flag_limit in DEFAULT_MIN_DISTANCE_A.items():
+        label = "-".join(sorted(pair.split("-")))
+        assert PACKED_MIN_DISTANCE_A.get(label, PACKED_MIN_DISTANCE_A["*"]) > flag_limit, pair

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from wise_al.systems.species import SALTS
 
-console = Console()
+console = Console(soft_wrap=True)  # never break lines mid-sentence when piped
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

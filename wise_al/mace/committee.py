@@ -7,7 +7,9 @@ Members' raw predictions are returned stacked; metrics come from :mod:`wise_al.u
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +18,14 @@ from typing import Any
 import numpy as np
 import torch
 from ase import Atoms
-from mace import data as mace_data
-from mace.tools import torch_geometric, torch_tools
-from mace.tools.utils import AtomicNumberTable
 
 from wise_al.errors import WiseAlError
+
+# mace prints a notice on stdout when imported; stdout belongs to the data (`--json`)
+with contextlib.redirect_stdout(sys.stderr):
+    from mace import data as mace_data
+    from mace.tools import torch_geometric, torch_tools
+    from mace.tools.utils import AtomicNumberTable
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
