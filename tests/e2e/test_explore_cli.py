@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from ase.io import read, write
+from ase.io import write
 
 from tests.mace_models import DATA
+from wise_al.cli.explore import read_frames
 from wise_al.mace.committee import Committee
 from wise_al.uncertainty import frame_deviation
 
@@ -26,7 +27,7 @@ def test_build_then_flags_a_clean_cell_and_a_broken_one(tmp_path: Path) -> None:
     built = run("build", "--pairs", "2", "--seed", "4", "-o", str(cell))
     assert built.returncode == 0, built.stderr
     assert "47 atoms" in built.stdout
-    atoms = read(cell)
+    atoms = read_frames(cell)[0]
     li = [i for i, s in enumerate(atoms.get_chemical_symbols()) if s == "Li"]
     broken = atoms.copy()
     broken.positions[li[1]] = broken.positions[li[0]] + [2.0, 0, 0]
@@ -42,7 +43,7 @@ def test_build_then_flags_a_clean_cell_and_a_broken_one(tmp_path: Path) -> None:
 
 def test_deviation_matches_the_committee(tmp_path: Path, tiny_committee_paths: list[Path]) -> None:
     frames = tmp_path / "frames.extxyz"
-    write(frames, read(DATA, ":5"))
+    write(frames, read_frames(DATA)[:5])
     models = [arg for path in tiny_committee_paths for arg in ("--models", str(path))]
     result = run(
         "deviation", str(frames), *models, "--device", "cpu", "--batch-size", "2", "--json"
@@ -50,7 +51,7 @@ def test_deviation_matches_the_committee(tmp_path: Path, tiny_committee_paths: l
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [r["frame"] for r in rows] == list(range(5))
-    prediction = Committee(tiny_committee_paths).predict(read(frames, ":"))
+    prediction = Committee(tiny_committee_paths).predict(read_frames(frames))
     for row in rows:
         k = row["frame"]
         expected = frame_deviation(prediction.energies_eV[:, k], prediction.forces_eV_per_A[k])

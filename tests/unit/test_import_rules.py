@@ -47,6 +47,8 @@ def test_core_and_cli_load_without_web_or_queue_code() -> None:
         "wise_al.spec, wise_al.settings"
     )
     assert loaded & FORBIDDEN_IN_CORE == set()
+    # and the CLI starts without torch: commands that need a model import it themselves
+    assert loaded & {"torch", "mace", "e3nn"} == set()
 
 
 def test_api_process_never_loads_torch_or_mace(tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ def flags(
     frames = read_frames(structure)
     rules = load_spec(spec).flags if spec else FlagsSpec()
     checker = FlagChecker(rules, frames[0], temperature_K)
-    report = [
+    report: list[dict[str, Any]] = [
         {"frame": k, "flags": [f.to_dict() for f in checker.check(atoms)]}
         for k, atoms in enumerate(frames)
     ]
