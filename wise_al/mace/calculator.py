@@ -6,6 +6,7 @@ from typing import Any
 
 from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
+from ase.stress import full_3x3_to_voigt_6_stress
 
 from wise_al.mace.committee import Committee
 from wise_al.uncertainty import frame_deviation
@@ -30,7 +31,7 @@ class CommitteeCalculator(Calculator):
     observer reads the committee's view of the frame without evaluating it again.
     """
 
-    implemented_properties = ["energy", "free_energy", "forces"]  # noqa: RUF012 (ASE's API)
+    implemented_properties = ["energy", "free_energy", "forces", "stress"]  # noqa: RUF012
 
     def __init__(
         self, committee: Committee, driver: str = "committee_mean", member: int = 0, **kwargs: Any
@@ -47,17 +48,23 @@ class CommitteeCalculator(Calculator):
     ) -> None:
         super().calculate(atoms, properties, system_changes)
         assert self.atoms is not None
-        prediction = self.committee.predict([self.atoms])
+        # stress costs a second derivative: only when asked (NPT), and only in periodic cells
+        stress = bool(properties and "stress" in properties and self.atoms.pbc.all())
+        prediction = self.committee.predict([self.atoms], compute_stress=stress)
         energies, forces = prediction.energies_eV[:, 0], prediction.forces_eV_per_A[0]
-        if self.driver == "member":
-            energy, force = float(energies[self.member]), forces[self.member]
-        else:
-            energy, force = float(energies.mean()), forces.mean(axis=0)
-        self.results = {
-            "energy": energy,
-            "free_energy": energy,
-            "forces": force,
-            "committee_energies": energies,
-            "committee_forces": forces,
-            "deviation": frame_deviation(energies, forces),
-        }
+        pick = (lambda a: a[self.member]) if self.driver == "member" else (lambda a: a.mean(0))
+        energy, force = float(pick(energies)), pick(forces)
+        if prediction.stress_eV_per_A3 is not None:
+            self.results["stress"] = full_3x3_to_voigt_6_stress(
+                pick(prediction.stress_eV_per_A3[:, 0])
+            )
+        self.results.update(
+            {
+                "energy": energy,
+                "free_energy": energy,
+                "forces": force,
+                "committee_energies": energies,
+                "committee_forces": forces,
+                "deviation": frame_deviation(energies, forces),
+            }
+        )

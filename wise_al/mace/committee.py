@@ -49,10 +49,13 @@ class CommitteePrediction:
         Shape (members, frames).
     forces_eV_per_A
         One array per frame, shape (members, atoms, 3).
+    stress_eV_per_A3
+        Shape (members, frames, 3, 3), when asked for (NPT needs it).
     """
 
     energies_eV: np.ndarray
     forces_eV_per_A: list[np.ndarray]
+    stress_eV_per_A3: np.ndarray | None = None
 
 
 class Committee:
@@ -130,16 +133,19 @@ class Committee:
                 result[key] = value.to(self.dtype)
         return result
 
-    def predict(self, frames: Sequence[Atoms]) -> CommitteePrediction:
+    def predict(self, frames: Sequence[Atoms], compute_stress: bool = False) -> CommitteePrediction:
         """Energies and forces of every member on every frame (one graph, one pass each)."""
         batch = self._batch(frames)
-        energies, forces = [], []
+        energies, forces, stresses = [], [], []
         for model in self.models:
             inputs = {k: (v.clone() if torch.is_tensor(v) else v) for k, v in batch.items()}
-            out = model(inputs, training=False, compute_force=True, compute_stress=False)
+            out = model(inputs, training=False, compute_force=True, compute_stress=compute_stress)
             energies.append(out["energy"].detach().cpu().numpy())
             forces.append(out["forces"].detach().cpu().numpy())
+            if compute_stress:
+                stresses.append(out["stress"].detach().cpu().numpy())
         stacked = np.stack(forces)  # (members, all atoms, 3)
         bounds = np.cumsum([0, *(len(atoms) for atoms in frames)])
         per_frame = [stacked[:, a:b] for a, b in itertools.pairwise(bounds)]
-        return CommitteePrediction(np.stack(energies).astype(np.float64), per_frame)
+        stress = np.stack(stresses).astype(np.float64) if compute_stress else None
+        return CommitteePrediction(np.stack(energies).astype(np.float64), per_frame, stress)

@@ -1,0 +1,1 @@
+"""MD walkers driven by a committee: observers, early stop, annotated trajectories."""
