@@ -66,3 +66,38 @@ def test_file_errors_are_one_line(tmp_path: Path) -> None:
         result = run(*args)
         assert result.returncode == 1
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_explore_writes_an_annotated_trajectory(
+    tmp_path: Path, tiny_committee_paths: list[Path]
+) -> None:
+    start = tmp_path / "start.extxyz"
+    write(start, read_frames(DATA)[0])
+    out = tmp_path / "traj.extxyz"
+    models = [arg for path in tiny_committee_paths for arg in ("--models", str(path))]
+    result = run(
+        "explore",
+        *models,
+        "--structure",
+        str(start),
+        "--steps",
+        "40",
+        "--save-interval",
+        "10",
+        "--temperature-k",
+        "300",
+        "--seed",
+        "2",
+        "--device",
+        "cpu",
+        "-o",
+        str(out),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    frames = read_frames(out)
+    assert summary["frames"] == len(frames) >= 1
+    assert sum(summary["classes"].values()) == len(frames)
+    assert [f.info["md_step"] for f in frames] == [10 * (k + 1) for k in range(len(frames))]
+    assert all("max_deviation_eV_per_A" in f.info for f in frames)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -134,8 +135,76 @@ def deviation(
         )
 
 
+def explore(
+    models: Annotated[list[Path], typer.Option("--models", help="committee model files")],
+    structure: Annotated[Path, typer.Option("--structure", help="starting structure")],
+    steps: Annotated[int, typer.Option(min=1, help="MD steps")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="annotated extxyz trajectory")],
+    temperature_K: Annotated[float, typer.Option(min=1, max=5000)] = 298.15,
+    timestep_fs: Annotated[float, typer.Option(min=0.01, max=5)] = 0.5,
+    save_interval: Annotated[int, typer.Option(min=1, help="save every N steps")] = 10,
+    ensemble: Annotated[str, typer.Option(help="NVT or NPT")] = "NVT",
+    seed: Annotated[int, typer.Option(min=0)] = 0,
+    spec: SpecOpt = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda or auto")] = "auto",
+    json_: JsonOpt = False,
+) -> None:
+    """Run one committee-driven MD walker, saving frames with deviation and flags."""
+    from wise_al.exploration.walker import WalkerSettings, run_walker
+    from wise_al.flags import FlagChecker
+    from wise_al.mace.committee import Committee
+
+    if ensemble not in ("NVT", "NPT"):
+        raise WiseAlError(f"--ensemble must be NVT or NPT, not {ensemble!r}")
+    campaign = load_spec(spec) if spec else None
+    window = campaign.uncertainty if campaign else UncertaintySpec()
+    start = read_frames(structure)[-1]
+    committee = Committee(models, device=device)
+    settings = WalkerSettings(
+        temperature_K=temperature_K,
+        steps=steps,
+        timestep_fs=timestep_fs,
+        save_interval_steps=save_interval,
+        ensemble=ensemble,  # type: ignore[arg-type]
+        seed=seed,
+        trust_lo_eV_per_A=window.trust_lo_eV_per_A,
+        trust_hi_eV_per_A=window.trust_hi_eV_per_A,
+    )
+    checker = FlagChecker(campaign.flags if campaign else FlagsSpec(), start, temperature_K)
+    with Progress(console=console, transient=True, disable=json_) as progress:
+        task = progress.add_task(f"MD {len(start)} atoms", total=steps)
+        result = run_walker(
+            start,
+            committee,
+            settings,
+            checker,
+            output,
+            on_step=lambda done: progress.update(task, completed=done),
+        )
+    classes = Counter(str(f.frame_class) for f in result.frames)
+    summary = {
+        "trajectory": str(output),
+        "steps_done": result.steps_done,
+        "frames": len(result.frames),
+        "classes": dict(classes),
+        "flagged_frames": sum(1 for f in result.frames if f.flags),
+        "stop_reason": result.stop_reason,
+    }
+    if json_:
+        print_json(summary)
+        return
+    console.print(
+        f"{output}: {summary['frames']} frames over {result.steps_done} steps; "
+        + ", ".join(f"{n} {c}" for c, n in sorted(classes.items()))
+        + f"; {summary['flagged_frames']} flagged"
+    )
+    if result.stop_reason:
+        console.print(f"stopped early at {result.stop_reason}", markup=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to ``app``."""
     app.command()(build)
     app.command()(flags)
     app.command()(deviation)
+    app.command()(explore)
