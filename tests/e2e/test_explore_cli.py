@@ -84,7 +84,7 @@ def test_explore_writes_an_annotated_trajectory(
         "40",
         "--save-interval",
         "10",
-        "--temperature-k",
+        "--temperature-K",
         "300",
         "--seed",
         "2",
