@@ -31,7 +31,7 @@ from ase.md.velocitydistribution import thermalize_momenta
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
-from tests.mace_models import DATA, TINY_MACE  # noqa: E402
+from tests.mace_models import train_tiny_member  # noqa: E402
 from wise_al.flags import FlagChecker  # noqa: E402
 from wise_al.mace.calculator import CommitteeCalculator  # noqa: E402
 from wise_al.mace.committee import Committee  # noqa: E402
@@ -43,31 +43,10 @@ E0S = "{1: -10.0, 3: -5.0, 6: -40.0, 7: -60.0, 8: -90.0, 9: -120.0, 16: -80.0}"
 
 
 def train_members(work: Path, members: int) -> list[Path]:
-    import subprocess
-
-    paths = []
-    for seed in range(members):
-        name = f"bench{seed}"
-        args = [a for a in TINY_MACE if not a.startswith("--E0s")]
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mace.cli.run_train",
-                f"--name={name}",
-                f"--train_file={DATA}",
-                f"--seed={seed}",
-                "--max_num_epochs=1",
-                f"--work_dir={work}",
-                f"--atomic_numbers={ALL_ELEMENTS}",
-                f"--E0s={E0S}",
-                *args,
-            ],
-            check=True,
-            capture_output=True,
-        )
-        paths.append(work / f"{name}.model")
-    return paths
+    return [
+        train_tiny_member(work, seed, epochs=1, e0s=E0S, elements=ALL_ELEMENTS)
+        for seed in range(members)
+    ]
 
 
 def ms_per_step(atoms: Atoms, calc: object, steps: int) -> float:
