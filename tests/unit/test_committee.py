@@ -108,3 +108,12 @@ def test_md_on_the_committee_mean_conserves_energy(
     assert abs(atoms.get_total_energy() - start) < 0.01
     forces = atoms.calc.results["committee_forces"]
     np.testing.assert_allclose(atoms.get_forces(), forces.mean(axis=0))
+
+
+def test_descriptors_are_per_frame_and_invariant(committee: Committee, frames: list[Atoms]) -> None:
+    descriptors = committee.descriptors(frames)
+    assert descriptors.shape[0] == len(frames) and np.isfinite(descriptors).all()
+    rotated = frames[0].copy()
+    rotated.rotate(37, "z", center="COM")
+    np.testing.assert_allclose(committee.descriptors([rotated])[0], descriptors[0], atol=1e-8)
+    assert not np.allclose(descriptors[0], descriptors[1])

@@ -149,3 +149,22 @@ class Committee:
         per_frame = [stacked[:, a:b] for a, b in itertools.pairwise(bounds)]
         stress = np.stack(stresses).astype(np.float64) if compute_stress else None
         return CommitteePrediction(np.stack(energies).astype(np.float64), per_frame, stress)
+
+    def descriptors(self, frames: Sequence[Atoms]) -> np.ndarray:
+        """Frame descriptors for diversity: the first member's invariant node features,
+        averaged over the atoms of each frame. Shape (frames, features).
+        """
+        from e3nn import o3
+        from mace.modules.utils import extract_invariant
+
+        batch = self._batch(frames)
+        model = self.models[0]
+        node_feats = model(batch, training=False, compute_force=False)["node_feats"].detach()
+        irreps = o3.Irreps(str(model.products[0].linear.irreps_out))
+        per_l = irreps.dim // (irreps.lmax + 1) ** 2
+        num_layers = int(model.num_interactions)
+        invariant = extract_invariant(
+            node_feats, num_layers=num_layers, num_features=per_l, l_max=irreps.lmax
+        )
+        per_frame = torch.split(invariant, [len(atoms) for atoms in frames])
+        return np.stack([f.mean(dim=0).cpu().numpy() for f in per_frame]).astype(np.float64)

@@ -124,4 +124,7 @@ class SelectionSpec(StrictModel):
 
     budget_per_iteration: Annotated[int, Field(ge=1, le=100_000)] = 50
     diversity: bool = True
+    near_duplicate_distance: Annotated[float, Field(ge=0, le=10)] = Field(
+        default=0.05, description="standardized descriptor distance under which frames are twins"
+    )
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
