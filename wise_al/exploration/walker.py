@@ -61,6 +61,10 @@ class WalkerResult:
         return self.stop_reason is not None
 
 
+class _StopWalker(Exception):
+    """Raised by the observer to end the run right after the frame that shows the problem."""
+
+
 def _integrator(atoms: Atoms, settings: WalkerSettings) -> MolecularDynamics:
     timestep = settings.timestep_fs * units.fs
     rng = np.random.default_rng(settings.seed)
@@ -160,7 +164,3 @@ def run_walker(
     except FloatingPointError as exc:
         result.stop_reason = f"step {dynamics.nsteps}: the dynamics blew up ({exc})"
     return result
-
-
-class _StopWalker(Exception):
-    """Raised by the observer to end the run right after the frame that shows the problem."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 from ase import Atoms
-from ase.data import covalent_radii
+from ase.data import atomic_numbers, covalent_radii
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -21,8 +21,6 @@ BOND_FACTOR = 1.15
 
 def bond_cutoffs_A(bond_types: Iterable[str], factor: float = BOND_FACTOR) -> dict[str, float]:
     """``"O-H"`` -> bonding distance limit in Å, keyed by the sorted pair label."""
-    from ase.data import atomic_numbers
-
     cutoffs = {}
     for bond in bond_types:
         a, b = bond.split("-")
