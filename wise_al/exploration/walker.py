@@ -91,6 +91,48 @@ def _integrator(atoms: Atoms, settings: WalkerSettings) -> MolecularDynamics:
     )
 
 
+def prepare_start(start: Atoms, settings: WalkerSettings) -> Atoms:
+    """A copy of ``start`` ready for MD: no reference labels, momenta at the temperature."""
+    atoms = start.copy()
+    # reference labels of the start structure do not describe the frames MD will reach
+    for key in [k for k in atoms.info if k.startswith("REF_")]:
+        del atoms.info[key]
+    for key in [k for k in atoms.arrays if k.startswith("REF_")]:
+        del atoms.arrays[key]
+    if not atoms.get_momenta().any():
+        thermalize_momenta(atoms, settings.temperature_K, rng=np.random.default_rng(settings.seed))
+        Stationary(atoms)
+    return atoms
+
+
+def record_frame(
+    step: int,
+    atoms: Atoms,
+    deviation: Deviation,
+    settings: WalkerSettings,
+    flag_checker: FlagChecker,
+    result: WalkerResult,
+    trajectory: Path | None,
+) -> bool:
+    """Judge, keep and write one saved frame; True when the walker must stop here."""
+    frame = SavedFrame(
+        step=step,
+        atoms=atoms.copy(),
+        deviation=deviation,
+        frame_class=deviation.classify(settings.trust_lo_eV_per_A, settings.trust_hi_eV_per_A),
+        flags=tuple(flag_checker.check(atoms)),
+    )
+    result.frames.append(frame)
+    result.steps_done = step
+    if trajectory is not None:
+        write(trajectory, frame.annotated(), format="extxyz", append=True)
+    if settings.early_stop_on_flags and frame.unphysical:
+        kinds = sorted({f.kind for f in frame.flags})
+        result.stop_reason = f"step {step}: unphysical frame ({', '.join(kinds)})"
+        return True
+    return False
+
+
 def run_walker(
     start: Atoms,
     committee: Committee,
@@ -116,16 +158,8 @@ def run_walker(
     on_step
         Called with the number of steps done after each saved frame (progress bars).
     """
-    atoms = start.copy()
-    # reference labels of the start structure do not describe the frames MD will reach
-    for key in [k for k in atoms.info if k.startswith("REF_")]:
-        del atoms.info[key]
-    for key in [k for k in atoms.arrays if k.startswith("REF_")]:
-        del atoms.arrays[key]
+    atoms = prepare_start(start, settings)
     atoms.calc = CommitteeCalculator(committee, driver=settings.driver)
-    if not atoms.get_momenta().any():
-        thermalize_momenta(atoms, settings.temperature_K, rng=np.random.default_rng(settings.seed))
-        Stationary(atoms)
     dynamics = _integrator(atoms, settings)
     result = WalkerResult()
     if trajectory is not None:
@@ -137,23 +171,10 @@ def run_walker(
             return
         atoms.get_forces()  # cached: the integrator evaluated this geometry already
         deviation: Deviation = atoms.calc.results["deviation"]
-        frame = SavedFrame(
-            step=step,
-            atoms=atoms.copy(),
-            deviation=deviation,
-            frame_class=deviation.classify(settings.trust_lo_eV_per_A, settings.trust_hi_eV_per_A),
-            flags=tuple(flag_checker.check(atoms)),
-        )
-        result.frames.append(frame)
-        result.steps_done = step
-        if trajectory is not None:
-            write(trajectory, frame.annotated(), format="extxyz", append=True)
+        if record_frame(step, atoms, deviation, settings, flag_checker, result, trajectory):
+            raise _StopWalker
         if on_step is not None:
             on_step(step)
-        if settings.early_stop_on_flags and frame.unphysical:
-            kinds = sorted({f.kind for f in frame.flags})
-            result.stop_reason = f"step {step}: unphysical frame ({', '.join(kinds)})"
-            raise _StopWalker
 
     dynamics.attach(observe, interval=settings.save_interval_steps)
     try:
