@@ -81,9 +81,8 @@ def test_an_unphysical_frame_stops_the_walker_and_is_kept(
     )
     assert result.stopped_early and result.steps_done < 500
     assert result.frames[-1].unphysical
-    assert "temperature" in {f.kind for f in result.frames[-1].flags} | {
-        k for k in ("overlap", "bond_broken") if k in (result.stop_reason or "")
-    }
+    assert "temperature" in {f.kind for f in result.frames[-1].flags}
+    assert result.stop_reason is not None and "temperature" in result.stop_reason
     assert len(read(trajectory, ":")) == len(result.frames)  # the frame that shows it is kept
 
 
