@@ -12,9 +12,10 @@ from ase.calculators.cp2k import CP2K
 from ase.io import read
 
 from tests.mace_models import DATA
+from wise_al.cp2k.failures import Failure, classify
 from wise_al.cp2k.input import build_input, render_input
 from wise_al.cp2k.parse import parse_output
-from wise_al.cp2k.run import LaunchProfile, run_cp2k
+from wise_al.cp2k.run import LaunchProfile, RunOutcome, run_cp2k
 from wise_al.spec.labelling import LabellingSpec
 
 pytestmark = pytest.mark.skipif(shutil.which("cp2k") is None, reason="CP2K is not installed")
@@ -80,3 +81,35 @@ def test_a_time_limit_kills_cp2k_and_leaves_no_label(li_water: Atoms, tmp_path: 
     assert outcome.timed_out and outcome.returncode is None
     text = outcome.output.read_text() if outcome.output.exists() else ""
     assert not parse_output(text).complete
+
+
+def _run(
+    spec: LabellingSpec, atoms: Atoms, work: Path, time_limit_s: float = 300
+) -> Failure | None:
+    profile = LaunchProfile(time_limit_s=time_limit_s)
+    outcome = run_cp2k(render_input(build_input(spec, atoms)), work, profile)
+    text = outcome.output.read_text() if outcome.output.exists() else ""
+    return classify(outcome, parse_output(text) if text else None, text)
+
+
+def test_failures_are_classified(li_water: Atoms, tmp_path: Path) -> None:
+    assert _run(LabellingSpec(), li_water, tmp_path / "ok") is None
+    # CP2K exits 0 here: only the text says the SCF did not converge
+    assert _run(LabellingSpec(max_scf=2), li_water, tmp_path / "scf") == Failure.SCF_NOT_CONVERGED
+    assert _run(LabellingSpec(), li_water, tmp_path / "slow", time_limit_s=0.3) == (
+        Failure.TIME_LIMIT
+    )
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    outcome = run_cp2k("&GLOBAL\n  BOGUS_KEYWORD 1\n&END GLOBAL\n", bad, LaunchProfile())
+    text = outcome.output.read_text()
+    assert classify(outcome, parse_output(text), text) == Failure.INVALID_INPUT
+    # a run cut short: keep the first half of a good output
+    good = (tmp_path / "ok" / "label.out").read_text()
+    cut = good[: len(good) // 2]
+    assert classify(outcome_ok(tmp_path / "ok"), parse_output(cut), cut) == Failure.TRUNCATED_OUTPUT
+    assert classify(outcome_ok(tmp_path / "ok"), None) == Failure.MISSING_OUTPUT
+
+
+def outcome_ok(work: Path) -> RunOutcome:
+    return RunOutcome(0, False, 1.0, work / "label.out")

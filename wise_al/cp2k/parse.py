@@ -39,12 +39,18 @@ def _forces(text: str) -> np.ndarray | None:
     start = text.rfind("ATOMIC FORCES in [a.u.]")
     if start < 0:
         return None
-    rows = []
+    rows: list[list[float]] = []
     for line in text[start:].splitlines()[3:]:
-        if line.strip().startswith("SUM OF ATOMIC FORCES") or not line.strip():
-            break
-        rows.append([float(v) for v in line.split()[3:6]])
-    return units.forces_eV_per_A(np.array(rows)) if rows else None
+        if line.strip().startswith("SUM OF ATOMIC FORCES"):
+            return units.forces_eV_per_A(np.array(rows)) if rows else None
+        fields = line.split()
+        try:
+            rows.append([float(v) for v in fields[3:6]])
+        except ValueError:
+            return None
+        if len(rows[-1]) != 3:
+            return None
+    return None  # the block never ended: a truncated output
 
 
 def _stress(text: str) -> np.ndarray | None:
@@ -52,7 +58,12 @@ def _stress(text: str) -> np.ndarray | None:
     if start < 0:
         return None
     lines = text[start:].splitlines()[2:5]
-    values = [[float(v) for v in line.split()[2:5]] for line in lines]
+    try:
+        values = [[float(v) for v in line.split()[2:5]] for line in lines]
+    except ValueError:
+        return None
+    if len(values) != 3 or any(len(row) != 3 for row in values):
+        return None
     return units.stress_eV_per_A3(np.array(values))
 
 

@@ -1,0 +1,45 @@
+"""Every way a CP2K single point fails, as a recorded class; none of them yields a label."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from wise_al.cp2k.parse import Cp2kOutput
+from wise_al.cp2k.run import RunOutcome
+
+_ABORT_IN_INPUT = re.compile(r"\[ABORT\][\s\S]*?\s(?:input|cp_parser)\S*\.F:\d+")
+
+
+class Failure(StrEnum):
+    """Why a calculation produced no label."""
+
+    TIME_LIMIT = "time_limit"  # killed by the launch profile's wall-clock limit
+    INVALID_INPUT = "invalid_input"  # CP2K refused the input before computing
+    CRASHED = "crashed"  # non-zero exit or killed by a signal during the run
+    MISSING_OUTPUT = "missing_output"  # no output file at all
+    TRUNCATED_OUTPUT = "truncated_output"  # output ends before CP2K's final banner
+    SCF_NOT_CONVERGED = "scf_not_converged"  # CP2K exits 0 here: read from the text
+    NO_FORCES = "no_forces"  # finished, but energy or forces are not in the output
+
+
+def classify(
+    outcome: RunOutcome, output: Cp2kOutput | None, output_text: str = ""
+) -> Failure | None:
+    """The failure class of a run, or None when its energy and forces can become a label."""
+    if outcome.timed_out:
+        return Failure.TIME_LIMIT
+    if output is None:
+        return Failure.MISSING_OUTPUT
+    if outcome.returncode != 0:
+        # CP2K's abort box names the source file: the input/ tree means it refused the input
+        if _ABORT_IN_INPUT.search(output_text):
+            return Failure.INVALID_INPUT
+        return Failure.CRASHED
+    if not output.complete:
+        return Failure.TRUNCATED_OUTPUT
+    if not output.scf_converged:
+        return Failure.SCF_NOT_CONVERGED
+    if output.energy_eV is None or output.forces_eV_per_A is None:
+        return Failure.NO_FORCES
+    return None
