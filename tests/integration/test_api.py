@@ -106,7 +106,12 @@ def test_bad_specs_are_422_naming_the_field_and_write_nothing(
 
 @pytest.mark.parametrize(
     ("content", "expected"),
-    [(b"{not json", "body: not valid JSON"), (b"[1, 2]", "must be a mapping"), (b"", "not valid")],
+    [
+        (b"{not json", "body: not valid JSON"),
+        (b"[1, 2]", "must be a mapping"),
+        (b"", "not valid"),
+        (b'{"name": "a", "name": "b"}', "body: key 'name' appears twice"),
+    ],
 )
 def test_undecodable_bodies_are_422(api: Api, content: bytes, expected: str) -> None:
     headers = {**api.auth, "Content-Type": "application/json"}

@@ -14,9 +14,6 @@ from ase import Atoms
 from wise_al.errors import WiseAlError
 from wise_al.spec.labelling import LabellingSpec
 
-#: Formal charges used to derive the total charge of a frame from its composition.
-FORMAL_CHARGE_E = {"Li": +1}
-
 
 def frame_charge_e(atoms: Atoms) -> int:
     """Total charge from the molecules' composition: Li+ +1 and TFSI- (one N each) -1.

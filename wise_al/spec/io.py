@@ -107,14 +107,23 @@ _SpecLoader.add_implicit_resolver(
 )
 
 
-def decode_spec_text(text: str | bytes, source: str = "spec") -> object:
-    """Decode YAML or JSON text (JSON first: YAML 1.1 misreads some JSON numbers)."""
+def decode_json_text(text: str | bytes, source: str = "spec") -> object:
+    """Decode JSON, refusing duplicate keys (the last one silently winning hides mistakes)."""
     try:
         return json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
     except _DuplicateKey as exc:
         raise SpecError(f"{source}: key {exc.args[0]!r} appears twice") from None
-    except (ValueError, RecursionError):
-        pass
+    except (ValueError, RecursionError) as exc:
+        raise SpecError(f"{source}: not valid JSON ({str(exc)[:120]})") from None
+
+
+def decode_spec_text(text: str | bytes, source: str = "spec") -> object:
+    """Decode YAML or JSON text (JSON first: YAML 1.1 misreads some JSON numbers)."""
+    try:
+        return decode_json_text(text, source)
+    except SpecError as exc:
+        if "appears twice" in str(exc):
+            raise
     try:
         return yaml.load(text, Loader=_SpecLoader)
     except yaml.YAMLError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -13,9 +12,8 @@ from services.api.deps import SessionDep, TokenDep
 from services.api.schemas import CampaignPage, CampaignRead, ErrorRead
 from wise_al.db.models import CampaignStatus
 from wise_al.db.repositories import CampaignRepository
-from wise_al.errors import SpecError
 from wise_al.spec import CampaignSpec, parse_spec
-from wise_al.spec.io import decode_spec_text
+from wise_al.spec.io import decode_json_text, decode_spec_text
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -36,10 +34,7 @@ async def spec_body(request: Request) -> object:
     content_type = request.headers.get("content-type", "application/json").split(";")[0]
     if content_type.strip().lower() in _YAML_TYPES:
         return decode_spec_text(raw, source="body")
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise SpecError("body: not valid JSON") from None
+    return decode_json_text(raw, source="body")
 
 
 _SPEC_REQUEST = {
