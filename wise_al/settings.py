@@ -46,6 +46,36 @@ class CoreSettings(BaseSettings):
         return self.artifact_dir or self.home / "artifacts"
 
 
+class Cp2kSettings(CoreSettings):
+    """How this machine runs CP2K (``WISE_AL_CP2K_BINARY`` ...); never the level of theory.
+
+    Attributes
+    ----------
+    cp2k_binary
+        CP2K executable, on ``PATH`` or a path.
+    cp2k_mpi_ranks
+        MPI ranks per label; by default the spec's ``labelling.cores``.
+    cp2k_omp_threads
+        OpenMP threads per rank.
+    """
+
+    cp2k_binary: str = "cp2k"
+    cp2k_mpi_ranks: int | None = Field(default=None, gt=0)
+    cp2k_omp_threads: int = Field(default=1, gt=0)
+
+    def labels_dir(self) -> Path:
+        """Where label directories live in the artifact store."""
+        return self.resolved_artifact_dir() / "labels"
+
+    def wavefunctions_dir(self) -> Path:
+        """Where converged wavefunctions are kept for reuse."""
+        return self.resolved_artifact_dir() / "wavefunctions"
+
+    def cp2k_cache_dir(self) -> Path:
+        """Where each CP2K build's input specification is written once."""
+        return self.resolved_artifact_dir() / "cp2k"
+
+
 class ApiSettings(CoreSettings):
     """Settings of the API process (``WISE_AL_MAX_BODY_BYTES`` ...)."""
 

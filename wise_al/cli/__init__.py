@@ -12,7 +12,7 @@ import typer
 from alembic.util import CommandError as AlembicCommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from wise_al.cli import admin, campaigns, demo, explore
+from wise_al.cli import admin, campaigns, demo, explore, label, models
 from wise_al.cli.output import print_error
 from wise_al.errors import WiseAlError
 
@@ -26,6 +26,8 @@ admin.register(app)
 campaigns.register(app)
 demo.register(app)
 explore.register(app)
+label.register(app)
+models.register(app)
 
 
 @app.callback(invoke_without_command=True)

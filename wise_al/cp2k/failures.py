@@ -17,10 +17,11 @@ class Failure(StrEnum):
     TIME_LIMIT = "time_limit"  # killed by the launch profile's wall-clock limit
     INVALID_INPUT = "invalid_input"  # CP2K refused the input before computing
     CRASHED = "crashed"  # non-zero exit or killed by a signal during the run
-    MISSING_OUTPUT = "missing_output"  # no output file at all
+    MISSING_OUTPUT = "missing_output"  # exited 0, but wrote no output file
     TRUNCATED_OUTPUT = "truncated_output"  # output ends before CP2K's final banner
     SCF_NOT_CONVERGED = "scf_not_converged"  # CP2K exits 0 here: read from the text
     NO_FORCES = "no_forces"  # finished, but energy or forces are not in the output
+    INVALID_STRUCTURE = "invalid_structure"  # refused before running: NaN, no cell, overlap
 
 
 def classify(
@@ -29,13 +30,13 @@ def classify(
     """The failure class of a run, or None when its energy and forces can become a label."""
     if outcome.timed_out:
         return Failure.TIME_LIMIT
-    if output is None:
-        return Failure.MISSING_OUTPUT
     if outcome.returncode != 0:
         # CP2K's abort box names the source file: the input/ tree means it refused the input
         if _ABORT_IN_INPUT.search(output_text):
             return Failure.INVALID_INPUT
-        return Failure.CRASHED
+        return Failure.CRASHED  # a signal or an abort, with or without output
+    if output is None:
+        return Failure.MISSING_OUTPUT
     if not output.complete:
         return Failure.TRUNCATED_OUTPUT
     if not output.scf_converged:

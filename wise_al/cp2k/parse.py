@@ -15,7 +15,8 @@ from wise_al.cp2k import units
 
 _ENERGY = re.compile(r"ENERGY\| Total FORCE_EVAL \( \w+ \) energy \[a\.u\.\]:\s+(\S+)")
 _SCF_DONE = re.compile(r"\*\*\* SCF run converged in\s+(\d+) steps \*\*\*")
-_SCF_FAILED = re.compile(r"SCF run NOT converged")
+_SCF_LEFT = re.compile(r"Leaving inner SCF loop after reaching\s+(\d+) steps")
+_SCF_FAILED = re.compile(r"SCF run NOT converged|outer SCF loop FAILED to converge")
 _VERSION = re.compile(r"CP2K\| version string:\s+(.+?)\s*$", re.M)
 _WALL = re.compile(r"^ CP2K\s+1\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+)\s*$", re.M)
 _ENDED = "PROGRAM ENDED AT"
@@ -29,7 +30,7 @@ class Cp2kOutput:
     forces_eV_per_A: np.ndarray | None
     stress_eV_per_A3: np.ndarray | None
     scf_converged: bool
-    scf_steps: int | None
+    scf_steps: int | None  # all SCF iterations, converged or not
     version: str | None
     wall_time_s: float | None
     complete: bool  # CP2K printed its final banner (not killed, not truncated)
@@ -71,6 +72,7 @@ def parse_output(text: str) -> Cp2kOutput:
     """Parse the main output of an ``ENERGY_FORCE`` run."""
     energies = _ENERGY.findall(text)
     steps = _SCF_DONE.findall(text)
+    spent = steps + _SCF_LEFT.findall(text)  # converged and given-up inner loops alike
     version = _VERSION.search(text)
     wall = _WALL.search(text)
     return Cp2kOutput(
@@ -78,7 +80,7 @@ def parse_output(text: str) -> Cp2kOutput:
         forces_eV_per_A=_forces(text),
         stress_eV_per_A3=_stress(text),
         scf_converged=bool(steps) and not _SCF_FAILED.search(text),
-        scf_steps=sum(int(s) for s in steps) if steps else None,
+        scf_steps=sum(int(s) for s in spent) if spent else None,
         version=version.group(1) if version else None,
         wall_time_s=float(wall.group(1)) if wall else None,
         complete=_ENDED in text,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from wise_al.errors import WiseAlError
 
 INPUT_NAME = "label.inp"
 OUTPUT_NAME = "label.out"
@@ -39,6 +42,27 @@ class LaunchProfile:
         return ["mpirun", "-np", str(self.mpi_ranks), *base] if self.mpi_ranks > 1 else base
 
 
+#: Every character a generated input needs. No ``@`` (preprocessor: @INCLUDE, @SET), no ``$``
+#: (variables), no path separators, quotes or ``~``: nothing can name a file outside the
+#: label's directory, whatever slipped past the spec's own checks.
+_SAFE_LINE = re.compile(r"^[A-Za-z0-9_.+\-()& \t]*$")
+
+
+class UnsafeInput(WiseAlError):
+    """A CP2K input could reach outside its work directory; CP2K was not started."""
+
+
+def check_contained(input_text: str) -> None:
+    """Refuse input text that could read or write outside the label's directory."""
+    for number, line in enumerate(input_text.splitlines(), start=1):
+        if not _SAFE_LINE.fullmatch(line) or ".." in line:
+            shown = line.strip()[:60]
+            raise UnsafeInput(
+                f"CP2K input line {number} ({shown!r}) may only use letters, digits, "
+                "spaces and . _ + - ( ) &: no preprocessor directives, variables or paths"
+            )
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     """How the process ended."""
@@ -50,7 +74,14 @@ class RunOutcome:
 
 
 def run_cp2k(input_text: str, work_dir: Path, profile: LaunchProfile) -> RunOutcome:
-    """Write the input into ``work_dir`` and run CP2K there, killing its tree on time-out."""
+    """Write the input into ``work_dir`` and run CP2K there, killing its tree on time-out.
+
+    Raises
+    ------
+    UnsafeInput
+        Before anything is written or started, if the input could leave ``work_dir``.
+    """
+    check_contained(input_text)
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / INPUT_NAME).write_text(input_text)
     env = {**os.environ, "OMP_NUM_THREADS": str(profile.omp_threads)}

@@ -189,9 +189,14 @@ class Label(Base):
     stress_eV_per_A3: Mapped[list[Any] | None]
     input_path: Mapped[str | None] = mapped_column(Text)
     output_path: Mapped[str | None] = mapped_column(Text)
+    input_sha256: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(default=0)
+    attempt_log: Mapped[list[Any]] = mapped_column(default=list)
     failure_class: Mapped[str | None] = mapped_column(String(40))
+    failure_detail: Mapped[str | None] = mapped_column(Text)
     scf_steps: Mapped[int | None]
+    scf_steps_saved: Mapped[int | None]
+    wfn_guess_from: Mapped[str | None] = mapped_column(Text)
     wall_time_s: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]

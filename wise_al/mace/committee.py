@@ -70,13 +70,21 @@ class Committee:
         ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
     dtype
         ``float64`` (default, exact MD) or ``float32`` (faster on GPUs).
+    min_members
+        2 for a committee; 1 to evaluate a single model with the same machinery.
     """
 
     def __init__(
-        self, model_paths: Sequence[Path | str], device: str = "cpu", dtype: str = "float64"
+        self,
+        model_paths: Sequence[Path | str],
+        device: str = "cpu",
+        dtype: str = "float64",
+        min_members: int = 2,
     ) -> None:
-        if len(model_paths) < 2:
-            raise WiseAlError(f"a committee needs at least 2 models, got {len(model_paths)}")
+        if len(model_paths) < min_members:
+            raise WiseAlError(
+                f"a committee needs at least {min_members} models, got {len(model_paths)}"
+            )
         self.device = resolve_device(device)
         self.dtype = DTYPES[dtype]
         self.models = [self._load(Path(p)) for p in model_paths]
@@ -90,6 +98,8 @@ class Committee:
                 raise WiseAlError(f"{path}: elements or cutoff differ from the first member's")
         self.z_table = AtomicNumberTable(self.atomic_numbers)
         self.heads: list[str] = list(getattr(first, "heads", None) or ["Default"])
+        # multihead fine-tuning keeps the foundation's head as "pt_head": predict with ours
+        self.head = next((h for h in self.heads if h != "pt_head"), self.heads[0])
 
     def _load(self, path: Path) -> Any:
         if not path.is_file():
@@ -120,7 +130,7 @@ class Committee:
             for atoms in frames:
                 if not np.isfinite(atoms.positions).all():
                     raise WiseAlError("a frame has NaN or infinite positions")
-                config = mace_data.config_from_atoms(atoms, head_name=self.heads[0])
+                config = mace_data.config_from_atoms(atoms, head_name=self.head)
                 graphs.append(
                     mace_data.AtomicData.from_config(
                         config, z_table=self.z_table, cutoff=self.r_max_A, heads=self.heads

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from wise_al.db.models import Campaign, CampaignStatus
+from wise_al.db.repositories.base import Repository
 from wise_al.errors import ConflictError, NotFoundError
 from wise_al.spec import CampaignSpec, dump_spec
 
@@ -25,17 +25,8 @@ class Page(Generic[T]):
     offset: int
 
 
-class CampaignRepository:
-    """Create, read and delete campaigns.
-
-    Parameters
-    ----------
-    session
-        An open session; the caller owns the transaction.
-    """
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
+class CampaignRepository(Repository):
+    """Create, read and delete campaigns."""
 
     def create(self, spec: CampaignSpec, created_by: str | None = None) -> Campaign:
         """Store a validated spec (defaults filled in) as a new draft campaign."""

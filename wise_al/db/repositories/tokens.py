@@ -6,10 +6,10 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from wise_al.db.base import utcnow
 from wise_al.db.models import ApiToken
+from wise_al.db.repositories.base import Repository
 from wise_al.errors import NotFoundError, WiseAlError
 
 TOKEN_PREFIX = "wal_"
@@ -21,11 +21,8 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class TokenRepository:
+class TokenRepository(Repository):
     """Mint, authenticate, list and revoke API tokens."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
 
     def create(self, name: str) -> tuple[ApiToken, str]:
         """Mint a token; returns the row and the secret, which is never stored."""

@@ -1,0 +1,142 @@
+"""Dataset splits, training command lines and level records (no training here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.io import read
+
+from tests.mace_models import DATA
+from wise_al.cp2k.level import level_of_theory, spec_from_level
+from wise_al.errors import WiseAlError
+from wise_al.mace.datasets import bootstrap, split_of, write_dataset
+from wise_al.mace.foundations import resolve_foundation
+from wise_al.mace.training import MemberJob, e0s_argument, mace_arguments
+from wise_al.spec.labelling import LabellingSpec
+from wise_al.spec.model import TrainingSpec
+
+
+def _frames() -> list[Atoms]:
+    frames = read(DATA, ":")
+    assert isinstance(frames, list)
+    return frames
+
+
+def test_a_frames_split_never_changes_as_labels_are_added(tmp_path: Path) -> None:
+    frames = _frames()
+    small = write_dataset(frames[:20], tmp_path / "small", 0.2, 0.2)
+    large = write_dataset(frames, tmp_path / "large", 0.2, 0.2)
+    test_small = read(small.files["test"], ":")
+    test_large = read(large.files["test"], ":")
+    assert isinstance(test_small, list) and isinstance(test_large, list)
+    large_positions = [a.positions.tobytes() for a in test_large]
+    assert all(a.positions.tobytes() in large_positions for a in test_small)
+    assert sum(large.counts.values()) == len(frames) and large.counts["test"] > 0
+    again = write_dataset(frames, tmp_path / "again", 0.2, 0.2)
+    assert again.sha256 == large.sha256  # deterministic, content-hashed
+    assert {split_of(a, 0.2, 0.2) for a in frames} == {"train", "valid", "test"}
+
+
+def test_tiny_sets_still_get_a_validation_frame(tmp_path: Path) -> None:
+    dataset = write_dataset(_frames()[:3], tmp_path, 0.01, 0.0)
+    assert dataset.counts["valid"] == 1 and dataset.counts["train"] == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a: a.info.pop("REF_energy"), "has no REF_energy"),
+        (lambda a: a.arrays["REF_forces"].__setitem__((0, 0), np.nan), "REF_forces must be finite"),
+        (lambda a: a.info.__setitem__("REF_level_sha256", "b" * 64), "2 levels of theory"),
+    ],
+)
+def test_bad_or_mixed_labels_are_refused(tmp_path: Path, change: object, message: str) -> None:
+    frames = _frames()[:6]
+    for atoms in frames:
+        atoms.info["REF_level_sha256"] = "a" * 64
+    change(frames[3])  # type: ignore[operator]
+    with pytest.raises(WiseAlError, match=message):
+        write_dataset(frames, tmp_path, 0.2, 0.2)
+
+
+def test_one_level_can_be_chosen_from_several(tmp_path: Path) -> None:
+    frames = _frames()[:10]
+    for k, atoms in enumerate(frames):
+        atoms.info["REF_level_sha256"] = ("a" if k < 6 else "b") * 64
+    dataset = write_dataset(frames, tmp_path, 0.2, 0.0, level_sha256="a" * 64)
+    assert sum(dataset.counts.values()) == 6 and dataset.level_sha256 == "a" * 64
+
+
+def test_bootstrap_resamples_with_replacement(tmp_path: Path) -> None:
+    dataset = write_dataset(_frames(), tmp_path, 0.2, 0.0)
+    resampled = read(bootstrap(dataset.files["train"], 3, tmp_path / "b.extxyz"), ":")
+    assert isinstance(resampled, list) and len(resampled) == dataset.counts["train"]
+    assert len({a.positions.tobytes() for a in resampled}) < len(resampled)
+
+
+def _job(tmp_path: Path, strategy: str, **extra: object) -> MemberJob:
+    dataset = write_dataset(_frames(), tmp_path / "data", 0.2, 0.2)
+    return MemberJob(
+        "member0", 7, strategy, dataset, {1: -10.5, 8: -118.25}, TrainingSpec(), tmp_path,  # type: ignore[arg-type]
+        **extra,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_each_strategy_gets_its_own_mace_arguments(tmp_path: Path) -> None:
+    scratch = mace_arguments(_job(tmp_path, "from_scratch"))
+    assert "--model=ScaleShiftMACE" in scratch and "--multiheads_finetuning=False" in scratch
+    assert "--E0s={1: -10.5, 8: -118.25}" in scratch and "--seed=7" in scratch
+    assert any(a.startswith("--test_file=") for a in scratch)
+    naive = mace_arguments(_job(tmp_path, "fine_tune_naive"), Path("f.model"))
+    # without it mace 0.3.16 turns on multihead fine-tuning and tries to download replay data
+    assert "--multiheads_finetuning=False" in naive and "--foundation_model=f.model" in naive
+    assert not any(a.startswith("--num_channels") for a in naive)  # the foundation's own
+    replay = tmp_path / "replay.extxyz"
+    multi = mace_arguments(_job(tmp_path, "fine_tune_multihead", replay_file=replay), Path("f"))
+    assert f"--pt_train_file={replay}" in multi and "--force_mh_ft_lr=True" in multi
+    with pytest.raises(WiseAlError, match="replay"):
+        mace_arguments(_job(tmp_path, "fine_tune_multihead"), Path("f"))
+    with pytest.raises(WiseAlError, match="foundation"):
+        mace_arguments(_job(tmp_path, "fine_tune_naive"))
+    assert e0s_argument({8: -1.0, 1: 0.1}) == "{1: 0.1, 8: -1.0}"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        LabellingSpec(),
+        LabellingSpec(method="dft", functional="revPBE", dispersion="D3", cutoff_Ry=600),
+        LabellingSpec(method="dft", basis_per_element={"Li": "SZV-MOLOPT-SR-GTH"}),
+    ],
+)
+def test_a_level_record_gives_back_its_spec(spec: LabellingSpec) -> None:
+    record = level_of_theory(spec, ["H", "Li", "O"], "2023.1")
+    assert level_of_theory(spec_from_level(record), ["H", "Li", "O"], "2023.1") == record
+    with pytest.raises(WiseAlError, match="not a level-of-theory record"):
+        spec_from_level({"method": "GPW-DFT"})
+
+
+def test_foundations_resolve_to_files_or_say_why_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tmp_path / "models" / "f.model"
+    model.parent.mkdir()
+    model.write_bytes(b"x")
+    assert resolve_foundation("models/f.model", tmp_path) == model
+    with pytest.raises(WiseAlError, match="does not exist"):
+        resolve_foundation("models/none.model", tmp_path)
+    # Offline, mace's own loader fails and we say what to do. Mocked: the network (this
+    # machine has none, but a test must not download 200 MB where there is one).
+    import urllib.error
+    import urllib.request
+
+    def offline(*_args: object, **_kwargs: object) -> None:
+        raise urllib.error.URLError("offline")
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no cached weights either
+    monkeypatch.setattr(urllib.request, "urlretrieve", offline)
+    with pytest.raises(WiseAlError, match=r"pass the \.model file instead"):
+        resolve_foundation("small-0b", tmp_path)

@@ -1,0 +1,263 @@
+"""One frame to one label: check, run the rescue ladder, keep the wavefunction, record all.
+
+A label lives in its own content-addressed directory of the artifact store (the hash of its
+level of theory and its exact CP2K input), with one sub-directory per attempt and a ``result.json``
+written last. Labelling the same frame at the same level again returns that result without
+running CP2K, which makes a queued labelling task safe to repeat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from wise_al.atomic_files import write_text_atomic
+from wise_al.cp2k.failures import Failure, classify
+from wise_al.cp2k.input import Electrons, build_input, frame_charge_e, render_input
+from wise_al.cp2k.installation import Cp2kInstallation, detect
+from wise_al.cp2k.level import level_of_theory, preflight, sha256_of
+from wise_al.cp2k.parse import Cp2kOutput, parse_output
+from wise_al.cp2k.rescue import GUESS_WFN, LADDER, Rung, climbs, prepare
+from wise_al.cp2k.run import LaunchProfile, run_cp2k
+from wise_al.cp2k.wavefunctions import Guess, WavefunctionLibrary
+from wise_al.settings import Cp2kSettings
+from wise_al.spec.labelling import LabellingSpec
+from wise_al.systems.neighbours import pairs_within
+
+#: Closer than this no label means anything (pseudopotential cores overlap): refused unrun.
+MIN_LABEL_DISTANCE_A = 0.5
+RESULT_NAME = "result.json"
+PROJECT = "label"
+
+
+@dataclass
+class Attempt:
+    """One CP2K run of the ladder."""
+
+    rung: str
+    directory: str
+    input_sha256: str
+    failure: str | None
+    scf_steps: int | None
+    wall_time_s: float
+
+
+@dataclass
+class LabelResult:
+    """A label, or why there is none. Numbers are None unless ``failure`` is None."""
+
+    level_of_theory: dict[str, Any]
+    level_sha256: str
+    directory: str
+    failure: str | None = None
+    energy_eV: float | None = None
+    forces_eV_per_A: list[list[float]] | None = None
+    stress_eV_per_A3: list[list[float]] | None = None
+    input_sha256: str | None = None  # of the attempt that produced the numbers
+    scf_steps: int | None = None  # of that attempt
+    wall_time_s: float = 0.0  # of all attempts
+    wfn_guess_from: str | None = None
+    wfn_guess_rmsd_A: float | None = None
+    scf_steps_saved: int | None = None  # vs the guess chain's start from atomic densities
+    attempts: list[Attempt] = field(default_factory=list)
+    detail: str | None = None  # why, in words, when the frame was refused unrun
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    @property
+    def total_scf_steps(self) -> int:
+        """SCF steps of every attempt, rescues included: what the label cost."""
+        return sum(a.scf_steps or 0 for a in self.attempts)
+
+    @classmethod
+    def load(cls, path: Path) -> LabelResult:
+        data = json.loads(path.read_text())
+        data["attempts"] = [Attempt(**a) for a in data["attempts"]]
+        return cls(**data)
+
+
+def structure_problem(atoms: Atoms) -> str | None:
+    """Why a frame cannot be labelled at all (None when it can)."""
+    if not np.isfinite(atoms.positions).all():
+        return "positions are not finite (NaN or infinity)"
+    if atoms.cell.rank < 3:
+        return "no 3D cell (put a box around a cluster)"
+    if len(atoms) > 1:
+        close = pairs_within(atoms, MIN_LABEL_DISTANCE_A)
+        if len(close):
+            i, j = int(close.i[0]), int(close.j[0])
+            return (
+                f"atoms {i} and {j} are {float(close.distance_A[0]):.3f} Å apart "
+                f"(under {MIN_LABEL_DISTANCE_A} Å)"
+            )
+    return None
+
+
+def structure_sha256(atoms: Atoms) -> str:
+    """Hash of what a single point depends on: atoms, positions, cell, periodicity."""
+    parts = (atoms.numbers.astype(np.int64), atoms.positions, np.asarray(atoms.cell), atoms.pbc)
+    return hashlib.sha256(b"".join(np.ascontiguousarray(p).tobytes() for p in parts)).hexdigest()
+
+
+class Labeller:
+    """Labels frames at one level of theory with one CP2K build and launch profile.
+
+    Parameters
+    ----------
+    spec
+        The campaign's labelling section.
+    cp2k
+        The installed build (:func:`wise_al.cp2k.installation.detect`).
+    profile
+        How to launch it.
+    store
+        Root of the label directories (``<artifact store>/labels``).
+    wavefunctions
+        Where converged wavefunctions are kept and looked up; None disables reuse.
+    """
+
+    def __init__(
+        self,
+        spec: LabellingSpec,
+        cp2k: Cp2kInstallation,
+        profile: LaunchProfile,
+        store: Path,
+        wavefunctions: WavefunctionLibrary | None = None,
+    ) -> None:
+        self.spec, self.cp2k, self.profile = spec, cp2k, profile
+        self.store, self.wavefunctions = store, wavefunctions
+
+    def level(self, atoms: Atoms) -> tuple[dict[str, Any], str]:
+        record = level_of_theory(self.spec, atoms.get_chemical_symbols(), self.cp2k.version)
+        return record, sha256_of(record)
+
+    def label(
+        self,
+        atoms: Atoms,
+        on_attempt: Callable[[str], None] | None = None,
+        electrons: Electrons | None = None,
+    ) -> LabelResult:
+        """Label one frame (or return its stored label). Never raises for a failed run.
+
+        ``on_attempt`` is told the name of each rung as it starts (for progress displays);
+        ``electrons`` overrides the charge and multiplicity derived from the composition.
+
+        Raises
+        ------
+        WiseAlError
+            Before running anything, if the level of theory or the input cannot work here.
+        """
+        preflight(self.spec, atoms.get_chemical_symbols(), self.cp2k)
+        record, level_sha = self.level(atoms)
+        problem = structure_problem(atoms)
+        if problem is not None:
+            failed = LabelResult(record, level_sha, "", Failure.INVALID_STRUCTURE.value)
+            failed.detail = problem
+            return failed
+        electrons = electrons or Electrons(frame_charge_e(atoms))
+        tree = build_input(self.spec, atoms, project=PROJECT, electrons=electrons)
+        # the address is the level (with the code version) and the exact input: structure,
+        # charge, spin and every setting; a changed input never reuses an old result
+        identity = f"{level_sha}:{render_input(tree)}"
+        key = hashlib.sha256(identity.encode()).hexdigest()
+        directory = self.store / key[:2] / key
+        if (directory / RESULT_NAME).exists():
+            return LabelResult.load(directory / RESULT_NAME)
+        for rung in LADDER:  # every rung's input is checked before the first run
+            self.cp2k.validate(render_input(prepare(tree, rung, has_guess=True)))
+        result = LabelResult(record, level_sha, str(directory))
+        guess = self.wavefunctions.nearest(level_sha, atoms) if self.wavefunctions else None
+        wfn = guess.wfn if guess else None
+        first = len(list(directory.glob("attempt-*"))) if directory.exists() else 0
+        for number, rung in enumerate(LADDER, start=first + 1):
+            if on_attempt is not None:
+                on_attempt(rung.value)
+            attempt_dir = directory / f"attempt-{number}"
+            attempt, output = self._attempt(tree, rung, attempt_dir, wfn)
+            result.attempts.append(attempt)
+            result.wall_time_s += attempt.wall_time_s
+            if attempt.failure is None:
+                assert output is not None  # classify() fails every run without output
+                self._accept(result, atoms, output, attempt_dir, guess)
+                break
+            failure = Failure(attempt.failure)
+            result.failure = failure.value
+            last = attempt_dir / f"{PROJECT}-RESTART.wfn"
+            wfn = last if last.exists() else wfn
+            if not climbs(failure):
+                break
+        write_text_atomic(directory / RESULT_NAME, json.dumps(asdict(result)))
+        return result
+
+    def _attempt(
+        self, tree: dict[str, Any], rung: Rung, attempt_dir: Path, wfn: Path | None
+    ) -> tuple[Attempt, Cp2kOutput | None]:
+        """One CP2K run of the ladder in its own directory, classified."""
+        attempt_dir.mkdir(parents=True)
+        has_guess = wfn is not None and wfn.exists()
+        if has_guess:
+            assert wfn is not None
+            shutil.copyfile(wfn, attempt_dir / GUESS_WFN)
+        text = render_input(prepare(tree, rung, has_guess=has_guess))
+        outcome = run_cp2k(text, attempt_dir, self.profile)
+        output_text = outcome.output.read_text(errors="replace") if outcome.output.exists() else ""
+        output = parse_output(output_text) if output_text else None
+        failure = classify(outcome, output, output_text)
+        attempt = Attempt(
+            rung=rung.value,
+            directory=attempt_dir.name,
+            input_sha256=hashlib.sha256(text.encode()).hexdigest(),
+            failure=failure.value if failure else None,
+            scf_steps=output.scf_steps if output else None,
+            wall_time_s=outcome.wall_time_s,
+        )
+        return attempt, output
+
+    def _accept(
+        self,
+        result: LabelResult,
+        atoms: Atoms,
+        output: Cp2kOutput,
+        attempt_dir: Path,
+        guess: Guess | None,
+    ) -> None:
+        assert output.energy_eV is not None and output.forces_eV_per_A is not None
+        attempt = result.attempts[-1]
+        result.failure = None
+        result.energy_eV = output.energy_eV
+        result.forces_eV_per_A = output.forces_eV_per_A.tolist()
+        if output.stress_eV_per_A3 is not None:
+            result.stress_eV_per_A3 = output.stress_eV_per_A3.tolist()
+        result.input_sha256 = attempt.input_sha256
+        result.scf_steps = output.scf_steps
+        spent = result.total_scf_steps
+        if guess is not None:
+            result.wfn_guess_from, result.wfn_guess_rmsd_A = guess.source, guess.rmsd_A
+            result.scf_steps_saved = guess.scratch_scf_steps - spent
+        wfn = attempt_dir / f"{PROJECT}-RESTART.wfn"
+        if self.wavefunctions is not None and wfn.exists():
+            scratch = guess.scratch_scf_steps if guess is not None else spent
+            self.wavefunctions.add(result.level_sha256, atoms, wfn, scratch, result.directory)
+
+
+def make_labeller(settings: Cp2kSettings, spec: LabellingSpec, reuse_wfn: bool = True) -> Labeller:
+    """The labeller of this machine: its CP2K build, launch profile and artifact store."""
+    profile = LaunchProfile(
+        binary=settings.cp2k_binary,
+        mpi_ranks=settings.cp2k_mpi_ranks or spec.cores,
+        omp_threads=settings.cp2k_omp_threads,
+        time_limit_s=spec.time_limit_s,
+    )
+    cp2k = detect(settings.cp2k_binary, settings.cp2k_cache_dir())
+    library = WavefunctionLibrary(settings.wavefunctions_dir()) if reuse_wfn else None
+    return Labeller(spec, cp2k, profile, settings.labels_dir(), library)

@@ -1,0 +1,74 @@
+"""Queries on labels: record CP2K results, and gather one level of theory for training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from wise_al.cp2k.level import single_level
+from wise_al.db.base import utcnow
+from wise_al.db.models import Frame, Label, RunStatus
+from wise_al.db.repositories.base import Repository
+
+if TYPE_CHECKING:  # the API imports repositories; it never loads the CP2K runner
+    from wise_al.cp2k.label import LabelResult
+
+
+class LabelRepository(Repository):
+    """Labels of frames."""
+
+    def record(self, frame_id: int, result: LabelResult) -> Label:
+        """Store a labelling result for a frame: numbers only when it succeeded.
+
+        One row per frame and level of theory. Recording again (a repeated task) updates a
+        failed row and leaves a done one untouched, so a label is never overwritten.
+        """
+        label = self.session.scalars(
+            select(Label).where(
+                Label.frame_id == frame_id, Label.level_sha256 == result.level_sha256
+            )
+        ).one_or_none()
+        if label is not None and label.status == RunStatus.DONE:
+            return label
+        if label is None:
+            label = Label(frame_id=frame_id, level_sha256=result.level_sha256)
+            self.session.add(label)
+        label.level_of_theory = result.level_of_theory
+        label.status = RunStatus.DONE if result.ok else RunStatus.FAILED
+        label.failure_class, label.failure_detail = result.failure, result.detail
+        label.energy_eV = result.energy_eV
+        label.forces_eV_per_A = result.forces_eV_per_A
+        label.stress_eV_per_A3 = result.stress_eV_per_A3
+        label.attempts = len(result.attempts)
+        label.attempt_log = [vars(a) for a in result.attempts]
+        if result.attempts:
+            last = Path(result.directory, result.attempts[-1].directory)
+            label.input_path, label.output_path = str(last / "label.inp"), str(last / "label.out")
+        label.input_sha256 = result.input_sha256
+        label.scf_steps, label.scf_steps_saved = result.scf_steps, result.scf_steps_saved
+        label.wfn_guess_from = result.wfn_guess_from
+        label.wall_time_s = result.wall_time_s
+        label.finished_at = utcnow()
+        self.session.flush()
+        return label
+
+    def for_training(self, campaign_id: int, level_sha256: str | None = None) -> list[Label]:
+        """Done labels of a campaign's frames, all of one level of theory.
+
+        Raises
+        ------
+        MixedLevelsError
+            If the campaign holds labels of several levels and ``level_sha256`` is None.
+        """
+        labels = self.session.scalars(
+            select(Label)
+            .join(Frame, Frame.id == Label.frame_id)
+            .where(Frame.campaign_id == campaign_id, Label.status == RunStatus.DONE)
+            .order_by(Label.id)
+        ).all()
+        if not labels:
+            return []
+        level = single_level((label.level_sha256 for label in labels), chosen=level_sha256)
+        return [label for label in labels if label.level_sha256 == level]

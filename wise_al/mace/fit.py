@@ -1,0 +1,150 @@
+"""Fit a committee: dataset, members by seed (optionally bootstrapped), errors, a manifest.
+
+The manifest (``committee.json``) is what a model version records: each member's file and
+hash, log, seed, parent, the dataset hash, the E0s and the errors on valid and test frames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ase import Atoms
+from ase.io import read
+
+from wise_al.atomic_files import write_text_atomic
+from wise_al.errors import WiseAlError
+from wise_al.mace.datasets import Dataset, bootstrap, write_dataset
+from wise_al.mace.training import MemberJob, TrainedMember, train_committee
+from wise_al.spec.model import Strategy, TrainingSpec
+
+MANIFEST_NAME = "committee.json"
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def member_device(device: str, member: int) -> str:
+    """Spread members over a worker's GPUs (``cuda`` -> ``cuda:0``, ``cuda:1`` ...)."""
+    if device != "cuda":
+        return device
+    import torch
+
+    count = torch.cuda.device_count()
+    return f"cuda:{member % count}" if count > 1 else device
+
+
+@dataclass(frozen=True)
+class FittedCommittee:
+    """Where the members are and what the fit recorded."""
+
+    model_files: list[Path]
+    manifest: dict[str, Any]
+    manifest_file: Path
+
+
+def _errors(member: TrainedMember, dataset: Dataset, device: str) -> dict[str, Any]:
+    from wise_al.mace.evaluate import evaluate  # torch: only once there is a model
+
+    assert member.model_file is not None
+    errors: dict[str, Any] = {}
+    for split in ("valid", "test"):
+        if split in dataset.files:
+            frames = read(dataset.files[split], index=":")
+            assert isinstance(frames, list)
+            errors[split] = evaluate(member.model_file, frames, device)[0].to_dict()
+    return errors
+
+
+def fit_committee(
+    frames: Sequence[Atoms],
+    strategy: Strategy,
+    committee_size: int,
+    training: TrainingSpec,
+    e0s: dict[int, float],
+    work_dir: Path,
+    foundation: Path | None = None,
+    replay_file: Path | None = None,
+    level_sha256: str | None = None,
+    parallel: int = 1,
+    device: str = "cpu",
+    on_member: Callable[[TrainedMember], None] | None = None,
+) -> FittedCommittee:
+    """Train ``committee_size`` members on ``frames`` and record them.
+
+    Raises
+    ------
+    WiseAlError
+        Bad data (see :func:`~wise_al.mace.datasets.write_dataset`) or a member that failed
+        to train (its log is named).
+    """
+    t = training
+    dataset = write_dataset(
+        frames, work_dir / "data", t.valid_fraction, t.test_fraction, level_sha256
+    )
+    jobs = []
+    for member in range(committee_size):
+        seed = t.seed + member
+        train_file = None
+        if t.bootstrap:
+            train_file = bootstrap(
+                dataset.files["train"], seed, work_dir / f"train-{member}.extxyz"
+            )
+        jobs.append(
+            MemberJob(
+                name=f"member{member}",
+                seed=seed,
+                strategy=strategy,
+                dataset=dataset,
+                e0s=e0s,
+                training=t,
+                work_dir=work_dir / f"member{member}",
+                foundation=foundation,
+                replay_file=replay_file,
+                train_file=train_file,
+                device=member_device(device, member),
+            )
+        )
+    trained = train_committee(jobs, parallel, on_member)
+    failed = [m for m in trained if m.model_file is None]
+    if failed:
+        raise WiseAlError(
+            f"{len(failed)} of {len(trained)} members failed to train; see {failed[0].log_file}"
+        )
+    manifest = {
+        "strategy": strategy,
+        "parent": {"file": str(foundation), "sha256": file_sha256(foundation)}
+        if foundation
+        else None,
+        "dataset": {
+            "sha256": dataset.sha256,
+            "counts": dataset.counts,
+            "level_sha256": dataset.level_sha256,
+        },
+        "e0s_eV": {str(z): e for z, e in sorted(e0s.items())},
+        "training": t.model_dump(),
+        "members": [
+            {
+                "file": str(m.model_file),
+                "sha256": file_sha256(m.model_file),
+                "log": str(m.log_file),
+                "seed": m.job.seed,
+                "errors": _errors(m, dataset, device),
+            }
+            for m in trained
+            if m.model_file is not None
+        ],
+    }
+    manifest_file = work_dir / MANIFEST_NAME
+    write_text_atomic(manifest_file, json.dumps(manifest, indent=1))
+    return FittedCommittee([m.model_file for m in trained if m.model_file], manifest, manifest_file)
