@@ -7,6 +7,7 @@ The schema exists only through the Alembic revisions in ``migrations/``.
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -14,26 +15,7 @@ from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wise_al.db.base import Base, StrEnum, utcnow
-
-
-class CampaignStatus(StrEnum):
-    DRAFT = "draft"
-    RUNNING = "running"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-
-
-class Phase(StrEnum):
-    EXPLORE = "explore"
-    SELECT = "select"
-    REVIEW = "review"
-    LABEL = "label"
-    TRAIN = "train"
-    EVALUATE = "evaluate"
-    DECIDE = "decide"
-    DONE = "done"
+from wise_al.loop.state import CampaignStatus, Phase  # the loop defines them; stored here
 
 
 class RunStatus(StrEnum):
@@ -60,7 +42,7 @@ class ReviewDecision(StrEnum):
     REJECT = "reject"
 
 
-def _enum(cls: type[StrEnum]) -> Enum:
+def _enum(cls: type[enum.StrEnum]) -> Enum:
     # Stored as VARCHAR by value: portable across SQLite and PostgreSQL, readable in SQL.
     return Enum(
         cls,
@@ -148,6 +130,8 @@ class Frame(Base):
     n_atoms: Mapped[int]
     structure: Mapped[dict[str, Any]]
     selection_reason: Mapped[str | None] = mapped_column(Text)
+    # mean invariant MACE features: duplicates and diversity at selection
+    descriptor: Mapped[list[Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     flags: Mapped[list[Flag]] = relationship(passive_deletes=True)
@@ -178,6 +162,7 @@ class Review(Base):
 
 class Label(Base):
     __tablename__ = "label"
+    __table_args__ = (UniqueConstraint("frame_id", "level_sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     frame_id: Mapped[int] = _fk("frame.id")
@@ -231,6 +216,9 @@ class TaskRun(Base):
     task_name: Mapped[str] = mapped_column(String(80))
     unit_key: Mapped[str] = mapped_column(String(200), unique=True)
     queue: Mapped[str] = mapped_column(String(40))
+    iteration_index: Mapped[int | None]
+    # what the task is sent with: enough to send it again after a restart
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,199 @@
+"""The loop as a pure state machine: every branch, and whole campaigns simulated without I/O."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import replace
+
+import pytest
+
+from wise_al.loop import CampaignStatus, Command, Phase, Snapshot, Unit, advance
+from wise_al.loop.advance import walker_count
+from wise_al.spec import CampaignSpec
+
+RUNNING = CampaignStatus.RUNNING
+
+
+def spec(**sections: object) -> CampaignSpec:
+    body: dict[str, object] = {
+        "name": "loop",
+        "model": {"foundation": "models/f.model", "committee_size": 3},
+        "system": {"walkers": [{"temperature_K": 300, "replicas": 2}, {"temperature_K": 400}]},
+        "stopping": {"max_iterations": 3, "accurate_ratio_target": 0.9, "max_labels": 100},
+    }
+    body.update(sections)
+    return CampaignSpec.model_validate(body)
+
+
+def snap(phase: Phase, **counts: object) -> Snapshot:
+    return replace(Snapshot(RUNNING, 0, phase, walkers=3), **counts)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [s for s in CampaignStatus if s != RUNNING])
+@pytest.mark.parametrize("phase", list(Phase))
+def test_nothing_runs_unless_the_campaign_is_running(status: CampaignStatus, phase: Phase) -> None:
+    transition = advance(replace(snap(phase), status=status), spec())
+    assert transition.commands == () and not transition.moves_from(
+        replace(snap(phase), status=status)
+    )
+    assert str(status) in transition.reason
+
+
+def test_exploration_asks_for_every_walker_until_all_have_ended() -> None:
+    assert walker_count(spec()) == 3
+    t = advance(snap(Phase.EXPLORE, walkers_finished=1), spec())
+    assert t.phase == Phase.EXPLORE
+    assert t.commands == tuple(Command(Unit.EXPLORE, 0, k) for k in range(3))
+    t = advance(snap(Phase.EXPLORE, walkers_finished=3, walkers_failed=1), spec())
+    assert t.phase == Phase.SELECT and t.commands == (Command(Unit.SELECT, 0),)
+
+
+def test_every_walker_failing_fails_the_campaign() -> None:
+    t = advance(snap(Phase.EXPLORE, walkers_finished=3, walkers_failed=3), spec())
+    assert (t.status, t.phase) == (CampaignStatus.FAILED, Phase.DONE)
+
+
+def test_convergence_needs_a_committee_and_the_target_ratio() -> None:
+    converged = snap(Phase.EXPLORE, walkers_finished=3, accurate_ratio=0.95, has_committee=True)
+    t = advance(converged, spec())
+    assert t.status == CampaignStatus.COMPLETED and "95.0%" in t.reason
+    # the foundation alone (iteration 0) has no deviation to trust
+    assert advance(replace(converged, has_committee=False), spec()).phase == Phase.SELECT
+    assert advance(replace(converged, accurate_ratio=0.85), spec()).phase == Phase.SELECT
+
+
+def test_selection_leads_to_labels_with_reference_energies_first() -> None:
+    assert advance(snap(Phase.SELECT), spec()).commands == (Command(Unit.SELECT, 0),)
+    t = advance(snap(Phase.SELECT, selected=2, to_label=(7, 9)), spec())
+    assert t.phase == Phase.LABEL
+    assert t.commands == (
+        Command(Unit.E0S, 0),
+        Command(Unit.LABEL, 0, 7),
+        Command(Unit.LABEL, 0, 9),
+    )
+    t = advance(snap(Phase.SELECT, selected=1, to_label=(7,), e0s_ready=True), spec())
+    assert t.commands == (Command(Unit.LABEL, 0, 7),)
+    assert advance(snap(Phase.SELECT, selected=0), spec()).phase == Phase.DECIDE
+
+
+def test_the_review_gate_holds_labelling_until_every_decision() -> None:
+    gated = spec(review={"gate": "required"})
+    assert advance(snap(Phase.SELECT, selected=2, to_label=(7, 9)), gated).phase == Phase.REVIEW
+    t = advance(snap(Phase.REVIEW, awaiting_review=1, to_label=(7,)), gated)
+    assert t.phase == Phase.REVIEW and t.commands == () and "1 review" in t.reason
+    t = advance(snap(Phase.REVIEW, to_label=(7,), e0s_ready=True), gated)
+    assert t.phase == Phase.LABEL and t.commands == (Command(Unit.LABEL, 0, 7),)
+    assert advance(snap(Phase.REVIEW), gated).phase == Phase.DECIDE  # all rejected
+
+
+def test_labelling_ends_in_training_or_skips_it() -> None:
+    t = advance(snap(Phase.LABEL, e0s_ready=True, labels_done_iteration=2), spec())
+    assert t.phase == Phase.TRAIN
+    assert t.commands == tuple(Command(Unit.TRAIN, 0, k) for k in range(3))
+    assert advance(snap(Phase.LABEL, e0s_ready=True), spec()).phase == Phase.DECIDE
+    t = advance(snap(Phase.LABEL, e0s_failed=True), spec())
+    assert t.status == CampaignStatus.FAILED and "reference energies" in t.reason
+    assert advance(snap(Phase.LABEL, to_label=(3,), e0s_ready=True), spec()).phase == Phase.LABEL
+
+
+def test_training_then_evaluation() -> None:
+    assert advance(snap(Phase.TRAIN, members_done=2), spec()).phase == Phase.TRAIN
+    t = advance(snap(Phase.TRAIN, members_done=2, members_failed=1), spec())
+    assert t.status == CampaignStatus.FAILED
+    t = advance(snap(Phase.TRAIN, members_done=3), spec())
+    assert t.phase == Phase.EVALUATE and t.commands == (Command(Unit.EVALUATE, 0),)
+    assert advance(snap(Phase.EVALUATE), spec()).phase == Phase.EVALUATE
+    assert advance(snap(Phase.EVALUATE, evaluated=True), spec()).phase == Phase.DECIDE
+
+
+@pytest.mark.parametrize(
+    ("iteration", "labels_total", "status", "reason"),
+    [
+        (0, 10, RUNNING, "iteration 1 starts"),
+        (2, 10, CampaignStatus.COMPLETED, "max_iterations"),
+        (0, 100, CampaignStatus.COMPLETED, "label budget"),
+    ],
+)
+def test_decide_applies_the_stopping_rules(
+    iteration: int, labels_total: int, status: CampaignStatus, reason: str
+) -> None:
+    t = advance(snap(Phase.DECIDE, iteration=iteration, labels_total=labels_total), spec())
+    assert t.status == status and reason in t.reason
+    if status == RUNNING:
+        assert (t.iteration, t.phase) == (1, Phase.EXPLORE)
+        assert t.commands == tuple(Command(Unit.EXPLORE, 1, k) for k in range(3))
+
+
+def _simulate(
+    campaign: CampaignSpec, rng: random.Random, cancel_at: int | None = None
+) -> list[str]:
+    """Run the loop against a toy world that carries out commands with random outcomes."""
+    s = Snapshot(RUNNING, 0, Phase.EXPLORE, walkers=walker_count(campaign))
+    trace = []
+    for step in itertools.count():
+        assert step < 500, "the loop did not terminate"
+        if cancel_at is not None and step == cancel_at:
+            s = replace(s, status=CampaignStatus.CANCELLED)
+        t = advance(s, campaign)
+        trace.append(f"{t.iteration}:{t.phase}")
+        if t.status != RUNNING:
+            return trace
+        if t.moves_from(s):
+            fresh = Snapshot(RUNNING, t.iteration, t.phase, walkers=s.walkers)
+            s = replace(
+                fresh,
+                has_committee=s.has_committee or s.members_done > 0,
+                labels_total=s.labels_total,
+                e0s_ready=s.e0s_ready,
+                selected=None,
+                to_label=s.to_label if t.phase in (Phase.LABEL, Phase.REVIEW) else (),
+                awaiting_review=s.awaiting_review,
+            )
+            if t.phase == Phase.EXPLORE:
+                s = replace(s, to_label=(), awaiting_review=0)
+        for command in t.commands:  # the world does the work, sometimes badly
+            if command.unit == Unit.EXPLORE and s.walkers_finished < s.walkers:
+                s = replace(
+                    s,
+                    walkers_finished=s.walkers_finished + 1,
+                    walkers_failed=s.walkers_failed + (rng.random() < 0.2),
+                    accurate_ratio=rng.random(),
+                )
+            elif command.unit == Unit.SELECT and s.selected is None:
+                chosen = tuple(rng.sample(range(1000), rng.randint(0, 4)))
+                s = replace(s, selected=len(chosen), to_label=chosen, awaiting_review=len(chosen))
+            elif command.unit == Unit.E0S:
+                s = replace(s, e0s_ready=True)
+            elif command.unit == Unit.LABEL and command.index in s.to_label:
+                ok = rng.random() < 0.8
+                s = replace(
+                    s,
+                    to_label=tuple(f for f in s.to_label if f != command.index),
+                    labels_done_iteration=s.labels_done_iteration + ok,
+                    labels_total=s.labels_total + ok,
+                )
+            elif command.unit == Unit.TRAIN and s.members_done < campaign.model.committee_size:
+                s = replace(s, members_done=s.members_done + 1)
+            elif command.unit == Unit.EVALUATE:
+                s = replace(s, evaluated=True)
+        if s.phase == Phase.REVIEW:  # a reviewer accepts some and rejects the rest
+            kept = tuple(f for f in s.to_label if rng.random() < 0.7)
+            s = replace(s, to_label=kept, awaiting_review=0)
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize("gate", ["auto", "required"])
+@pytest.mark.parametrize("seed", range(40))
+def test_simulated_campaigns_always_stop_by_a_rule(gate: str, seed: int) -> None:
+    campaign = spec(review={"gate": gate}, stopping={"max_iterations": 4, "max_labels": 9})
+    trace = _simulate(campaign, random.Random(seed))
+    last_iteration = int(trace[-1].split(":")[0])
+    assert last_iteration < 4 and trace[-1].endswith(":done")
+    if gate == "auto":
+        assert not any(step.endswith(":review") for step in trace)
+
+
+def test_a_cancelled_campaign_stops_issuing_work() -> None:
+    trace = _simulate(spec(), random.Random(0), cancel_at=5)
+    assert len(trace) == 6

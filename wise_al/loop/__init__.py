@@ -1,0 +1,6 @@
+"""The active-learning loop as a pure state machine: ``advance(snapshot, spec)``."""
+
+from wise_al.loop.advance import advance
+from wise_al.loop.state import CampaignStatus, Command, Phase, Snapshot, Transition, Unit
+
+__all__ = ["CampaignStatus", "Command", "Phase", "Snapshot", "Transition", "Unit", "advance"]

@@ -1,0 +1,136 @@
+"""``advance``: the next step of a campaign, decided from counts alone.
+
+Fan-in works by asking again: every finished unit of work calls ``advance`` on a fresh
+snapshot, and a phase ends once its counts say so. Commands for units that already exist
+are repeated on purpose; the dispatcher keeps one task per unit, so asking twice is free.
+"""
+
+from __future__ import annotations
+
+from wise_al.loop.state import CampaignStatus, Command, Phase, Snapshot, Transition, Unit
+from wise_al.spec.campaign import CampaignSpec
+
+
+def walker_count(spec: CampaignSpec) -> int:
+    """Walkers explored per iteration: the replicas of every condition."""
+    return sum(walker.replicas for walker in spec.system.walkers)
+
+
+def _stay(snap: Snapshot, reason: str, *commands: Command) -> Transition:
+    return Transition(snap.status, snap.iteration, snap.phase, tuple(commands), reason)
+
+
+def _go(snap: Snapshot, phase: Phase, reason: str, *commands: Command) -> Transition:
+    return Transition(snap.status, snap.iteration, phase, tuple(commands), reason)
+
+
+def _end(snap: Snapshot, status: CampaignStatus, reason: str) -> Transition:
+    return Transition(status, snap.iteration, Phase.DONE, (), reason)
+
+
+def _explore(iteration: int, walkers: int) -> tuple[Command, ...]:
+    return tuple(Command(Unit.EXPLORE, iteration, k) for k in range(walkers))
+
+
+def _label(snap: Snapshot) -> tuple[Command, ...]:
+    labels = tuple(Command(Unit.LABEL, snap.iteration, frame) for frame in snap.to_label)
+    return labels if snap.e0s_ready else (Command(Unit.E0S, snap.iteration), *labels)
+
+
+def _train(snap: Snapshot, spec: CampaignSpec) -> tuple[Command, ...]:
+    size = spec.model.committee_size
+    return tuple(Command(Unit.TRAIN, snap.iteration, k) for k in range(size))
+
+
+def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
+    """Decide the next step of a campaign.
+
+    Parameters
+    ----------
+    snap
+        Counts of the campaign's current iteration.
+    spec
+        The campaign spec (stopping rules, review gate, committee size).
+
+    Returns
+    -------
+    Transition
+        The new status, iteration and phase, the units of work to run and the reason.
+    """
+    if snap.status != CampaignStatus.RUNNING:
+        return _stay(snap, f"campaign is {snap.status}")
+    stop = spec.stopping
+    if snap.phase == Phase.EXPLORE:
+        if snap.walkers_finished < snap.walkers:
+            done = f"{snap.walkers_finished}/{snap.walkers}"
+            return _stay(
+                snap, f"exploring: {done} walkers done", *_explore(snap.iteration, snap.walkers)
+            )
+        if snap.walkers_failed == snap.walkers:
+            return _end(snap, CampaignStatus.FAILED, "every walker of the iteration failed")
+        ratio = snap.accurate_ratio
+        if snap.has_committee and ratio is not None and ratio >= stop.accurate_ratio_target:
+            return _end(
+                snap,
+                CampaignStatus.COMPLETED,
+                f"converged: {ratio:.1%} of explored frames accurate "
+                f"(target {stop.accurate_ratio_target:.0%})",
+            )
+        return _go(snap, Phase.SELECT, "exploration done", Command(Unit.SELECT, snap.iteration))
+    if snap.phase == Phase.SELECT:
+        if snap.selected is None:
+            return _stay(snap, "selecting frames", Command(Unit.SELECT, snap.iteration))
+        if snap.selected == 0:
+            return _go(snap, Phase.DECIDE, "no frame selected")
+        if spec.review.gate == "required":
+            return _go(snap, Phase.REVIEW, f"{snap.selected} frames wait for review")
+        return _go(snap, Phase.LABEL, f"{snap.selected} frames selected", *_label(snap))
+    if snap.phase == Phase.REVIEW:
+        if snap.awaiting_review:
+            return _stay(snap, f"waiting for {snap.awaiting_review} review decisions")
+        if not snap.to_label:
+            return _go(snap, Phase.DECIDE, "every selected frame was rejected")
+        return _go(snap, Phase.LABEL, f"{len(snap.to_label)} frames accepted", *_label(snap))
+    if snap.phase == Phase.LABEL:
+        if snap.e0s_failed:
+            return _end(snap, CampaignStatus.FAILED, "isolated-atom reference energies failed")
+        if snap.to_label or not snap.e0s_ready:
+            return _stay(snap, f"labelling: {len(snap.to_label)} frames to go", *_label(snap))
+        if snap.labels_done_iteration == 0:
+            return _go(snap, Phase.DECIDE, "every label of the iteration failed")
+        return _go(
+            snap, Phase.TRAIN, f"{snap.labels_done_iteration} new labels", *_train(snap, spec)
+        )
+    if snap.phase == Phase.TRAIN:
+        if snap.members_failed:
+            return _end(
+                snap, CampaignStatus.FAILED, f"{snap.members_failed} members failed to train"
+            )
+        if snap.members_done < spec.model.committee_size:
+            done = f"{snap.members_done}/{spec.model.committee_size}"
+            return _stay(snap, f"training: {done} members done", *_train(snap, spec))
+        return _go(
+            snap, Phase.EVALUATE, "committee trained", Command(Unit.EVALUATE, snap.iteration)
+        )
+    if snap.phase == Phase.EVALUATE:
+        if not snap.evaluated:
+            return _stay(snap, "evaluating", Command(Unit.EVALUATE, snap.iteration))
+        return _go(snap, Phase.DECIDE, "committee evaluated")
+    if snap.phase == Phase.DECIDE:
+        if snap.labels_total >= stop.max_labels:
+            return _end(
+                snap, CampaignStatus.COMPLETED, f"label budget spent: {snap.labels_total} labels"
+            )
+        if snap.iteration + 1 >= stop.max_iterations:
+            return _end(
+                snap, CampaignStatus.COMPLETED, f"reached max_iterations ({stop.max_iterations})"
+            )
+        following = snap.iteration + 1
+        return Transition(
+            snap.status,
+            following,
+            Phase.EXPLORE,
+            _explore(following, snap.walkers),
+            f"iteration {following} starts",
+        )
+    return _stay(snap, "campaign is done")

@@ -1,0 +1,125 @@
+"""What the loop sees (a snapshot of counts) and what it decides (a transition).
+
+Both are plain values: the database builds the snapshot, the worker carries out the
+commands. Nothing here does I/O, so every path through the loop is tested in microseconds.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        """True once nothing will ever run for the campaign again."""
+        return self in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED, CampaignStatus.FAILED)
+
+
+class Phase(enum.StrEnum):
+    EXPLORE = "explore"
+    SELECT = "select"
+    REVIEW = "review"
+    LABEL = "label"
+    TRAIN = "train"
+    EVALUATE = "evaluate"
+    DECIDE = "decide"
+    DONE = "done"
+
+
+class Unit(enum.StrEnum):
+    """Kinds of unit of work a command asks for; each maps to one task and one queue."""
+
+    EXPLORE = "explore"  # one walker
+    SELECT = "select"
+    E0S = "e0s"  # isolated-atom reference energies at the campaign's level of theory
+    LABEL = "label"  # one frame
+    TRAIN = "train"  # one committee member
+    EVALUATE = "evaluate"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One unit of work to run: ``index`` is the walker, frame id or member it is about."""
+
+    unit: Unit
+    iteration: int
+    index: int | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Counts of one campaign's current iteration, read under a lock.
+
+    Attributes
+    ----------
+    status, iteration, phase
+        Where the campaign is.
+    has_committee
+        Whether a committee trained by this campaign drove this iteration's exploration
+        (iteration 0 explores with the foundation alone: no deviation to converge on).
+    walkers, walkers_finished, walkers_failed
+        Walkers of this iteration: planned, ended (done, stopped early or failed), failed.
+    accurate_ratio
+        Fraction of this iteration's saved frames the committee called accurate.
+    selected
+        Frames selected this iteration (None until selection ran).
+    awaiting_review
+        Selected frames without a review decision.
+    to_label
+        Ids of frames accepted for labelling that have no finished label yet.
+    labels_done_iteration, labels_total
+        Successful labels of this iteration and of the whole campaign.
+    e0s_ready, e0s_failed
+        Isolated-atom energies at the campaign's level of theory.
+    members_done, members_failed
+        Committee members trained this iteration.
+    evaluated
+        Whether this iteration's committee was evaluated.
+    """
+
+    status: CampaignStatus
+    iteration: int
+    phase: Phase
+    has_committee: bool = False
+    walkers: int = 1
+    walkers_finished: int = 0
+    walkers_failed: int = 0
+    accurate_ratio: float | None = None
+    selected: int | None = None
+    awaiting_review: int = 0
+    to_label: tuple[int, ...] = field(default_factory=tuple)
+    labels_done_iteration: int = 0
+    labels_total: int = 0
+    e0s_ready: bool = False
+    e0s_failed: bool = False
+    members_done: int = 0
+    members_failed: int = 0
+    evaluated: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The loop's decision: where the campaign goes, what to run, and why."""
+
+    status: CampaignStatus
+    iteration: int
+    phase: Phase
+    commands: tuple[Command, ...] = ()
+    reason: str = ""
+
+    def moves_from(self, snapshot: Snapshot) -> bool:
+        """True when this transition changes the status, iteration or phase."""
+        return (self.status, self.iteration, self.phase) != (
+            snapshot.status,
+            snapshot.iteration,
+            snapshot.phase,
+        )
