@@ -33,3 +33,7 @@ class ConflictError(WiseAlError):
 
 class AuthError(WiseAlError):
     """Missing, unknown or revoked credentials."""
+
+
+class TransientError(WiseAlError):
+    """A failure that may not happen again (a lost connection, a busy file): retry later."""

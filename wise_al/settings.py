@@ -27,6 +27,12 @@ class CoreSettings(BaseSettings):
         SQLAlchemy URL; defaults to SQLite at ``<home>/wise_al.db`` (``WISE_AL_DATABASE_URL``).
     artifact_dir
         Root of the content-addressed artifact store (``WISE_AL_ARTIFACT_DIR``).
+    broker_url
+        Celery broker; defaults to a SQLite file beside the database, so embedded mode
+        needs no server (``WISE_AL_BROKER_URL``, e.g. ``redis://host:6379/0``).
+    visibility_timeout_s
+        Seconds before the broker hands an unacknowledged task to another worker: longer
+        than the longest job, or that job runs twice (``WISE_AL_VISIBILITY_TIMEOUT_S``).
     """
 
     model_config = SettingsConfigDict(env_prefix="WISE_AL_", extra="ignore")
@@ -34,6 +40,8 @@ class CoreSettings(BaseSettings):
     home: Path = Field(default_factory=_default_home)
     database_url: str | None = None
     artifact_dir: Path | None = None
+    broker_url: str | None = None
+    visibility_timeout_s: float = Field(default=12 * 3600, gt=0)
 
     def resolved_database_url(self) -> str:
         """The database URL, with the embedded SQLite default filled in."""
@@ -44,6 +52,12 @@ class CoreSettings(BaseSettings):
     def resolved_artifact_dir(self) -> Path:
         """The artifact store root, defaulting to ``<home>/artifacts``."""
         return self.artifact_dir or self.home / "artifacts"
+
+    def resolved_broker_url(self) -> str:
+        """The broker URL, with the embedded SQLite broker filled in."""
+        if self.broker_url:
+            return self.broker_url
+        return f"sqla+sqlite:///{(self.home / 'broker.db').resolve()}"
 
 
 class Cp2kSettings(CoreSettings):
@@ -74,6 +88,22 @@ class Cp2kSettings(CoreSettings):
     def cp2k_cache_dir(self) -> Path:
         """Where each CP2K build's input specification is written once."""
         return self.resolved_artifact_dir() / "cp2k"
+
+
+class WorkerSettings(Cp2kSettings):
+    """How a worker runs jobs (``WISE_AL_DEVICE``, ``WISE_AL_TRAIN_PARALLEL``).
+
+    Attributes
+    ----------
+    device
+        Where MACE runs on this worker: ``auto``, ``cpu``, ``cuda``; the spec's
+        ``exploration.device`` wins when it is not ``auto``.
+    train_parallel
+        Committee members trained at once by one training job's process.
+    """
+
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d{1,3})?)$")
+    train_parallel: int = Field(default=1, gt=0)
 
 
 class ApiSettings(CoreSettings):

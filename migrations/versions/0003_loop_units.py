@@ -1,4 +1,4 @@
-"""loop units: frame descriptors, one label per frame and level, task-run payloads
+"""loop units: walker frame counts, frame descriptors, one label per frame and level, task-run payloads
 
 Revision ID: 8d3f6a1c2b90
 Revises: 5b1e0c2d7a41
@@ -20,6 +20,13 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgres
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("walker_run", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("frame_counts", JSON, nullable=False, server_default=sa.text("'{}'"))
+        )
+        batch_op.add_column(sa.Column("stop_reason", sa.Text(), nullable=True))
+    with op.batch_alter_table("walker_run", schema=None) as batch_op:
+        batch_op.alter_column("frame_counts", server_default=None)
     with op.batch_alter_table("frame", schema=None) as batch_op:
         batch_op.add_column(sa.Column("descriptor", JSON, nullable=True))
     with op.batch_alter_table("label", schema=None) as batch_op:
@@ -44,3 +51,6 @@ def downgrade() -> None:
         batch_op.drop_constraint("uq_label_frame_id_level_sha256", type_="unique")
     with op.batch_alter_table("frame", schema=None) as batch_op:
         batch_op.drop_column("descriptor")
+    with op.batch_alter_table("walker_run", schema=None) as batch_op:
+        batch_op.drop_column("stop_reason")
+        batch_op.drop_column("frame_counts")

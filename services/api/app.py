@@ -11,7 +11,8 @@ from fastapi import FastAPI
 import wise_al
 from services.api.errors import install_error_handlers
 from services.api.limits import BodySizeLimit
-from services.api.routes import campaigns, health
+from services.api.routes import campaigns, health, runs
+from services.worker.dispatch import create_celery
 from wise_al.db.engine import create_db_engine, create_session_factory
 from wise_al.db.migrate import require_current
 from wise_al.settings import ApiSettings
@@ -42,10 +43,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
+    app.state.celery = create_celery(settings)  # a producer only: the API never runs jobs
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(campaigns.router, prefix=API_PREFIX)
+    app.include_router(runs.router, prefix=API_PREFIX)
 
     @app.get("/", include_in_schema=False)
     def root() -> dict[str, Any]:

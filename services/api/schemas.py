@@ -77,3 +77,43 @@ class HealthRead(BaseModel):
     status: str
     version: str
     database: str
+
+
+class IterationRead(BaseModel):
+    """One iteration of the loop, with its numbers."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    index: int
+    phase: str
+    metrics: dict[str, Any]
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class TaskRunRead(BaseModel):
+    """One unit of work: where it is queued, how it went."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    task_name: str
+    unit_key: str
+    queue: str
+    iteration_index: int | None
+    status: str
+    attempts: int
+    error: str | None
+    worker: str | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class TaskRunPage(BaseModel):
+    """A page of task runs, oldest first."""
+
+    items: list[TaskRunRead]
+    total: int
+    limit: int
+    offset: int

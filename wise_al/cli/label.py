@@ -8,7 +8,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from ase import Atoms
 from ase.io import write
@@ -19,6 +18,7 @@ from wise_al.cli.explore import JsonOpt, SpecOpt, read_frames
 from wise_al.cli.output import console, print_json
 from wise_al.cp2k.label import LabelResult, make_labeller
 from wise_al.errors import WiseAlError
+from wise_al.mace.datasets import labelled_frame
 from wise_al.settings import Cp2kSettings
 from wise_al.spec.io import load_spec
 from wise_al.spec.labelling import LabellingSpec
@@ -46,12 +46,14 @@ def labelling_spec(spec: Path | None, **fields: Any) -> LabellingSpec:
 
 def labelled_atoms(atoms: Atoms, result: LabelResult) -> Atoms:
     """A copy of ``atoms`` carrying its label under mace's ``REF_`` keys, with provenance."""
-    out = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
-    out.info["REF_energy"] = result.energy_eV
-    out.arrays["REF_forces"] = np.array(result.forces_eV_per_A)
-    if result.stress_eV_per_A3 is not None:
-        out.info["REF_stress"] = np.array(result.stress_eV_per_A3).reshape(9)
-    out.info["REF_level_sha256"] = result.level_sha256
+    assert result.energy_eV is not None
+    out = labelled_frame(
+        atoms,
+        result.energy_eV,
+        result.forces_eV_per_A,
+        result.stress_eV_per_A3,
+        result.level_sha256,
+    )
     out.info["REF_input_sha256"] = result.input_sha256
     out.info["REF_scf_steps"] = result.scf_steps
     return out

@@ -106,6 +106,10 @@ class WalkerRun(Base):
     steps_done: Mapped[int] = mapped_column(default=0)
     trajectory_path: Mapped[str | None] = mapped_column(Text)
     trajectory_sha256: Mapped[str | None] = mapped_column(String(64))
+    # saved frames per committee class ("accurate", "candidate", "failed"): all of them are
+    # counted, only the ones that matter are stored as frames
+    frame_counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    stop_reason: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
 
 

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -46,6 +47,24 @@ class Dataset:
     counts: dict[str, int]
     sha256: str
     level_sha256: str | None
+
+
+def labelled_frame(
+    atoms: Atoms,
+    energy_eV: float,
+    forces_eV_per_A: Any,
+    stress_eV_per_A3: Any | None = None,
+    level_sha256: str | None = None,
+) -> Atoms:
+    """A bare copy of ``atoms`` carrying a label under mace's ``REF_`` keys."""
+    out = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+    out.info["REF_energy"] = energy_eV
+    out.arrays["REF_forces"] = np.array(forces_eV_per_A, dtype=float)
+    if stress_eV_per_A3 is not None:
+        out.info["REF_stress"] = np.array(stress_eV_per_A3, dtype=float).reshape(9)
+    if level_sha256 is not None:
+        out.info["REF_level_sha256"] = level_sha256
+    return out
 
 
 def split_position(atoms: Atoms) -> float:

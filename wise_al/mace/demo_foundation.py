@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from ase import Atoms
 from ase.io import write
 
 from wise_al.cp2k.label import Labeller
+from wise_al.mace.datasets import labelled_frame
 from wise_al.mace.e0s import reference_energies
 from wise_al.mace.fit import FittedCommittee, fit_committee
 from wise_al.spec.model import TrainingSpec
@@ -77,13 +77,16 @@ def build_demo_foundation(
     labelled = []
     for k, atoms in enumerate(demo_frames(frames, seed)):
         result = labeller.label(atoms)
-        if result.ok:
-            atoms.info["REF_energy"] = result.energy_eV
-            atoms.arrays["REF_forces"] = np.array(result.forces_eV_per_A)
-            if result.stress_eV_per_A3 is not None:
-                atoms.info["REF_stress"] = np.array(result.stress_eV_per_A3).reshape(9)
-            atoms.info["REF_level_sha256"] = result.level_sha256
-            labelled.append(atoms)
+        if result.ok and result.energy_eV is not None:
+            labelled.append(
+                labelled_frame(
+                    atoms,
+                    result.energy_eV,
+                    result.forces_eV_per_A,
+                    result.stress_eV_per_A3,
+                    result.level_sha256,
+                )
+            )
         if on_label is not None:
             on_label(k)
     e0s = reference_energies(labeller, ELEMENTS)

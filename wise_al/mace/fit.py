@@ -66,6 +66,49 @@ def _errors(member: TrainedMember, dataset: Dataset, device: str) -> dict[str, A
     return errors
 
 
+def member_job(
+    member: int,
+    dataset: Dataset,
+    strategy: Strategy,
+    training: TrainingSpec,
+    e0s: dict[int, float],
+    work_dir: Path,
+    foundation: Path | None = None,
+    replay_file: Path | None = None,
+    device: str = "cpu",
+) -> MemberJob:
+    """The training job of committee member ``member``: its seed, optionally resampled data."""
+    seed = training.seed + member
+    train_file = None
+    if training.bootstrap:
+        train_file = bootstrap(dataset.files["train"], seed, work_dir / f"train-{member}.extxyz")
+    return MemberJob(
+        name=f"member{member}",
+        seed=seed,
+        strategy=strategy,
+        dataset=dataset,
+        e0s=e0s,
+        training=training,
+        work_dir=work_dir / f"member{member}",
+        foundation=foundation,
+        replay_file=replay_file,
+        train_file=train_file,
+        device=member_device(device, member),
+    )
+
+
+def member_record(member: TrainedMember, dataset: Dataset, device: str) -> dict[str, Any]:
+    """What the manifest (and a model version row) keeps of a trained member."""
+    assert member.model_file is not None
+    return {
+        "file": str(member.model_file),
+        "sha256": file_sha256(member.model_file),
+        "log": str(member.log_file),
+        "seed": member.job.seed,
+        "errors": _errors(member, dataset, device),
+    }
+
+
 def fit_committee(
     frames: Sequence[Atoms],
     strategy: Strategy,
@@ -92,29 +135,10 @@ def fit_committee(
     dataset = write_dataset(
         frames, work_dir / "data", t.valid_fraction, t.test_fraction, level_sha256
     )
-    jobs = []
-    for member in range(committee_size):
-        seed = t.seed + member
-        train_file = None
-        if t.bootstrap:
-            train_file = bootstrap(
-                dataset.files["train"], seed, work_dir / f"train-{member}.extxyz"
-            )
-        jobs.append(
-            MemberJob(
-                name=f"member{member}",
-                seed=seed,
-                strategy=strategy,
-                dataset=dataset,
-                e0s=e0s,
-                training=t,
-                work_dir=work_dir / f"member{member}",
-                foundation=foundation,
-                replay_file=replay_file,
-                train_file=train_file,
-                device=member_device(device, member),
-            )
-        )
+    jobs = [
+        member_job(m, dataset, strategy, t, e0s, work_dir, foundation, replay_file, device)
+        for m in range(committee_size)
+    ]
     trained = train_committee(jobs, parallel, on_member)
     failed = [m for m in trained if m.model_file is None]
     if failed:
@@ -133,17 +157,7 @@ def fit_committee(
         },
         "e0s_eV": {str(z): e for z, e in sorted(e0s.items())},
         "training": t.model_dump(),
-        "members": [
-            {
-                "file": str(m.model_file),
-                "sha256": file_sha256(m.model_file),
-                "log": str(m.log_file),
-                "seed": m.job.seed,
-                "errors": _errors(m, dataset, device),
-            }
-            for m in trained
-            if m.model_file is not None
-        ],
+        "members": [member_record(m, dataset, device) for m in trained],
     }
     manifest_file = work_dir / MANIFEST_NAME
     write_text_atomic(manifest_file, json.dumps(manifest, indent=1))

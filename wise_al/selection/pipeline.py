@@ -10,15 +10,24 @@ from wise_al.spec.exploration import SelectionSpec, UncertaintySpec
 
 
 def select_frames(
-    candidates: list[Candidate], selection: SelectionSpec, window: UncertaintySpec
+    candidates: list[Candidate],
+    selection: SelectionSpec,
+    window: UncertaintySpec | None,
+    budget: int | None = None,
 ) -> list[Decision]:
     """One decision per candidate (sorted by index); at most the budget are selected.
 
+    ``window`` None means no committee judged the frames (a single foundation model):
+    every frame passes on to de-duplication and diversity. ``budget`` caps
+    ``selection.budget_per_iteration`` (what is left of a campaign's label budget).
     Deterministic for a given ``selection.seed``.
     """
-    kept, decisions = window_or_flagged(
-        candidates, window.trust_lo_eV_per_A, window.trust_hi_eV_per_A
-    )
+    if window is None:
+        kept, decisions = list(candidates), list[Decision]()
+    else:
+        kept, decisions = window_or_flagged(
+            candidates, window.trust_lo_eV_per_A, window.trust_hi_eV_per_A
+        )
     kept, duplicates = remove_near_duplicates(kept, selection.near_duplicate_distance)
     decisions += duplicates
     if selection.diversity:
@@ -27,7 +36,8 @@ def select_frames(
     else:
         ordered = sorted(kept, key=priority)
         how = "highest deviation"
-    budget = selection.budget_per_iteration
+    per_iteration = selection.budget_per_iteration
+    budget = per_iteration if budget is None else min(per_iteration, budget)
     for rank, candidate in enumerate(ordered):
         why = "flagged: " + ", ".join(candidate.flags) if candidate.flagged else how
         if rank < budget:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from sqlalchemy import func, select
 
-from wise_al.db.models import Campaign, CampaignStatus
+from wise_al.db.models import Campaign, CampaignStatus, Iteration, Phase
 from wise_al.db.repositories.base import Repository
 from wise_al.errors import ConflictError, NotFoundError
 from wise_al.spec import CampaignSpec, dump_spec
@@ -75,3 +75,34 @@ class CampaignRepository(Repository):
             )
         self.session.delete(campaign)
         self.session.flush()
+
+    #: action -> (statuses it applies to, status it leads to)
+    ACTIONS: ClassVar[dict[str, tuple[tuple[CampaignStatus, ...], CampaignStatus]]] = {
+        "start": ((CampaignStatus.DRAFT,), CampaignStatus.RUNNING),
+        "pause": ((CampaignStatus.RUNNING,), CampaignStatus.PAUSED),
+        "resume": ((CampaignStatus.PAUSED, CampaignStatus.RUNNING), CampaignStatus.RUNNING),
+        "cancel": (
+            (CampaignStatus.DRAFT, CampaignStatus.RUNNING, CampaignStatus.PAUSED),
+            CampaignStatus.CANCELLED,
+        ),
+    }
+
+    def control(self, campaign_id: int, action: str, by: str | None = None) -> Campaign:
+        """Start, pause, resume or cancel; an action that does not apply is a ConflictError.
+
+        Resuming a running campaign is allowed: it is how work lost by a restart is sent
+        again. Starting creates iteration 0.
+        """
+        campaign = self.get(campaign_id, for_update=True)
+        allowed, target = self.ACTIONS[action]
+        if campaign.status not in allowed:
+            raise ConflictError(
+                f"campaign {campaign_id} is {campaign.status}: cannot {action} it "
+                f"(only when {' or '.join(map(str, allowed))})"
+            )
+        campaign.status = target
+        campaign.status_reason = f"{action} by {by or 'a user'}"
+        if action == "start":
+            self.session.add(Iteration(campaign_id=campaign.id, index=0, phase=Phase.EXPLORE))
+        self.session.flush()
+        return campaign

@@ -13,6 +13,53 @@ from wise_al.db.repositories.base import Repository
 class ModelVersionRepository(Repository):
     """Committee members, one row per member and iteration."""
 
+    def record_member(
+        self,
+        campaign_id: int,
+        iteration_index: int,
+        member_index: int,
+        *,
+        strategy: str,
+        record: dict[str, Any],
+        dataset_sha256: str,
+        parent: dict[str, Any] | None,
+        e0s_eV: dict[str, float] | None = None,
+        level_sha256: str | None = None,
+        parent_id: int | None = None,
+    ) -> ModelVersion:
+        """Store one trained member (a fit's ``member_record``); repeating it changes nothing."""
+        version = self.session.scalars(
+            select(ModelVersion).where(
+                ModelVersion.campaign_id == campaign_id,
+                ModelVersion.iteration_index == iteration_index,
+                ModelVersion.member_index == member_index,
+            )
+        ).one_or_none()
+        if version is not None:
+            return version
+        version = ModelVersion(
+            campaign_id=campaign_id,
+            iteration_index=iteration_index,
+            member_index=member_index,
+            parent_id=parent_id,
+            strategy=strategy,
+            status=RunStatus.DONE,
+            training_set_sha256=dataset_sha256,
+            metrics={
+                "errors": record["errors"],
+                "seed": record["seed"],
+                "log": record["log"],
+                "parent": parent,
+                "e0s_eV": e0s_eV,
+                "level_sha256": level_sha256,
+            },
+            file_path=record["file"],
+            file_sha256=record["sha256"],
+        )
+        self.session.add(version)
+        self.session.flush()
+        return version
+
     def record_committee(
         self,
         campaign_id: int,
@@ -24,42 +71,21 @@ class ModelVersionRepository(Repository):
 
         ``parent_id`` is the model version fine-tuned from, when it is one of the campaign's.
         """
-        existing = {
-            v.member_index: v
-            for v in self.session.scalars(
-                select(ModelVersion).where(
-                    ModelVersion.campaign_id == campaign_id,
-                    ModelVersion.iteration_index == iteration_index,
-                )
+        return [
+            self.record_member(
+                campaign_id,
+                iteration_index,
+                index,
+                strategy=manifest["strategy"],
+                record=member,
+                dataset_sha256=manifest["dataset"]["sha256"],
+                parent=manifest["parent"],
+                e0s_eV=manifest["e0s_eV"],
+                level_sha256=manifest["dataset"]["level_sha256"],
+                parent_id=parent_id,
             )
-        }
-        versions = []
-        for index, member in enumerate(manifest["members"]):
-            version = existing.get(index)
-            if version is None:
-                version = ModelVersion(
-                    campaign_id=campaign_id,
-                    iteration_index=iteration_index,
-                    member_index=index,
-                    parent_id=parent_id,
-                    strategy=manifest["strategy"],
-                    status=RunStatus.DONE,
-                    training_set_sha256=manifest["dataset"]["sha256"],
-                    metrics={
-                        "errors": member["errors"],
-                        "seed": member["seed"],
-                        "log": member["log"],
-                        "parent": manifest["parent"],
-                        "e0s_eV": manifest["e0s_eV"],
-                        "level_sha256": manifest["dataset"]["level_sha256"],
-                    },
-                    file_path=member["file"],
-                    file_sha256=member["sha256"],
-                )
-                self.session.add(version)
-            versions.append(version)
-        self.session.flush()
-        return versions
+            for index, member in enumerate(manifest["members"])
+        ]
 
     def committee(self, campaign_id: int, iteration_index: int) -> list[ModelVersion]:
         """The members of one iteration, by member index."""
@@ -73,3 +99,17 @@ class ModelVersionRepository(Repository):
                 .order_by(ModelVersion.member_index)
             )
         )
+
+    def latest_committee(self, campaign_id: int, before_iteration: int) -> list[ModelVersion]:
+        """The members of the campaign's last trained committee before an iteration."""
+        last = self.session.scalar(
+            select(ModelVersion.iteration_index)
+            .where(
+                ModelVersion.campaign_id == campaign_id,
+                ModelVersion.iteration_index < before_iteration,
+                ModelVersion.status == RunStatus.DONE,
+            )
+            .order_by(ModelVersion.iteration_index.desc())
+            .limit(1)
+        )
+        return [] if last is None else self.committee(campaign_id, last)

@@ -1,0 +1,100 @@
+"""Running a campaign: start, pause, resume, cancel; its iterations and task runs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+from sqlalchemy import func, select
+
+from services.api.deps import SessionDep, TokenDep
+from services.api.routes.campaigns import _ERRORS, CampaignId
+from services.api.schemas import CampaignRead, IterationRead, TaskRunPage, TaskRunRead
+from services.worker.dispatch import send_advance, send_runs
+from wise_al.db.models import Campaign, Iteration, RunStatus, TaskRun
+from wise_al.db.repositories import CampaignRepository
+from wise_al.errors import ConflictError
+from wise_al.jobs.units import unfinished
+from wise_al.spec import CampaignSpec
+from wise_al.spec.model import MACE_FOUNDATION_NAMES
+
+router = APIRouter(prefix="/campaigns", tags=["runs"])
+
+Action = Literal["start", "pause", "resume", "cancel"]
+
+
+def _check_runnable(request: Request, campaign: Campaign) -> None:
+    """Refuse what the workers could only fail on, before anything is queued."""
+    spec = CampaignSpec.model_validate(campaign.spec)
+    if spec.model.strategy == "from_scratch":
+        raise ConflictError(
+            "model.strategy: from_scratch campaigns need initial labelled data, which the "
+            "loop cannot take yet (not built); fine-tune from a foundation instead"
+        )
+    foundation = spec.model.foundation
+    if foundation and foundation not in MACE_FOUNDATION_NAMES:
+        home = request.app.state.settings.home
+        if not (home / foundation).is_file():
+            raise ConflictError(
+                f"model.foundation: {foundation} is not a file under WISE_AL_HOME ({home}); "
+                "build it (wise-al models build-demo-foundation) or copy it there"
+            )
+
+
+@router.post("/{campaign_id}/{action}", response_model=CampaignRead, responses=_ERRORS)
+def control_campaign(
+    campaign_id: CampaignId,
+    action: Action,
+    token: TokenDep,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> CampaignRead:
+    """Start, pause, resume or cancel (409 when the action does not apply to its status).
+
+    Resume also sends again every unit that was queued or running: after a restart, this
+    is how lost messages are recovered (units already done are skipped by the workers).
+    """
+    campaigns = CampaignRepository(session)
+    if action == "start":
+        _check_runnable(request, campaigns.get(campaign_id))
+    campaign = campaigns.control(campaign_id, action, by=token.name)
+    celery = request.app.state.celery
+    # sent after the response, so after the commit: a worker never reads the old status
+    if action == "resume":
+        background.add_task(send_runs, celery, unfinished(session, campaign_id))
+    if action in ("start", "resume"):
+        background.add_task(send_advance, celery, campaign_id)
+    return CampaignRead.from_row(campaign)
+
+
+@router.get("/{campaign_id}/iterations", response_model=list[IterationRead], responses=_ERRORS)
+def list_iterations(campaign_id: CampaignId, session: SessionDep) -> list[IterationRead]:
+    """Every iteration of a campaign, oldest first, with phase and metrics."""
+    CampaignRepository(session).get(campaign_id)
+    rows = session.scalars(
+        select(Iteration).where(Iteration.campaign_id == campaign_id).order_by(Iteration.index)
+    )
+    return [IterationRead.model_validate(row) for row in rows]
+
+
+@router.get("/{campaign_id}/task-runs", response_model=TaskRunPage, responses=_ERRORS)
+def list_task_runs(
+    campaign_id: CampaignId,
+    session: SessionDep,
+    status: Annotated[RunStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> TaskRunPage:
+    """Units of work of a campaign, oldest first, optionally of one status."""
+    CampaignRepository(session).get(campaign_id)
+    where = [TaskRun.campaign_id == campaign_id]
+    if status is not None:
+        where.append(TaskRun.status == status)
+    total = session.scalar(select(func.count()).select_from(TaskRun).where(*where)) or 0
+    rows = session.scalars(
+        select(TaskRun).where(*where).order_by(TaskRun.id).limit(limit).offset(offset)
+    )
+    return TaskRunPage(
+        items=[TaskRunRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+    )

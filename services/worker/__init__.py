@@ -1,0 +1,1 @@
+"""Celery workers: queues gpu (explore, train), dft (label), default (the rest)."""

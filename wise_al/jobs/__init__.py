@@ -1,0 +1,1 @@
+"""Units of work: (sessions, ids, settings) in, rows persisted, what to run next out."""

@@ -1,0 +1,61 @@
+"""The fan-in step: lock the campaign, ask the loop, persist its decision, plan the work."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from wise_al.db.base import utcnow
+from wise_al.db.models import Campaign, CampaignStatus, Iteration, Phase, TaskRun
+from wise_al.db.repositories import CampaignRepository
+from wise_al.jobs.snapshot import current_iteration, take_snapshot
+from wise_al.jobs.units import plan
+from wise_al.loop import Transition, advance
+from wise_al.spec import CampaignSpec
+
+#: Phases one call may pass through (e.g. evaluate -> decide -> explore): more is a bug.
+MAX_HOPS = 10
+
+
+def campaign_spec(campaign: Campaign) -> CampaignSpec:
+    """The stored spec of a campaign, validated again (every job reloads it)."""
+    return CampaignSpec.model_validate(campaign.spec)
+
+
+def _apply(session: Session, campaign: Campaign, iteration: Iteration, t: Transition) -> Iteration:
+    campaign.status_reason = t.reason
+    if t.status != campaign.status:
+        campaign.status = t.status
+    if t.iteration != iteration.index:
+        iteration.phase, iteration.finished_at = Phase.DONE, utcnow()
+        iteration = Iteration(campaign_id=campaign.id, index=t.iteration, phase=t.phase)
+        session.add(iteration)
+    else:
+        iteration.phase = t.phase
+        if t.phase == Phase.DONE:
+            iteration.finished_at = utcnow()
+    session.flush()
+    return iteration
+
+
+def advance_campaign(session: Session, campaign_id: int) -> list[TaskRun]:
+    """Move a running campaign as far as its counts allow.
+
+    Holds the campaign's row lock for the whole decision, so two units finishing at once
+    cannot both start the next phase. Returns the task runs planned by this call: the
+    caller sends them once the transaction has committed.
+    """
+    campaign = CampaignRepository(session).get(campaign_id, for_update=True)
+    if campaign.status != CampaignStatus.RUNNING:
+        return []
+    spec = campaign_spec(campaign)
+    iteration = current_iteration(session, campaign_id)
+    assert iteration is not None, "a running campaign has an iteration"
+    planned: list[TaskRun] = []
+    for _ in range(MAX_HOPS):
+        snapshot = take_snapshot(session, campaign, spec)
+        transition = advance(snapshot, spec)
+        iteration = _apply(session, campaign, iteration, transition)
+        planned += plan(session, campaign_id, transition.commands)
+        if not transition.moves_from(snapshot) or transition.status != CampaignStatus.RUNNING:
+            break
+    return planned

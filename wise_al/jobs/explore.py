@@ -1,0 +1,178 @@
+"""Explore one walker: committee MD from a freshly packed cell; keep the frames that matter."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from wise_al.db.engine import transaction
+from wise_al.db.models import Flag, Frame, FrameStatus, Iteration, RunStatus, WalkerRun
+from wise_al.db.repositories import CampaignRepository, ModelVersionRepository
+from wise_al.errors import WiseAlError
+from wise_al.exploration.frames import SavedFrame
+from wise_al.jobs.advance import campaign_spec
+from wise_al.jobs.artifacts import iteration_dir
+from wise_al.settings import WorkerSettings
+from wise_al.spec import CampaignSpec
+from wise_al.systems.structures import structure_to_dict
+
+#: Frames per committee pass when computing descriptors.
+DESCRIPTOR_BATCH = 16
+
+
+def walker_conditions(spec: CampaignSpec) -> list[dict[str, float]]:
+    """Temperature and pressure of every walker, replicas expanded, in spec order."""
+    system = spec.system
+    return [
+        {
+            "temperature_K": w.temperature_K or system.temperature_K,
+            "pressure_bar": w.pressure_bar if w.pressure_bar is not None else system.pressure_bar,
+        }
+        for w in system.walkers
+        for _ in range(w.replicas)
+    ]
+
+
+def _start_walker(session: Session, iteration: Iteration, index: int, spec: CampaignSpec) -> int:
+    conditions = walker_conditions(spec)[index]
+    run = session.scalars(
+        select(WalkerRun).where(
+            WalkerRun.iteration_id == iteration.id, WalkerRun.walker_index == index
+        )
+    ).one_or_none()
+    if run is None:
+        run = WalkerRun(
+            iteration_id=iteration.id,
+            walker_index=index,
+            conditions=conditions,
+            seed=spec.selection.seed + 1000 * iteration.index + index,
+        )
+        session.add(run)
+        session.flush()
+    # a previous attempt died mid-run: its frames were never selected, start clean
+    session.execute(delete(Frame).where(Frame.walker_run_id == run.id))
+    run.status, run.error = RunStatus.RUNNING, None
+    session.flush()
+    return run.id
+
+
+def _frame_status(frame: SavedFrame, judged: bool) -> FrameStatus:
+    return FrameStatus(str(frame.frame_class)) if judged else FrameStatus.CANDIDATE
+
+
+def explore_walker(
+    sessions: sessionmaker[Session],
+    settings: WorkerSettings,
+    campaign_id: int,
+    iteration_index: int,
+    walker_index: int,
+) -> None:
+    """Run walker ``walker_index`` of an iteration and store its frames and counts.
+
+    Iteration 0 explores with the foundation alone: with no committee to disagree, every
+    saved frame is a candidate and selection picks by diversity.
+    """
+    from wise_al.exploration.walker import WalkerSettings, run_walker
+    from wise_al.flags import FlagChecker
+    from wise_al.mace.committee import Committee
+    from wise_al.mace.foundations import resolve_foundation
+    from wise_al.systems.cells import pack_cell
+
+    with transaction(sessions) as session:
+        campaign = CampaignRepository(session).get(campaign_id)
+        spec = campaign_spec(campaign)
+        iteration = session.scalars(
+            select(Iteration).where(
+                Iteration.campaign_id == campaign_id, Iteration.index == iteration_index
+            )
+        ).one()
+        members = ModelVersionRepository(session).latest_committee(campaign_id, iteration_index)
+        run_id = _start_walker(session, iteration, walker_index, spec)
+        seed = session.get_one(WalkerRun, run_id).seed
+        iteration_id = iteration.id
+    if members:
+        model_files = [Path(str(m.file_path)) for m in members]
+    elif spec.model.foundation:
+        model_files = [resolve_foundation(spec.model.foundation, settings.home)]
+    else:
+        raise WiseAlError("model.foundation: a from-scratch campaign has no model to explore with")
+    device = spec.exploration.device if spec.exploration.device != "auto" else settings.device
+    committee = Committee(model_files, device=device, min_members=1)
+    judged = len(model_files) > 1
+    conditions = walker_conditions(spec)[walker_index]
+    system = spec.system
+    side = system.cell_A[0] if system.cell_A else None
+    if system.cell_A and len(set(system.cell_A)) > 1:
+        raise WiseAlError("system.cell_A: the cell builder packs cubic cells only")
+    start = pack_cell(
+        system.molecules(),
+        density_g_per_cm3=system.density_g_per_cm3,
+        side_A=side,
+        seed=seed,
+    )
+    exploration, window = spec.exploration, spec.uncertainty
+    walker = WalkerSettings(
+        temperature_K=conditions["temperature_K"],
+        steps=exploration.steps_for(iteration_index),
+        timestep_fs=exploration.timestep_fs,
+        save_interval_steps=exploration.save_interval_steps,
+        ensemble=exploration.ensemble,
+        pressure_bar=conditions["pressure_bar"],
+        friction_per_fs=exploration.friction_per_fs,
+        driver=exploration.driver,
+        seed=seed,
+        early_stop_on_flags=exploration.early_stop_on_flags,
+        trust_lo_eV_per_A=window.trust_lo_eV_per_A,
+        trust_hi_eV_per_A=window.trust_hi_eV_per_A,
+    )
+    checker = FlagChecker(spec.flags, start, conditions["temperature_K"])
+    trajectory = (
+        iteration_dir(settings, campaign_id, iteration_index) / f"walker-{walker_index}.extxyz"
+    )
+    result = run_walker(start, committee, walker, checker, trajectory)
+    kept = [f for f in result.frames if f.flags or not judged or str(f.frame_class) != "accurate"]
+    descriptors = [
+        row
+        for k in range(0, len(kept), DESCRIPTOR_BATCH)
+        for row in committee.descriptors([f.atoms for f in kept[k : k + DESCRIPTOR_BATCH]])
+    ]
+    with transaction(sessions) as session:
+        run = session.get_one(WalkerRun, run_id)
+        for frame, descriptor in zip(kept, descriptors, strict=True):
+            deviation = frame.deviation
+            row = Frame(
+                campaign_id=campaign_id,
+                iteration_id=iteration_id,
+                walker_run_id=run_id,
+                md_step=frame.step,
+                status=_frame_status(frame, judged),
+                max_deviation_eV_per_A=deviation.max_eV_per_A if judged else None,
+                mean_deviation_eV_per_A=deviation.mean_eV_per_A if judged else None,
+                energy_std_eV_per_atom=deviation.energy_std_eV_per_atom if judged else None,
+                atom_deviations_eV_per_A=deviation.atom_eV_per_A.tolist() if judged else None,
+                n_atoms=len(frame.atoms),
+                structure=structure_to_dict(frame.atoms),
+                descriptor=[float(x) for x in descriptor],
+            )
+            row.flags = [
+                Flag(
+                    kind=f.kind,
+                    atoms=list(f.atoms),
+                    value=f.value,
+                    threshold=f.threshold,
+                    message=f.message,
+                )
+                for f in frame.flags
+            ]
+            session.add(row)
+        counts = Counter(str(f.frame_class) for f in result.frames) if judged else Counter()
+        counts["saved"] = len(result.frames)
+        run.frame_counts = dict(counts)
+        run.steps_done, run.stop_reason = result.steps_done, result.stop_reason
+        run.status = RunStatus.STOPPED_EARLY if result.stopped_early else RunStatus.DONE
+        run.trajectory_path = str(trajectory)
+        run.trajectory_sha256 = hashlib.sha256(trajectory.read_bytes()).hexdigest()

@@ -1,0 +1,64 @@
+"""Select an iteration's frames for labelling: window or flags, de-duplicated, diverse."""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from wise_al.db.engine import transaction
+from wise_al.db.models import Frame, FrameStatus, Iteration, Label, RunStatus
+from wise_al.db.repositories import CampaignRepository
+from wise_al.jobs.advance import campaign_spec
+from wise_al.selection import Candidate, select_frames
+from wise_al.settings import CoreSettings
+
+
+def select_iteration(
+    sessions: sessionmaker[Session], settings: CoreSettings, campaign_id: int, iteration_index: int
+) -> None:
+    """Mark the chosen frames selected, keep every decision's reason, record the count."""
+    with transaction(sessions) as session:
+        spec = campaign_spec(CampaignRepository(session).get(campaign_id))
+        iteration = session.scalars(
+            select(Iteration)
+            .where(Iteration.campaign_id == campaign_id, Iteration.index == iteration_index)
+            .with_for_update()
+        ).one()
+        if "selected" in iteration.metrics:
+            return  # selected already: a repeated task changes nothing
+        frames = {
+            f.id: f
+            for f in session.scalars(
+                select(Frame)
+                .where(Frame.iteration_id == iteration.id)
+                .options(selectinload(Frame.flags))
+            )
+        }
+        judged = any(f.max_deviation_eV_per_A is not None for f in frames.values())
+        candidates = [
+            Candidate(
+                index=f.id,
+                max_deviation_eV_per_A=f.max_deviation_eV_per_A or 0.0,
+                flags=tuple(sorted({flag.kind for flag in f.flags})),
+                descriptor=np.asarray(f.descriptor, dtype=float),
+            )
+            for f in frames.values()
+        ]
+        labelled = session.scalar(
+            select(func.count())
+            .select_from(Label)
+            .join(Frame, Frame.id == Label.frame_id)
+            .where(Frame.campaign_id == campaign_id, Label.status == RunStatus.DONE)
+        )
+        left = max(spec.stopping.max_labels - int(labelled or 0), 0)
+        decisions = select_frames(
+            candidates, spec.selection, spec.uncertainty if judged else None, budget=left
+        )
+        for decision in decisions:
+            frame = frames[decision.index]
+            frame.selection_reason = decision.reason
+            if decision.selected:
+                frame.status = FrameStatus.SELECTED
+        chosen = sum(d.selected for d in decisions)
+        iteration.metrics = {**iteration.metrics, "selected": chosen, "candidates": len(frames)}

@@ -1,0 +1,115 @@
+"""Read a campaign's current iteration into the loop's :class:`~wise_al.loop.Snapshot`."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from wise_al.db.models import (
+    Campaign,
+    Frame,
+    FrameStatus,
+    Iteration,
+    Label,
+    ModelVersion,
+    Review,
+    ReviewDecision,
+    RunStatus,
+    TaskRun,
+    WalkerRun,
+)
+from wise_al.jobs.units import unit_key
+from wise_al.loop import Command, Snapshot, Unit
+from wise_al.loop.advance import walker_count
+from wise_al.spec import CampaignSpec
+
+ENDED = (RunStatus.DONE, RunStatus.STOPPED_EARLY, RunStatus.FAILED)
+
+
+def current_iteration(session: Session, campaign_id: int) -> Iteration | None:
+    """The campaign's latest iteration."""
+    return session.scalars(
+        select(Iteration)
+        .where(Iteration.campaign_id == campaign_id)
+        .order_by(Iteration.index.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def frames_to_label(session: Session, iteration: Iteration, gate: str) -> tuple[int, ...]:
+    """Selected (and, behind a review gate, accepted) frames without a finished label."""
+    finished = exists().where(
+        Label.frame_id == Frame.id, Label.status.in_([RunStatus.DONE, RunStatus.FAILED])
+    )
+    query = select(Frame.id).where(
+        Frame.iteration_id == iteration.id, Frame.status == FrameStatus.SELECTED, ~finished
+    )
+    if gate == "required":
+        accepted = exists().where(
+            Review.frame_id == Frame.id, Review.decision == ReviewDecision.ACCEPT
+        )
+        query = query.where(accepted)
+    return tuple(session.scalars(query.order_by(Frame.id)))
+
+
+def _count(session: Session, query: object) -> int:
+    return int(session.scalar(query) or 0)  # type: ignore[call-overload]
+
+
+def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> Snapshot:
+    """Counts of the campaign's current iteration (the caller holds the campaign's lock)."""
+    iteration = current_iteration(session, campaign.id)
+    assert iteration is not None, "a running campaign has an iteration"
+    walkers = session.scalars(select(WalkerRun).where(WalkerRun.iteration_id == iteration.id)).all()
+    ended = [w for w in walkers if w.status in ENDED]
+    saved = sum(int(w.frame_counts.get("saved", 0)) for w in ended)
+    accurate = sum(int(w.frame_counts.get("accurate", 0)) for w in ended)
+    members = select(func.count()).where(
+        ModelVersion.campaign_id == campaign.id, ModelVersion.status == RunStatus.DONE
+    )
+    e0s = session.scalars(
+        select(TaskRun.status).where(
+            TaskRun.unit_key == unit_key(campaign.id, Command(Unit.E0S, 0))
+        )
+    ).one_or_none()
+    labels = (
+        select(func.count())
+        .select_from(Label)
+        .join(Frame, Frame.id == Label.frame_id)
+        .where(Frame.campaign_id == campaign.id, Label.status == RunStatus.DONE)
+    )
+    awaiting = select(func.count()).where(
+        Frame.iteration_id == iteration.id,
+        Frame.status == FrameStatus.SELECTED,
+        ~exists().where(Review.frame_id == Frame.id),
+    )
+    failed_members = select(func.count()).where(
+        TaskRun.campaign_id == campaign.id,
+        TaskRun.iteration_index == iteration.index,
+        TaskRun.task_name == f"wise_al.{Unit.TRAIN}",
+        TaskRun.status == RunStatus.FAILED,
+    )
+    metrics = iteration.metrics or {}
+    return Snapshot(
+        status=campaign.status,
+        iteration=iteration.index,
+        phase=iteration.phase,
+        has_committee=_count(session, members.where(ModelVersion.iteration_index < iteration.index))
+        > 0,
+        walkers=walker_count(spec),
+        walkers_finished=len(ended),
+        walkers_failed=sum(1 for w in ended if w.status == RunStatus.FAILED),
+        accurate_ratio=accurate / saved if saved else None,
+        selected=metrics.get("selected"),
+        awaiting_review=_count(session, awaiting) if spec.review.gate == "required" else 0,
+        to_label=frames_to_label(session, iteration, spec.review.gate),
+        labels_done_iteration=_count(session, labels.where(Frame.iteration_id == iteration.id)),
+        labels_total=_count(session, labels),
+        e0s_ready=e0s == RunStatus.DONE,
+        e0s_failed=e0s == RunStatus.FAILED,
+        members_done=_count(
+            session, members.where(ModelVersion.iteration_index == iteration.index)
+        ),
+        members_failed=_count(session, failed_members),
+        evaluated="evaluation" in metrics,
+    )

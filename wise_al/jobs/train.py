@@ -1,0 +1,129 @@
+"""Train one committee member on every label of the campaign; evaluate the committee."""
+
+from __future__ import annotations
+
+from statistics import fmean
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from wise_al.db.engine import transaction
+from wise_al.db.models import Frame, Iteration, ModelVersion, RunStatus, WalkerRun
+from wise_al.db.repositories import CampaignRepository, LabelRepository, ModelVersionRepository
+from wise_al.errors import WiseAlError
+from wise_al.jobs.advance import campaign_spec
+from wise_al.jobs.artifacts import iteration_dir
+from wise_al.jobs.label import load_e0s
+from wise_al.settings import WorkerSettings
+from wise_al.systems.structures import structure_from_dict
+
+
+def train_member(
+    sessions: sessionmaker[Session],
+    settings: WorkerSettings,
+    campaign_id: int,
+    iteration_index: int,
+    member: int,
+) -> None:
+    """Fine-tune (or train) member ``member`` of this iteration and record its model version.
+
+    Every iteration starts again from the foundation on all labels so far, so a member's
+    quality never depends on the history of earlier members.
+    """
+    from wise_al.mace.datasets import labelled_frame, write_dataset
+    from wise_al.mace.fit import file_sha256, member_job, member_record
+    from wise_al.mace.foundations import resolve_foundation
+    from wise_al.mace.training import train_member as run_training
+
+    with transaction(sessions) as session:
+        spec = campaign_spec(CampaignRepository(session).get(campaign_id))
+        labels = LabelRepository(session).for_training(campaign_id)
+        structures = {
+            f.id: f.structure
+            for f in session.scalars(
+                select(Frame).where(Frame.id.in_([x.frame_id for x in labels]))
+            )
+        }
+        frames = [
+            labelled_frame(
+                structure_from_dict(structures[x.frame_id]),
+                float(x.energy_eV or 0.0),
+                x.forces_eV_per_A,
+                x.stress_eV_per_A3,
+                x.level_sha256,
+            )
+            for x in labels
+        ]
+    if not frames:
+        raise WiseAlError("no successful label to train on")
+    t = spec.model.training
+    work = iteration_dir(settings, campaign_id, iteration_index) / "train"
+    # each member writes its own copy of the (identical) split: members may run at once
+    dataset = write_dataset(
+        frames, work / f"data-{member}", t.valid_fraction, t.test_fraction, labels[0].level_sha256
+    )
+    foundation = (
+        resolve_foundation(spec.model.foundation, settings.home) if spec.model.foundation else None
+    )
+    replay = settings.home / t.replay_data if t.replay_data else None
+    device = spec.exploration.device if spec.exploration.device != "auto" else settings.device
+    job = member_job(
+        member, dataset, spec.model.strategy, t, load_e0s(settings, spec), work, foundation, replay
+    )
+    trained = run_training(job, threads=settings.train_parallel)
+    if trained.model_file is None:
+        raise WiseAlError(
+            f"member {member} failed to train (exit {trained.returncode}); see {trained.log_file}"
+        )
+    record = member_record(trained, dataset, device if device != "auto" else "cpu")
+    with transaction(sessions) as session:
+        ModelVersionRepository(session).record_member(
+            campaign_id,
+            iteration_index,
+            member,
+            strategy=spec.model.strategy,
+            record=record,
+            dataset_sha256=dataset.sha256,
+            parent=None
+            if foundation is None
+            else {"file": str(foundation), "sha256": file_sha256(foundation)},
+            e0s_eV={str(z): e for z, e in sorted(job.e0s.items())},
+            level_sha256=dataset.level_sha256,
+        )
+
+
+def evaluate_iteration(
+    sessions: sessionmaker[Session],
+    settings: WorkerSettings,
+    campaign_id: int,
+    iteration_index: int,
+) -> None:
+    """Gather the iteration's numbers: committee errors on held-out labels, frame classes."""
+    del settings  # the members measured their errors when they were trained
+    with transaction(sessions) as session:
+        iteration = session.scalars(
+            select(Iteration)
+            .where(Iteration.campaign_id == campaign_id, Iteration.index == iteration_index)
+            .with_for_update()
+        ).one()
+        members: list[ModelVersion] = ModelVersionRepository(session).committee(
+            campaign_id, iteration_index
+        )
+        walkers = session.scalars(
+            select(WalkerRun).where(WalkerRun.iteration_id == iteration.id)
+        ).all()
+        classes: dict[str, int] = {}
+        for walker in walkers:
+            for name, n in walker.frame_counts.items():
+                classes[name] = classes.get(name, 0) + int(n)
+        evaluation: dict[str, object] = {"frame_counts": classes, "members": len(members)}
+        for split in ("valid", "test"):
+            for key in ("energy_rmse_meV_per_atom", "forces_rmse_meV_per_A"):
+                values = [
+                    float(m.metrics["errors"][split][key])
+                    for m in members
+                    if m.status == RunStatus.DONE and split in m.metrics.get("errors", {})
+                ]
+                if values:
+                    evaluation[f"{split}_{key}"] = fmean(values)
+        iteration.metrics = {**iteration.metrics, "evaluation": evaluation}
