@@ -16,7 +16,7 @@ export WISE_AL_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 help:  ## list targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-system:  ## Debian packages (cp2k, packmol)
+system:  ## Debian packages (cp2k, packmol, docker-compose to validate the compose file)
 	@scripts/ensure-system.sh
 
 services:  ## PostgreSQL and Redis running on 127.0.0.1

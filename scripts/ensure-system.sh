@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages wise-al needs, only those missing. Idempotent; fast when done.
 set -euo pipefail
-packages=(cp2k packmol)
+packages=(cp2k packmol docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

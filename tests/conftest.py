@@ -134,3 +134,31 @@ def tiny_committee_paths(tmp_path_factory: pytest.TempPathFactory) -> list[Path]
 
     work = tmp_path_factory.mktemp("committee")
     return [train_tiny_member(work, seed) for seed in (1, 2)]
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A WISE_AL_HOME holding a small demo foundation (xTB labels of all seven elements).
+
+    Built by the real command with 6 frames and 2 epochs (~1 min): poor physics, fine for
+    running the loop end to end.
+    """
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path_factory.mktemp("home")
+    env = {**os.environ, "WISE_AL_HOME": str(home)}
+    command = [
+        sys.executable,
+        "-m",
+        "wise_al",
+        "models",
+        "build-demo-foundation",
+        "--frames",
+        "6",
+        "--epochs",
+        "2",
+    ]
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=900)
+    return home

@@ -126,3 +126,21 @@ class WiseAlClient:
     def delete_campaign(self, campaign_id: int) -> None:
         """Delete a draft campaign."""
         self._request("DELETE", f"/campaigns/{campaign_id}")
+
+    def control_campaign(self, campaign_id: int, action: str) -> dict[str, Any]:
+        """``start``, ``pause``, ``resume`` or ``cancel`` a campaign; returns it."""
+        result: dict[str, Any] = self._request("POST", f"/campaigns/{campaign_id}/{action}")
+        return result
+
+    def iterations(self, campaign_id: int) -> list[dict[str, Any]]:
+        """A campaign's iterations with phase and metrics."""
+        result: list[dict[str, Any]] = self._request("GET", f"/campaigns/{campaign_id}/iterations")
+        return result
+
+    def task_runs(self, campaign_id: int, status: str | None = None) -> dict[str, Any]:
+        """The first 1000 units of work of a campaign (optionally of one status)."""
+        params: dict[str, Any] = {"limit": 1000} | ({"status": status} if status else {})
+        result: dict[str, Any] = self._request(
+            "GET", f"/campaigns/{campaign_id}/task-runs", params=params
+        )
+        return result

@@ -45,6 +45,11 @@ class Deviation:
     mean_eV_per_A: float
     energy_std_eV_per_atom: float
 
+    @classmethod
+    def unjudged(cls, n_atoms: int) -> Deviation:
+        """A single model's frame: nobody disagrees (callers must not read it as accurate)."""
+        return cls(np.zeros(n_atoms), 0.0, 0.0, 0.0)
+
     def classify(self, trust_lo_eV_per_A: float, trust_hi_eV_per_A: float) -> FrameClass:
         """Accurate / candidate / failed against the trust window."""
         return classify(self.max_eV_per_A, trust_lo_eV_per_A, trust_hi_eV_per_A)

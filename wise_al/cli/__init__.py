@@ -12,7 +12,7 @@ import typer
 from alembic.util import CommandError as AlembicCommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from wise_al.cli import admin, campaigns, demo, explore, label, models
+from wise_al.cli import admin, campaigns, demo, embedded, explore, label, models
 from wise_al.cli.output import print_error
 from wise_al.errors import WiseAlError
 
@@ -25,6 +25,7 @@ app = typer.Typer(
 admin.register(app)
 campaigns.register(app)
 demo.register(app)
+embedded.register(app)
 explore.register(app)
 label.register(app)
 models.register(app)

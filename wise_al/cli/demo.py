@@ -1,104 +1,118 @@
-"""``wise-al demo``: the most a fresh machine can run today, honestly labelled."""
+"""``wise-al demo``: embedded mode running the example campaign, with live progress."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import time
+from contextlib import suppress
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from wise_al.cli.admin import serve_command
+from wise_al.cli.embedded import HostOpt, PortOpt, embedded
 from wise_al.cli.output import console
-from wise_al.client import ApiError, WiseAlClient
+from wise_al.client import WiseAlClient
 from wise_al.db import migrate
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.repositories import TokenRepository
-from wise_al.errors import WiseAlError
 from wise_al.settings import CoreSettings
-from wise_al.spec import load_spec
+from wise_al.spec import CampaignSpec, load_spec
 
 EXAMPLE_SPEC = migrate.MIGRATIONS_DIR.parent / "examples" / "demo.yaml"
-
-NOT_BUILT_YET = (
-    "committee exploration (MD, deviation, physics flags, selection)",
-    "CP2K labelling",
-    "committee training and fine-tuning",
-    "the loop, Celery workers and `wise-al up`",
-    "the dashboard",
-)
+FINISHED = ("completed", "failed", "cancelled")
 
 
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex((host, port)) != 0
+def _ensure_foundation(settings: CoreSettings, spec: CampaignSpec) -> None:
+    foundation = spec.model.foundation
+    if foundation != "models/demo-foundation.model" or (settings.home / foundation).is_file():
+        return
+    from wise_al.cli.models import build_demo_foundation_command
+
+    console.print("no demo foundation model yet: building it (a few minutes, once)")
+    build_demo_foundation_command()
 
 
-def _wait_healthy(client: WiseAlClient, server: subprocess.Popen[bytes], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise WiseAlError(f"the API exited with code {server.returncode} while starting")
-        try:
-            client.health()
-            return
-        except ApiError:
-            time.sleep(0.2)
-    raise WiseAlError(f"the API did not answer within {timeout_s:.0f} s")
+def _follow(client: WiseAlClient, campaign_id: int, spec: CampaignSpec) -> dict[str, Any]:
+    """Show the campaign's iteration, phase and reason until it finishes."""
+    total = spec.stopping.max_iterations
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TextColumn("iteration {task.completed:.0f}/{task.total:.0f}"),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("starting", total=total)
+        while True:
+            campaign = client.get_campaign(campaign_id)
+            iterations = client.iterations(campaign_id)
+            current = iterations[-1] if iterations else {"index": 0, "phase": "explore"}
+            finished = sum(1 for i in iterations if i["phase"] == "done")
+            reason = campaign["status_reason"] or ""
+            bar.update(
+                task,
+                completed=finished,
+                description=f"{current['phase']:<8} {reason[:60]}",
+            )
+            if campaign["status"] in FINISHED:
+                return campaign
+            time.sleep(2)
+
+
+def _summary(iterations: list[dict[str, Any]]) -> Table:
+    table = Table("iteration", "frames saved", "accurate", "selected", "force RMSE (meV/Å)")
+    for it in iterations:
+        metrics = it["metrics"]
+        counts = metrics.get("evaluation", {}).get("frame_counts", {})
+        rmse = metrics.get("evaluation", {}).get("test_forces_rmse_meV_per_A") or metrics.get(
+            "evaluation", {}
+        ).get("valid_forces_rmse_meV_per_A")
+        table.add_row(
+            str(it["index"]),
+            str(counts.get("saved", "")),
+            str(counts.get("accurate", "-")),
+            str(metrics.get("selected", "")),
+            f"{rmse:.0f}" if rmse is not None else "",
+        )
+    return table
 
 
 def demo(
-    spec_file: Annotated[Path, typer.Option("--spec", help="campaign to submit")] = EXAMPLE_SPEC,
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    exit_after_submit: Annotated[
-        bool, typer.Option(help="stop the API once the campaign is submitted (for scripts)")
+    spec_file: Annotated[Path, typer.Option("--spec", help="campaign to run")] = EXAMPLE_SPEC,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    exit_when_done: Annotated[
+        bool, typer.Option(help="stop the services when the campaign ends (for scripts)")
     ] = False,
 ) -> None:
-    """Migrate the embedded database, start the API, submit the example campaign."""
+    """Run the example campaign on this machine (SQLite, xTB labels) and keep the API up."""
     settings = CoreSettings()
     spec = load_spec(spec_file)
-    if not _port_free(host, port):
-        raise WiseAlError(f"port {port} on {host} is in use: stop what runs there or pass --port")
-    url = settings.resolved_database_url()
-    migrate.upgrade(url)
-    sessions = create_session_factory(create_db_engine(url))
-    with transaction(sessions) as session:
-        token, secret = TokenRepository(session).create("demo")
-        token_id = token.id
-    console.print(f"[bold]wise-al demo[/]  database {url}")
-    server = subprocess.Popen(serve_command(host, port, "warning"))
-    base_url = f"http://{host}:{port}"
-    try:
-        with WiseAlClient(base_url, secret) as client:
-            _wait_healthy(client, server, timeout_s=60)
-            campaign = client.create_campaign(spec)
-        console.print(
-            f"submitted campaign [bold]{campaign['id']}[/] '{campaign['name']}' "
-            f"({spec.system.atom_count()} atoms, {spec.labelling.method} labels): status draft"
-        )
-        console.print("[yellow]not built yet[/], so the campaign stays a draft:")
-        for item in NOT_BUILT_YET:
-            console.print(f"  - {item}")
-        console.print(f"API at {base_url}/api/v1  (docs {base_url}/docs)")
-        console.print(f"try: WISE_AL_API_URL={base_url} wise-al campaigns")
-        if exit_after_submit:
-            return
-        console.print("Ctrl-C stops the API.")
-        server.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        with transaction(sessions) as session:  # the demo's token dies with the demo
-            TokenRepository(session).revoke(token_id)
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    _ensure_foundation(settings, spec)
+    with embedded(settings, host, port) as (url, server):
+        sessions = create_session_factory(create_db_engine(settings.resolved_database_url()))
+        with transaction(sessions) as session:
+            token, secret = TokenRepository(session).create("demo")
+            token_id = token.id
+        try:
+            with WiseAlClient(url, secret) as client:
+                campaign = client.create_campaign(spec)
+                client.control_campaign(campaign["id"], "start")
+                console.print(
+                    f"campaign [bold]{campaign['id']}[/] '{campaign['name']}': "
+                    f"{spec.system.atom_count()} atoms, {spec.labelling.method} labels, "
+                    f"committee of {spec.model.committee_size}"
+                )
+                ended = _follow(client, campaign["id"], spec)
+                console.print(f"{ended['status']}: {ended['status_reason']}", markup=False)
+                console.print(_summary(client.iterations(campaign["id"])))
+            if exit_when_done:
+                return
+            console.print(f"API at {url}/api/v1 (docs {url}/docs); Ctrl-C stops.")
+            with suppress(KeyboardInterrupt):
+                server.wait()
+        finally:
+            with transaction(sessions) as session:  # the demo's token dies with the demo
+                TokenRepository(session).revoke(token_id)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
 from wise_al.mace.committee import Committee
-from wise_al.uncertainty import frame_deviation
+from wise_al.uncertainty import Deviation, frame_deviation
 
 
 class CommitteeCalculator(Calculator):
@@ -65,6 +65,9 @@ class CommitteeCalculator(Calculator):
                 "forces": force,
                 "committee_energies": energies,
                 "committee_forces": forces,
-                "deviation": frame_deviation(energies, forces),
+                # one model (exploring with the foundation alone) has no spread to measure
+                "deviation": frame_deviation(energies, forces)
+                if len(energies) > 1
+                else Deviation.unjudged(len(force)),
             }
         )

@@ -19,6 +19,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -82,6 +83,8 @@ def e0s_argument(e0s: dict[int, float]) -> str:
 def mace_arguments(job: MemberJob, foundation: Path | None = None) -> list[str]:
     """The ``run_train`` command line of one member (``foundation``: the file to start from)."""
     t, files = job.training, job.dataset.files
+    # mace drops the last incomplete training batch: a batch larger than the set is no batch
+    batch = max(1, min(t.batch_size, job.dataset.counts.get("train", t.batch_size)))
     args = [
         f"--name={job.name}",
         f"--seed={job.seed}",
@@ -94,7 +97,7 @@ def mace_arguments(job: MemberJob, foundation: Path | None = None) -> list[str]:
         f"--device={job.device}",
         "--default_dtype=float64",
         f"--max_num_epochs={t.max_num_epochs}",
-        f"--batch_size={t.batch_size}",
+        f"--batch_size={batch}",
         f"--valid_batch_size={t.batch_size}",
         f"--lr={t.learning_rate}",
         f"--energy_weight={t.energy_weight}",
@@ -132,6 +135,9 @@ def mace_arguments(job: MemberJob, foundation: Path | None = None) -> list[str]:
     ]
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 def foundation_with_e0s(foundation: Path, e0s: dict[int, float], out: Path) -> Path:
     """A copy of ``foundation`` whose E0s are ``e0s`` (the mace-torch 0.3.16 workaround).
 
@@ -142,7 +148,9 @@ def foundation_with_e0s(foundation: Path, e0s: dict[int, float], out: Path) -> P
     """
     import torch
 
-    with contextlib.redirect_stdout(sys.stderr):  # unpickling imports mace, which prints
+    # unpickling imports mace, which prints; and it traces torch.fx graphs through a global
+    # patcher that two threads (members trained in parallel) must not share
+    with _LOAD_LOCK, contextlib.redirect_stdout(sys.stderr):
         model = torch.load(foundation, map_location="cpu", weights_only=False)
     z_table = [int(z) for z in model.atomic_numbers]
     missing = sorted(set(e0s) - set(z_table))

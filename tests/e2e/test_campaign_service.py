@@ -1,0 +1,201 @@
+"""The service end to end with real processes: PostgreSQL, Redis, the API, one Celery worker
+per queue (gpu, dft, default), real CP2K xTB and a real tiny MACE committee.
+
+The GPU queue runs on this CPU (no GPU here): the worker is the same, only its device differs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from tests.conftest import PostgresDatabases
+from tests.cp2k_fixtures import needs_cp2k
+from tests.e2e.test_cli import WISE_AL, Cli, _wait_until_up, free_port
+from tests.loop_fixtures import small_campaign
+from wise_al.client import WiseAlClient
+from wise_al.db.engine import create_db_engine, create_session_factory, transaction
+from wise_al.db.models import Frame, Label, ModelVersion, RunStatus, TaskRun
+
+pytestmark = needs_cp2k
+
+#: A Redis database of its own, flushed before each test.
+BROKER_DB = 7
+
+
+@dataclass
+class Service:
+    """The processes of one deployment, with their logs; everything is killed at the end."""
+
+    env: dict[str, str]
+    logs: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        with (self.logs / f"{name}.log").open("ab") as sink:
+            process = subprocess.Popen(
+                argv, env=self.env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.processes[name] = process
+        return process
+
+    def worker(self, queue: str, name: str | None = None) -> subprocess.Popen[bytes]:
+        name = name or f"worker-{queue}"
+        return self.start(
+            name,
+            [
+                sys.executable, "-m", "celery", "-A", "services.worker.tasks", "worker",
+                "-Q", queue, "-c", "1", "-n", f"{name}@%h", "--loglevel", "INFO",
+            ],
+        )  # fmt: skip
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the process and everything it started (pool children, CP2K)."""
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            process = self.processes.pop(name)
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=20)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(process.pid, signal.SIGKILL)
+
+    def log(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
+
+
+@pytest.fixture
+def service(
+    postgres: PostgresDatabases, demo_home: Path, tmp_path: Path
+) -> Iterator[tuple[Service, WiseAlClient]]:
+    """API + three workers on PostgreSQL and Redis, sharing the demo home's models."""
+    server = os.environ.get("WISE_AL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    broker = f"{server.rsplit('/', 1)[0]}/{BROKER_DB}"
+    redis.Redis.from_url(broker).flushdb()
+    port = free_port()
+    env = {
+        **os.environ,
+        "WISE_AL_HOME": str(demo_home),
+        "WISE_AL_ARTIFACT_DIR": str(tmp_path / "artifacts"),
+        "WISE_AL_DATABASE_URL": postgres.create(),
+        "WISE_AL_BROKER_URL": broker,
+        # short, so a killed worker's message comes back within the test; longer than any
+        # unit of this small campaign, so nothing runs twice while alive
+        "WISE_AL_VISIBILITY_TIMEOUT_S": "30",
+        "WISE_AL_DEVICE": "cpu",
+        "WISE_AL_API_URL": f"http://127.0.0.1:{port}",
+        "OMP_NUM_THREADS": "1",
+    }
+    cli = Cli(env)
+    cli.run("db", "upgrade")
+    token = str(cli.json("token", "create", "--name", "e2e")["token"])
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    svc = Service(env, logs)
+    try:
+        api = svc.start("api", [*WISE_AL, "serve", "--port", str(port)])
+        _wait_until_up(env["WISE_AL_API_URL"], api)
+        for queue in ("gpu", "dft", "default"):
+            svc.worker(queue)
+        with WiseAlClient(env["WISE_AL_API_URL"], token) as client:
+            yield svc, client
+    finally:
+        svc.stop_all()
+
+
+def wait_for(what: str, check: Callable[[], Any], svc: Service, timeout_s: float = 900) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    logs = "\n".join(f"--- {n}\n{svc.log(n)}" for n in sorted(p.stem for p in svc.logs.iterdir()))
+    raise AssertionError(f"timed out waiting for {what}\n{logs}")
+
+
+def _finished(client: WiseAlClient, campaign_id: int) -> dict[str, Any] | None:
+    campaign = client.get_campaign(campaign_id)
+    return campaign if campaign["status"] in ("completed", "failed", "cancelled") else None
+
+
+def _check_consistent(url: str, campaign_id: int) -> dict[str, int]:
+    """Every selected frame has exactly one label; every member a model; every unit done."""
+    sessions = create_session_factory(create_db_engine(url))
+    with transaction(sessions) as session:
+        selected = set(
+            session.scalars(
+                select(Frame.id).where(Frame.campaign_id == campaign_id, Frame.status == "selected")
+            )
+        )
+        labels = session.execute(select(Label.frame_id, Label.status, Label.input_sha256)).all()
+        assert sorted(f for f, _, _ in labels) == sorted(selected)  # none lost, none twice
+        assert all(s == RunStatus.DONE and sha for _, s, sha in labels)
+        members = session.scalar(select(func.count()).select_from(ModelVersion))
+        runs = session.scalars(select(TaskRun).where(TaskRun.campaign_id == campaign_id)).all()
+        assert all(r.status == RunStatus.DONE for r in runs), [(r.unit_key, r.error) for r in runs]
+        deviations = session.scalar(
+            select(func.count()).where(Frame.max_deviation_eV_per_A.is_not(None))
+        )
+        return {
+            "selected": len(selected),
+            "members": int(members or 0),
+            "attempts": sum(r.attempts for r in runs),
+            "runs": len(runs),
+            "judged_frames": int(deviations or 0),
+        }
+
+
+def test_a_campaign_submitted_over_rest_runs_until_its_own_rule(
+    service: tuple[Service, WiseAlClient],
+) -> None:
+    svc, client = service
+    campaign = client.create_campaign(small_campaign())
+    assert client.control_campaign(campaign["id"], "start")["status"] == "running"
+    done = wait_for("the campaign to finish", lambda: _finished(client, campaign["id"]), svc)
+    assert done["status"] == "completed", done["status_reason"]
+    assert "max_iterations (2)" in done["status_reason"]
+    iterations = client.iterations(campaign["id"])
+    assert [(i["index"], i["phase"]) for i in iterations] == [(0, "done"), (1, "done")]
+    assert all(i["metrics"]["evaluation"]["members"] == 2 for i in iterations)
+    counts = _check_consistent(svc.env["WISE_AL_DATABASE_URL"], campaign["id"])
+    assert counts["selected"] == 6 and counts["members"] == 4 and counts["judged_frames"] > 0
+    assert counts["attempts"] == counts["runs"]  # nothing ran twice
+    queues = {r["queue"] for r in client.task_runs(campaign["id"])["items"]}
+    assert queues == {"gpu", "dft", "default"}
+
+
+def test_a_worker_killed_while_labelling_loses_and_duplicates_nothing(
+    service: tuple[Service, WiseAlClient],
+) -> None:
+    svc, client = service
+    campaign = client.create_campaign(small_campaign(**{"stopping.max_iterations": 1}))
+    client.control_campaign(campaign["id"], "start")
+
+    def labelling() -> bool:
+        running = client.task_runs(campaign["id"], status="running")["items"]
+        return any("/label/" in r["unit_key"] for r in running)
+
+    wait_for("a label to start", labelling, svc)
+    svc.kill("worker-dft")
+    svc.worker("dft", "worker-dft-2")
+    done = wait_for("the campaign to finish", lambda: _finished(client, campaign["id"]), svc)
+    assert done["status"] == "completed", done["status_reason"]
+    counts = _check_consistent(svc.env["WISE_AL_DATABASE_URL"], campaign["id"])
+    assert counts["selected"] == 3
+    assert counts["attempts"] == counts["runs"] + 1  # the killed label ran once more

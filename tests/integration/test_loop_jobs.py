@@ -1,0 +1,129 @@
+"""The loop's jobs run in this process, in order, against real databases, CP2K and MACE.
+
+No Celery here (tests/e2e/test_campaign_service.py runs the same loop through real
+workers): this checks what the jobs persist and that the loop stops by its own rule.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.cp2k_fixtures import needs_cp2k
+from tests.loop_fixtures import small_campaign
+from wise_al.db.engine import transaction
+from wise_al.db.models import (
+    Campaign,
+    CampaignStatus,
+    Flag,
+    Frame,
+    FrameStatus,
+    Iteration,
+    Label,
+    ModelVersion,
+    RunStatus,
+    TaskRun,
+)
+from wise_al.db.repositories import CampaignRepository
+from wise_al.jobs.run import advance_and_plan, run_unit
+from wise_al.settings import WorkerSettings
+from wise_al.spec import parse_spec
+
+pytestmark = needs_cp2k
+
+
+def drain(sessions: sessionmaker[Session], settings: WorkerSettings, campaign_id: int) -> list[str]:
+    """Run every planned unit in order, as one worker with every queue would; returns keys."""
+    queue = advance_and_plan(sessions, campaign_id)
+    done = []
+    while queue:
+        run = queue.pop(0)
+        done.append(run.unit_key)
+        queue += run_unit(sessions, settings, run.id, "inline")
+        assert len(done) < 200, "the loop does not end"
+    return done
+
+
+def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
+    session_factory: sessionmaker[Session], demo_home: Path, tmp_path: Path
+) -> None:
+    settings = WorkerSettings(home=demo_home, artifact_dir=tmp_path / "artifacts", device="cpu")
+    with transaction(session_factory) as session:
+        repo = CampaignRepository(session)
+        campaign_id = repo.create(parse_spec(small_campaign())).id
+        repo.control(campaign_id, "start")
+    units = drain(session_factory, settings, campaign_id)
+    with transaction(session_factory) as session:
+        campaign = session.get_one(Campaign, campaign_id)
+        errors = session.scalars(select(TaskRun.error).where(TaskRun.error.is_not(None))).all()
+        assert campaign.status == CampaignStatus.COMPLETED, (campaign.status_reason, errors)
+        assert "max_iterations (2)" in str(campaign.status_reason)
+        iterations = session.scalars(select(Iteration).order_by(Iteration.index)).all()
+        assert [(i.index, str(i.phase)) for i in iterations] == [(0, "done"), (1, "done")]
+        for it in iterations:
+            assert it.metrics["selected"] == 2
+            assert it.metrics["evaluation"]["members"] == 2
+        # iteration 0 explored with the foundation alone: no deviation; iteration 1 judged
+        frames = session.scalars(select(Frame).order_by(Frame.id)).all()
+        first = [f for f in frames if f.iteration_id == iterations[0].id]
+        second = [f for f in frames if f.iteration_id == iterations[1].id]
+        assert first and all(f.max_deviation_eV_per_A is None for f in first)
+        assert all(f.max_deviation_eV_per_A is not None for f in second)
+        assert all(len(f.descriptor or []) > 0 for f in frames)
+        selected = [f for f in frames if f.status == FrameStatus.SELECTED]
+        assert len(selected) == 4 and all(f.selection_reason for f in frames if f in selected)
+        labels = session.scalars(select(Label)).all()
+        assert sorted(x.frame_id for x in labels) == sorted(f.id for f in selected)
+        assert all(x.status == RunStatus.DONE and x.input_sha256 for x in labels)
+        assert len({x.level_sha256 for x in labels}) == 1
+        versions = session.scalars(select(ModelVersion)).all()
+        assert sorted((v.iteration_index, v.member_index) for v in versions) == [
+            (0, 0),
+            (0, 1),
+            (1, 0),
+            (1, 1),
+        ]
+        assert all(Path(str(v.file_path)).is_file() for v in versions)
+        # iteration 1's members saw iteration 0's labels too
+        counts = {v.iteration_index: v.training_set_sha256 for v in versions}
+        assert counts[0] != counts[1]
+        runs = session.scalars(select(TaskRun)).all()
+        assert all(r.status == RunStatus.DONE and r.attempts == 1 for r in runs)
+        assert sorted(r.unit_key for r in runs) == sorted(units)
+        flags = session.scalar(select(func.count()).select_from(Flag))
+        assert flags is not None
+    # a repeated delivery of any unit changes nothing
+    before = _table_counts(session_factory)
+    for run_id in [r.id for r in runs]:
+        assert run_unit(session_factory, settings, run_id) == []
+    assert _table_counts(session_factory) == before
+
+
+def _table_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
+    with transaction(sessions) as session:
+        return {
+            table.__name__: int(session.scalar(select(func.count()).select_from(table)) or 0)
+            for table in (Frame, Label, ModelVersion, TaskRun, Iteration)
+        }
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_review_gate_waits_for_decisions(
+    session_factory: sessionmaker[Session], demo_home: Path, tmp_path: Path
+) -> None:
+    settings = WorkerSettings(home=demo_home, artifact_dir=tmp_path / "artifacts", device="cpu")
+    spec = small_campaign(**{"review.gate": "required"})
+    with transaction(session_factory) as session:
+        repo = CampaignRepository(session)
+        campaign_id = repo.create(parse_spec(spec)).id
+        repo.control(campaign_id, "start")
+    units = drain(session_factory, settings, campaign_id)
+    assert not any("/label/" in key for key in units)
+    with transaction(session_factory) as session:
+        campaign = session.get_one(Campaign, campaign_id)
+        assert campaign.status == CampaignStatus.RUNNING
+        assert "waiting for 2 review decisions" in str(campaign.status_reason)
+        assert session.scalar(select(func.count()).select_from(Label)) == 0

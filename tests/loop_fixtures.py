@@ -1,0 +1,35 @@
+"""A small campaign for loop tests: the demo cell, foundation MD, xTB labels, 2 members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.factories import example_spec, with_value
+
+
+def small_campaign(**overrides: Any) -> dict[str, Any]:
+    """The demo spec cut to seconds per phase: 1 walker of 20 steps, 3 labels per iteration.
+
+    ``overrides`` maps dotted paths to values (``{"stopping.max_iterations": 3}``).
+    """
+    spec = example_spec("demo")
+    values: dict[str, Any] = {
+        "name": "loop-test",
+        "system.walkers": [{"temperature_K": 300.0}],
+        "exploration.steps_per_iteration": [20],
+        "exploration.save_interval_steps": 5,
+        "selection.budget_per_iteration": 3,
+        "model.training.max_num_epochs": 2,
+        # one frame per batch: members see the frames in their own seed's order and differ
+        "model.training.batch_size": 1,
+        "stopping.max_iterations": 2,
+        "stopping.accurate_ratio_target": 1.0,
+        # members fine-tuned for 2 epochs barely differ: a tight window keeps frames coming
+        "uncertainty.trust_lo_eV_per_A": 1e-4,
+        "uncertainty.trust_hi_eV_per_A": 10.0,
+        "labelling.time_limit_s": 120,
+        **overrides,
+    }
+    for path, value in values.items():
+        spec = with_value(spec, path, value)
+    return spec
