@@ -1,4 +1,4 @@
-"""loop units: walker frame counts, frame descriptors, one label per frame and level, task-run payloads
+"""loop units: walker frame counts, frame descriptors, one label per frame+level, task payloads
 
 Revision ID: 8d3f6a1c2b90
 Revises: 5b1e0c2d7a41
