@@ -74,7 +74,8 @@ class WiseAlClient:
         """Close the connection pool."""
         self._http.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The response of a successful request; any failure as one readable ApiError."""
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
@@ -84,13 +85,17 @@ class WiseAlClient:
                 "is it running? (`wise-al serve`)"
             ) from None
         if response.is_success:
-            return response.json() if response.content else None
+            return response
         try:
             body = response.json()
             message, detail = body.get("message") or str(body.get("detail")), body.get("detail")
         except ValueError:
             message, detail = response.text[:200] or response.reason_phrase, None
         raise ApiError(f"HTTP {response.status_code}: {message}", response.status_code, detail)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        return response.json() if response.content else None
 
     def health(self) -> dict[str, Any]:
         """The API's health report."""
@@ -144,3 +149,45 @@ class WiseAlClient:
             "GET", f"/campaigns/{campaign_id}/task-runs", params=params
         )
         return result
+
+    def frames(self, campaign_id: int, **filters: Any) -> dict[str, Any]:
+        """A page of frames; ``filters``: status, flag, min_deviation, max_deviation,
+        iteration, sort, limit, offset (as the REST query parameters)."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        result: dict[str, Any] = self._request(
+            "GET", f"/campaigns/{campaign_id}/frames", params=params
+        )
+        return result
+
+    def review(
+        self, campaign_id: int, frame_id: int, decision: str, reason: str = ""
+    ) -> dict[str, Any]:
+        """Accept or reject a selected frame."""
+        body = {"decision": decision, "reason": reason}
+        result: dict[str, Any] = self._request(
+            "POST", f"/campaigns/{campaign_id}/frames/{frame_id}/review", json=body
+        )
+        return result
+
+    def models(self, campaign_id: int) -> list[dict[str, Any]]:
+        """Every committee member of every iteration."""
+        result: list[dict[str, Any]] = self._request("GET", f"/campaigns/{campaign_id}/models")
+        return result
+
+    def download_model(self, campaign_id: int, version_id: int) -> bytes:
+        """The bytes of a member's model file."""
+        response = self._http.get(f"/campaigns/{campaign_id}/models/{version_id}/download")
+        if not response.is_success:
+            raise ApiError(
+                f"HTTP {response.status_code}: {response.text[:200]}", response.status_code
+            )
+        return response.content
+
+    def dataset(self, campaign_id: int) -> str:
+        """Every successful label as extxyz text."""
+        response = self._http.get(f"/campaigns/{campaign_id}/dataset.extxyz")
+        if not response.is_success:
+            raise ApiError(
+                f"HTTP {response.status_code}: {response.text[:200]}", response.status_code
+            )
+        return response.text

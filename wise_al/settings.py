@@ -91,19 +91,19 @@ class Cp2kSettings(CoreSettings):
 
 
 class WorkerSettings(Cp2kSettings):
-    """How a worker runs jobs (``WISE_AL_DEVICE``, ``WISE_AL_TRAIN_PARALLEL``).
+    """How a worker runs jobs (``WISE_AL_DEVICE``, ``WISE_AL_TRAIN_THREADS``).
 
     Attributes
     ----------
     device
         Where MACE runs on this worker: ``auto``, ``cpu``, ``cuda``; the spec's
         ``exploration.device`` wins when it is not ``auto``.
-    train_parallel
-        Committee members trained at once by one training job's process.
+    train_threads
+        CPU threads of one member's training process.
     """
 
     device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d{1,3})?)$")
-    train_parallel: int = Field(default=1, gt=0)
+    train_threads: int = Field(default=1, gt=0)
 
 
 class ApiSettings(CoreSettings):

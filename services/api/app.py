@@ -11,7 +11,7 @@ from fastapi import FastAPI
 import wise_al
 from services.api.errors import install_error_handlers
 from services.api.limits import BodySizeLimit
-from services.api.routes import campaigns, health, runs
+from services.api.routes import campaigns, frames, health, results, runs
 from services.worker.dispatch import create_celery
 from wise_al.db.engine import create_db_engine, create_session_factory
 from wise_al.db.migrate import require_current
@@ -49,6 +49,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(campaigns.router, prefix=API_PREFIX)
     app.include_router(runs.router, prefix=API_PREFIX)
+    app.include_router(frames.router, prefix=API_PREFIX)
+    app.include_router(results.router, prefix=API_PREFIX)
 
     @app.get("/", include_in_schema=False)
     def root() -> dict[str, Any]:

@@ -117,3 +117,103 @@ class TaskRunPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class FlagRead(BaseModel):
+    """A physics flag of a frame, explaining itself."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    atoms: list[int]
+    value: float
+    threshold: float
+    message: str
+
+
+class FrameRead(BaseModel):
+    """A frame in a listing: scores, flags and status, without its structure."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    iteration_id: int
+    walker_run_id: int | None
+    md_step: int
+    status: str
+    max_deviation_eV_per_A: float | None
+    mean_deviation_eV_per_A: float | None
+    energy_std_eV_per_atom: float | None
+    n_atoms: int
+    selection_reason: str | None
+    flags: list[FlagRead]
+
+
+class FramePage(BaseModel):
+    """A page of frames."""
+
+    items: list[FrameRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class ReviewRead(BaseModel):
+    """A person's decision on a selected frame."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    frame_id: int
+    reviewer: str
+    decision: str
+    reason: str
+    created_at: datetime
+
+
+class FrameDetailRead(FrameRead):
+    """One frame in full: structure, per-atom deviation, provenance, reviews."""
+
+    iteration_index: int
+    walker_index: int | None
+    walker_conditions: dict[str, Any] | None
+    trajectory_path: str | None
+    atom_deviations_eV_per_A: list[float] | None
+    structure: dict[str, Any]
+    reviews: list[ReviewRead]
+
+
+class LabelRead(BaseModel):
+    """A CP2K label and its provenance (forces are in the dataset export)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    frame_id: int
+    status: str
+    energy_eV: float | None
+    level_sha256: str
+    level_of_theory: dict[str, Any]
+    input_sha256: str | None
+    attempts: int
+    failure_class: str | None
+    failure_detail: str | None
+    scf_steps: int | None
+    wall_time_s: float | None
+    finished_at: datetime | None
+
+
+class ModelVersionRead(BaseModel):
+    """A committee member of one iteration."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    iteration_index: int
+    member_index: int
+    strategy: str
+    status: str
+    training_set_sha256: str | None
+    file_sha256: str | None
+    metrics: dict[str, Any]
+    created_at: datetime

@@ -20,8 +20,8 @@ ADVANCE = "wise_al.advance"
 
 def create_celery(settings: CoreSettings) -> Celery:
     """A Celery app configured for long, idempotent jobs on the configured broker."""
-    visibility_s = settings.visibility_timeout_s
-    app = Celery("wise_al", broker=settings.resolved_broker_url())
+    broker = settings.resolved_broker_url()
+    app = Celery("wise_al", broker=broker)
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="default",
@@ -30,15 +30,17 @@ def create_celery(settings: CoreSettings) -> Celery:
         worker_prefetch_multiplier=1,  # never hold a second long job behind the running one
         task_ignore_result=True,  # results live in the database, never in a backend
         broker_connection_retry_on_startup=True,
-        broker_transport_options={
+        worker_hijack_root_logger=False,
+    )
+    if broker.startswith(("redis://", "rediss://")):
+        visibility_s = settings.visibility_timeout_s
+        app.conf.broker_transport_options = {
             # longer than the longest job, or a running job is delivered twice
             "visibility_timeout": visibility_s,
             # how often unacknowledged messages of dead workers are looked for
             "unacked_restore_interval": min(10.0, visibility_s / 5),
             "unacked_restore_throttle": 1,
-        },
-        worker_hijack_root_logger=False,
-    )
+        }
     return app
 
 

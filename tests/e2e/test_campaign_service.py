@@ -6,6 +6,7 @@ The GPU queue runs on this CPU (no GPU here): the worker is the same, only its d
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -178,6 +179,15 @@ def test_a_campaign_submitted_over_rest_runs_until_its_own_rule(
     assert counts["attempts"] == counts["runs"]  # nothing ran twice
     queues = {r["queue"] for r in client.task_runs(campaign["id"])["items"]}
     assert queues == {"gpu", "dft", "default"}
+    # what the campaign produced, over REST
+    assert client.frames(campaign["id"], status="selected")["total"] == 6
+    assert client.dataset(campaign["id"]).count("REF_energy=") == 6
+    models = client.models(campaign["id"])
+    assert [(m["iteration_index"], m["member_index"]) for m in models] == [
+        (0, 0), (0, 1), (1, 0), (1, 1)
+    ]  # fmt: skip
+    download = client.download_model(campaign["id"], models[-1]["id"])
+    assert hashlib.sha256(download).hexdigest() == models[-1]["file_sha256"]
 
 
 def test_a_worker_killed_while_labelling_loses_and_duplicates_nothing(

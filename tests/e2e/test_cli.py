@@ -115,6 +115,31 @@ def test_submit_list_show_delete(cli: tuple[Cli, Path]) -> None:
     assert "POST /api/v1/campaigns" in log.read_text()
 
 
+def test_start_pause_resume_cancel(cli: tuple[Cli, Path]) -> None:
+    """The controls change the stored status; what does not apply is refused in one line.
+
+    No worker runs here: queued work waits in the embedded broker (tests/e2e/
+    test_campaign_service.py runs campaigns through real workers).
+    """
+    run, _ = cli
+    campaign_id = str(run.json("submit", str(EXAMPLES / "demo.yaml"))["id"])
+    missing = run.fails("start", campaign_id)
+    assert "model.foundation" in missing and "demo-foundation.model" in missing
+    assert run.json("show", campaign_id)["status"] == "draft"  # the refusal changed nothing
+    home = Path(run.env["WISE_AL_HOME"])
+    (home / "models").mkdir(parents=True)
+    (home / "models" / "demo-foundation.model").write_bytes(b"stand-in: no worker loads it")
+    assert "running" in run.run("start", campaign_id).stdout
+    assert "cannot start" in run.fails("start", campaign_id)
+    assert run.json("pause", campaign_id)["status"] == "paused"
+    assert run.json("resume", campaign_id)["status"] == "running"
+    iterations = run.json("iterations", campaign_id)
+    assert [(i["index"], i["phase"]) for i in iterations] == [(0, "explore")]
+    assert run.json("cancel", campaign_id)["status"] == "cancelled"
+    assert "cannot resume" in run.fails("resume", campaign_id)
+    assert "only drafts can be deleted" in run.fails("delete", campaign_id)
+
+
 def test_errors_are_one_line_and_nonzero(cli: tuple[Cli, Path], tmp_path: Path) -> None:
     run, _ = cli
     bad = tmp_path / "bad.yaml"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,44 +15,13 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.app import create_app
+from tests.api_fixtures import CAMPAIGNS, Api
 from tests.factories import BAD_SPECS, EXAMPLES, example_spec, with_value
 from wise_al.db.engine import create_db_engine, transaction
 from wise_al.db.models import Campaign, CampaignStatus
 from wise_al.db.repositories import TokenRepository
 from wise_al.settings import ApiSettings
 from wise_al.spec import dump_spec, load_spec
-
-CAMPAIGNS = "/api/v1/campaigns"
-
-
-@dataclass
-class Api:
-    client: TestClient
-    token: str
-    sessions: sessionmaker[Session]
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def campaign_count(self) -> int:
-        with self.sessions() as session:
-            return session.scalar(select(func.count()).select_from(Campaign)) or 0
-
-    def create(self, spec: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.client.post(CAMPAIGNS, json=spec or example_spec(), headers=self.auth)
-        assert response.status_code == 201, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-
-@pytest.fixture
-def api(database_url: str, tmp_path: Path, session_factory: sessionmaker[Session]) -> Iterator[Api]:
-    settings = ApiSettings(home=tmp_path, database_url=database_url, max_body_bytes=65_536)
-    with transaction(session_factory) as session:
-        _, secret = TokenRepository(session).create("tester")
-    with TestClient(create_app(settings)) as client:
-        yield Api(client, secret, session_factory)
 
 
 def test_health(api: Api) -> None:

@@ -1,7 +1,8 @@
-"""Campaign commands: submit, list, show, delete (through the REST API)."""
+"""Campaign commands: submit, list, show, delete, start/pause/resume/cancel (REST API)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -87,8 +88,56 @@ def delete(
     console.print(f"deleted campaign {campaign_id}")
 
 
+def _control(action: str) -> Callable[..., None]:
+    def command(
+        campaign_id: Annotated[int, typer.Argument(help="campaign id")],
+        api: ApiOpt = None,
+        token: TokenOpt = None,
+        json_: JsonOpt = False,
+    ) -> None:
+        with make_client(api, token) as client:
+            campaign = client.control_campaign(campaign_id, action)
+        if json_:
+            print_json(campaign)
+        else:
+            console.print(f"campaign {campaign_id}: {campaign['status']}")
+
+    command.__doc__ = {
+        "start": "Start a draft campaign: its first iteration is queued.",
+        "pause": "Pause a running campaign: running units finish, nothing new starts.",
+        "resume": "Resume a paused (or stalled running) campaign: lost units are sent again.",
+        "cancel": "Cancel a campaign for good.",
+    }[action]
+    return command
+
+
+def iterations(
+    campaign_id: Annotated[int, typer.Argument(help="campaign id")],
+    api: ApiOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """A campaign's iterations: phase, frames selected, committee errors."""
+    with make_client(api) as client:
+        rows = client.iterations(campaign_id)
+    if json_:
+        print_json(rows)
+        return
+    for row in rows:
+        evaluation = row["metrics"].get("evaluation", {})
+        rmse = evaluation.get("valid_forces_rmse_meV_per_A")
+        console.print(
+            f"iteration {row['index']}: {row['phase']:<8} selected "
+            f"{row['metrics'].get('selected', '-')}"
+            + (f", force RMSE {rmse:.0f} meV/Å" if rmse is not None else ""),
+            markup=False,
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to ``app``."""
+    for action in ("start", "pause", "resume", "cancel"):
+        app.command(name=action)(_control(action))
+    app.command()(iterations)
     app.command()(submit)
     app.command()(campaigns)
     app.command()(show)

@@ -70,7 +70,7 @@ def train_member(
     job = member_job(
         member, dataset, spec.model.strategy, t, load_e0s(settings, spec), work, foundation, replay
     )
-    trained = run_training(job, threads=settings.train_parallel)
+    trained = run_training(job, threads=settings.train_threads)
     if trained.model_file is None:
         raise WiseAlError(
             f"member {member} failed to train (exit {trained.returncode}); see {trained.log_file}"

@@ -1,0 +1,121 @@
+"""Frames of a campaign: filtered pages, one frame (JSON or extxyz), review decisions."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Literal
+
+import numpy as np
+from ase.io import write
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import Path as FastApiPath
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field, model_validator
+
+from services.api.deps import SessionDep, TokenDep
+from services.api.routes.campaigns import _ERRORS, CampaignId
+from services.api.schemas import FrameDetailRead, FramePage, FrameRead, ReviewRead
+from services.worker.dispatch import send_advance
+from wise_al.db.models import FrameStatus, Iteration, ReviewDecision, WalkerRun
+from wise_al.db.repositories import CampaignRepository, FrameFilter, FrameRepository
+from wise_al.systems.structures import structure_from_dict
+
+router = APIRouter(prefix="/campaigns/{campaign_id}/frames", tags=["frames"])
+
+FrameId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
+Sort = Literal["id", "-id", "deviation", "-deviation", "md_step", "-md_step"]
+
+
+@router.get("", response_model=FramePage, responses=_ERRORS)
+def list_frames(
+    campaign_id: CampaignId,
+    session: SessionDep,
+    status: Annotated[FrameStatus | None, Query()] = None,
+    flag: Annotated[str | None, Query(max_length=40, description="flag kind")] = None,
+    min_deviation: Annotated[float | None, Query(ge=0, description="eV/Å")] = None,
+    max_deviation: Annotated[float | None, Query(ge=0, description="eV/Å")] = None,
+    iteration: Annotated[int | None, Query(ge=0)] = None,
+    sort: Sort = "id",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> FramePage:
+    """Frames of a campaign, filtered by status, flag kind, deviation range and iteration."""
+    CampaignRepository(session).get(campaign_id)
+    where = FrameFilter(status, flag, min_deviation, max_deviation, iteration)
+    page = FrameRepository(session).page(campaign_id, where, sort, limit, offset)
+    return FramePage(
+        items=[FrameRead.model_validate(f) for f in page.items],
+        total=page.total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{frame_id}", response_model=FrameDetailRead, responses=_ERRORS)
+def get_frame(campaign_id: CampaignId, frame_id: FrameId, session: SessionDep) -> FrameDetailRead:
+    """One frame: structure (Å), per-atom deviation, flags, its walker and MD step, reviews."""
+    frames = FrameRepository(session)
+    frame = frames.get(campaign_id, frame_id)
+    iteration = session.get_one(Iteration, frame.iteration_id)
+    walker = session.get(WalkerRun, frame.walker_run_id) if frame.walker_run_id else None
+    return FrameDetailRead.model_validate(
+        {
+            **FrameRead.model_validate(frame).model_dump(),
+            "iteration_index": iteration.index,
+            "walker_index": walker.walker_index if walker else None,
+            "walker_conditions": walker.conditions if walker else None,
+            "trajectory_path": walker.trajectory_path if walker else None,
+            "atom_deviations_eV_per_A": frame.atom_deviations_eV_per_A,
+            "structure": frame.structure,
+            "reviews": [ReviewRead.model_validate(r) for r in frames.reviews(frame_id)],
+        }
+    )
+
+
+@router.get(
+    "/{frame_id}/structure.extxyz",
+    response_class=PlainTextResponse,
+    responses={**_ERRORS, 200: {"content": {"chemical/x-extxyz": {}}}},
+)
+def get_frame_extxyz(campaign_id: CampaignId, frame_id: FrameId, session: SessionDep) -> str:
+    """One frame as extended XYZ (opens in ASE, OVITO, VMD)."""
+    frame = FrameRepository(session).get(campaign_id, frame_id)
+    atoms = structure_from_dict(frame.structure)
+    atoms.info.update({"frame_id": frame.id, "md_step": frame.md_step, "status": str(frame.status)})
+    if frame.atom_deviations_eV_per_A is not None:
+        atoms.arrays["atom_deviation_eV_per_A"] = np.asarray(frame.atom_deviations_eV_per_A)
+    buffer = io.StringIO()
+    write(buffer, atoms, format="extxyz")
+    return buffer.getvalue()
+
+
+class ReviewCreate(BaseModel):
+    """A decision on a selected frame; rejecting needs a reason."""
+
+    decision: ReviewDecision
+    reason: str = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _reject_says_why(self) -> ReviewCreate:
+        if self.decision == ReviewDecision.REJECT and not self.reason.strip():
+            raise ValueError("reason: say why the frame is rejected")
+        return self
+
+
+@router.post("/{frame_id}/review", response_model=ReviewRead, status_code=201, responses=_ERRORS)
+def review_frame(
+    campaign_id: CampaignId,
+    frame_id: FrameId,
+    body: ReviewCreate,
+    token: TokenDep,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> ReviewRead:
+    """Accept or reject a selected frame (409 if it is not selected, reviewed or labelled)."""
+    review = FrameRepository(session).review(
+        campaign_id, frame_id, token.name, body.decision, body.reason
+    )
+    # the loop may be waiting for this decision: ask it, after the commit
+    background.add_task(send_advance, request.app.state.celery, campaign_id)
+    return ReviewRead.model_validate(review)

@@ -1,0 +1,122 @@
+"""What a campaign produced: labels, model versions (with download), the dataset as extxyz."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Annotated
+
+from ase.io import write
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as FastApiPath
+from fastapi.responses import FileResponse, PlainTextResponse
+from sqlalchemy import select
+
+from services.api.deps import SessionDep
+from services.api.routes.campaigns import _ERRORS, CampaignId
+from services.api.schemas import LabelRead, ModelVersionRead
+from wise_al.db.models import Frame, Label, ModelVersion, RunStatus
+from wise_al.db.repositories import CampaignRepository, LabelRepository
+from wise_al.errors import NotFoundError
+from wise_al.mace.datasets import labelled_frame
+from wise_al.systems.structures import structure_from_dict
+
+router = APIRouter(prefix="/campaigns/{campaign_id}", tags=["results"])
+
+
+@router.get("/labels", response_model=list[LabelRead], responses=_ERRORS)
+def list_labels(
+    campaign_id: CampaignId,
+    session: SessionDep,
+    status: Annotated[RunStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> list[LabelRead]:
+    """Labels of a campaign's frames with their provenance, oldest first."""
+    CampaignRepository(session).get(campaign_id)
+    query = (
+        select(Label)
+        .join(Frame, Frame.id == Label.frame_id)
+        .where(Frame.campaign_id == campaign_id)
+    )
+    if status is not None:
+        query = query.where(Label.status == status)
+    rows = session.scalars(query.order_by(Label.id).limit(limit).offset(offset))
+    return [LabelRead.model_validate(r) for r in rows]
+
+
+@router.get("/models", response_model=list[ModelVersionRead], responses=_ERRORS)
+def list_models(campaign_id: CampaignId, session: SessionDep) -> list[ModelVersionRead]:
+    """Every committee member of every iteration, with errors and training-set hash."""
+    CampaignRepository(session).get(campaign_id)
+    rows = session.scalars(
+        select(ModelVersion)
+        .where(ModelVersion.campaign_id == campaign_id)
+        .order_by(ModelVersion.iteration_index, ModelVersion.member_index)
+    )
+    return [ModelVersionRead.model_validate(r) for r in rows]
+
+
+@router.get("/models/{version_id}/download", response_class=FileResponse, responses=_ERRORS)
+def download_model(
+    campaign_id: CampaignId,
+    version_id: Annotated[int, FastApiPath(ge=1, le=2**31 - 1)],
+    session: SessionDep,
+    request: Request,
+) -> FileResponse:
+    """The member's ``.model`` file (torch.save'd MACE model), with its SHA-256 in a header."""
+    version = session.scalars(
+        select(ModelVersion).where(
+            ModelVersion.id == version_id, ModelVersion.campaign_id == campaign_id
+        )
+    ).one_or_none()
+    if version is None or not version.file_path:
+        raise NotFoundError(f"campaign {campaign_id} has no model version {version_id}")
+    path = Path(version.file_path).resolve()
+    store = request.app.state.settings.resolved_artifact_dir().resolve()
+    # only files of the artifact store are ever served, whatever a row says
+    if not path.is_relative_to(store) or not path.is_file():
+        raise NotFoundError(f"the file of model version {version_id} is not in the artifact store")
+    iteration, member = version.iteration_index, version.member_index
+    name = f"campaign{campaign_id}-iteration{iteration}-member{member}.model"
+    return FileResponse(
+        path,
+        media_type="application/octet-stream",
+        filename=name,
+        headers={"X-Content-SHA256": version.file_sha256 or ""},
+    )
+
+
+@router.get(
+    "/dataset.extxyz",
+    response_class=PlainTextResponse,
+    responses={**_ERRORS, 200: {"content": {"chemical/x-extxyz": {}}}},
+)
+def export_dataset(
+    campaign_id: CampaignId,
+    session: SessionDep,
+    level_sha256: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
+) -> str:
+    """Every successful label as extxyz (``REF_energy``, ``REF_forces``, ``REF_stress``).
+
+    One level of theory per file: a campaign holding several needs ``level_sha256`` (409).
+    """
+    CampaignRepository(session).get(campaign_id)
+    labels = LabelRepository(session).for_training(campaign_id, level_sha256)
+    frames = {
+        f.id: f
+        for f in session.scalars(select(Frame).where(Frame.id.in_([x.frame_id for x in labels])))
+    }
+    buffer = io.StringIO()
+    for label in labels:
+        frame = frames[label.frame_id]
+        atoms = labelled_frame(
+            structure_from_dict(frame.structure),
+            float(label.energy_eV or 0.0),
+            label.forces_eV_per_A,
+            label.stress_eV_per_A3,
+            label.level_sha256,
+        )
+        atoms.info.update({"frame_id": frame.id, "label_id": label.id})
+        write(buffer, atoms, format="extxyz", append=True)
+    return buffer.getvalue()

@@ -1,0 +1,135 @@
+"""Queries on frames: filtered pages, one frame in full, and review decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import selectinload
+
+from wise_al.db.models import (
+    Flag,
+    Frame,
+    FrameStatus,
+    Iteration,
+    Label,
+    Review,
+    ReviewDecision,
+)
+from wise_al.db.repositories.base import Repository
+from wise_al.db.repositories.campaigns import Page
+from wise_al.errors import ConflictError, NotFoundError
+
+#: Sort keys of frame listings (a leading ``-`` sorts descending).
+SORTS: dict[str, Any] = {
+    "id": Frame.id,
+    "deviation": Frame.max_deviation_eV_per_A,
+    "md_step": Frame.md_step,
+}
+
+
+@dataclass(frozen=True)
+class FrameFilter:
+    """Which frames a listing shows; every field is optional."""
+
+    status: FrameStatus | None = None
+    flag_kind: str | None = None
+    min_deviation_eV_per_A: float | None = None
+    max_deviation_eV_per_A: float | None = None
+    iteration: int | None = None
+
+
+class FrameRepository(Repository):
+    """Explored frames of campaigns."""
+
+    def page(
+        self,
+        campaign_id: int,
+        where: FrameFilter,
+        sort: str = "id",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[Frame]:
+        """A page of a campaign's frames matching ``where``, sorted by ``sort``."""
+        conditions: list[Any] = [Frame.campaign_id == campaign_id]
+        if where.status is not None:
+            conditions.append(Frame.status == where.status)
+        if where.flag_kind is not None:
+            conditions.append(
+                exists().where(Flag.frame_id == Frame.id, Flag.kind == where.flag_kind)
+            )
+        if where.min_deviation_eV_per_A is not None:
+            conditions.append(Frame.max_deviation_eV_per_A >= where.min_deviation_eV_per_A)
+        if where.max_deviation_eV_per_A is not None:
+            conditions.append(Frame.max_deviation_eV_per_A <= where.max_deviation_eV_per_A)
+        if where.iteration is not None:
+            conditions.append(
+                Frame.iteration_id.in_(
+                    select(Iteration.id).where(
+                        Iteration.campaign_id == campaign_id, Iteration.index == where.iteration
+                    )
+                )
+            )
+        column = SORTS[sort.removeprefix("-")]
+        order = column.desc() if sort.startswith("-") else column.asc()
+        total = self.session.scalar(select(func.count()).select_from(Frame).where(*conditions))
+        items = self.session.scalars(
+            select(Frame)
+            .where(*conditions)
+            .options(selectinload(Frame.flags))
+            .order_by(order.nulls_last(), Frame.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        return Page(list(items), int(total or 0), limit, offset)
+
+    def get(self, campaign_id: int, frame_id: int, *, for_update: bool = False) -> Frame:
+        """One frame of a campaign; :class:`NotFoundError` when the campaign has no such frame."""
+        query = select(Frame).where(Frame.id == frame_id, Frame.campaign_id == campaign_id)
+        if for_update:
+            query = query.with_for_update()
+        frame = self.session.scalars(query.options(selectinload(Frame.flags))).one_or_none()
+        if frame is None:
+            raise NotFoundError(f"campaign {campaign_id} has no frame {frame_id}")
+        return frame
+
+    def reviews(self, frame_id: int) -> list[Review]:
+        """Review decisions on a frame, oldest first."""
+        return list(
+            self.session.scalars(
+                select(Review).where(Review.frame_id == frame_id).order_by(Review.id)
+            )
+        )
+
+    def review(
+        self,
+        campaign_id: int,
+        frame_id: int,
+        reviewer: str,
+        decision: ReviewDecision,
+        reason: str,
+    ) -> Review:
+        """Accept or reject a selected frame before it is labelled; a reject needs a reason.
+
+        Raises
+        ------
+        ConflictError
+            The frame is not selected, was reviewed already, or has been labelled.
+        """
+        frame = self.get(campaign_id, frame_id, for_update=True)
+        if frame.status not in (FrameStatus.SELECTED, FrameStatus.REJECTED):
+            raise ConflictError(
+                f"frame {frame_id} is {frame.status}: only frames selected for labelling are "
+                "reviewed"
+            )
+        if self.reviews(frame_id):
+            raise ConflictError(f"frame {frame_id} was reviewed already")
+        if self.session.scalar(select(func.count()).where(Label.frame_id == frame_id)):
+            raise ConflictError(f"frame {frame_id} is labelled already: too late to review it")
+        review = Review(frame_id=frame_id, reviewer=reviewer, decision=decision, reason=reason)
+        self.session.add(review)
+        if decision == ReviewDecision.REJECT:
+            frame.status = FrameStatus.REJECTED
+        self.session.flush()
+        return review
