@@ -62,14 +62,16 @@ def _summary(iterations: list[dict[str, Any]]) -> Table:
     table = Table("iteration", "frames saved", "accurate", "selected", "force RMSE (meV/Å)")
     for it in iterations:
         metrics = it["metrics"]
-        counts = metrics.get("evaluation", {}).get("frame_counts", {})
-        rmse = metrics.get("evaluation", {}).get("test_forces_rmse_meV_per_A") or metrics.get(
-            "evaluation", {}
-        ).get("valid_forces_rmse_meV_per_A")
+        explored = metrics.get("exploration", {})
+        evaluation = metrics.get("evaluation", {})
+        rmse = evaluation.get("test_forces_rmse_meV_per_A") or evaluation.get(
+            "valid_forces_rmse_meV_per_A"
+        )
+        ratio = explored.get("accurate_ratio")
         table.add_row(
             str(it["index"]),
-            str(counts.get("saved", "")),
-            str(counts.get("accurate", "-")),
+            str(explored.get("saved", "")),
+            f"{ratio:.0%}" if ratio is not None else "- (no committee yet)",
             str(metrics.get("selected", "")),
             f"{rmse:.0f}" if rmse is not None else "",
         )

@@ -6,6 +6,7 @@ processes are started by argv, so the core never imports the services it launche
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -57,9 +58,11 @@ def wait_healthy(url: str, server: subprocess.Popen[bytes], timeout_s: float = 6
     raise WiseAlError(f"the API did not answer within {timeout_s:.0f} s")
 
 
-def _start(stack: ExitStack, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+def _start(
+    stack: ExitStack, argv: list[str], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     sink = stack.enter_context(log.open("ab"))
-    process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, env=env)
 
     def stop() -> None:
         if process.poll() is None:
@@ -101,7 +104,10 @@ def embedded(
         if recovered.returncode != 0:
             raise WiseAlError(f"recovering queued work failed: {recovered.stderr.strip()[-300:]}")
         console.print(recovered.stdout.strip(), markup=False)
-        _start(stack, worker_command(concurrency=concurrency), logs / "worker.log")
+        # share the cores between concurrent jobs instead of oversubscribing them
+        threads = max(1, (os.cpu_count() or 1) // concurrency)
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        _start(stack, worker_command(concurrency=concurrency), logs / "worker.log", env)
         console.print(f"logs in {logs}")
         yield url, server
 

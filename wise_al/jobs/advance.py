@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from wise_al.db.base import utcnow
 from wise_al.db.models import Campaign, CampaignStatus, Iteration, Phase, TaskRun
 from wise_al.db.repositories import CampaignRepository
-from wise_al.jobs.snapshot import current_iteration, take_snapshot
+from wise_al.jobs.snapshot import current_iteration, exploration_counts, take_snapshot
 from wise_al.jobs.units import plan
 from wise_al.loop import Transition, advance
 from wise_al.spec import CampaignSpec
@@ -54,6 +54,14 @@ def advance_campaign(session: Session, campaign_id: int) -> list[TaskRun]:
     for _ in range(MAX_HOPS):
         snapshot = take_snapshot(session, campaign, spec)
         transition = advance(snapshot, spec)
+        if snapshot.phase == Phase.EXPLORE and transition.moves_from(snapshot):
+            iteration.metrics = {
+                **iteration.metrics,
+                "exploration": {
+                    **exploration_counts(session, iteration),
+                    "accurate_ratio": snapshot.accurate_ratio if snapshot.has_committee else None,
+                },
+            }
         iteration = _apply(session, campaign, iteration, transition)
         planned += plan(session, campaign_id, transition.commands)
         if not transition.moves_from(snapshot) or transition.status != CampaignStatus.RUNNING:

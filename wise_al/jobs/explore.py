@@ -22,6 +22,8 @@ from wise_al.systems.structures import structure_to_dict
 
 #: Frames per committee pass when computing descriptors.
 DESCRIPTOR_BATCH = 16
+#: A committee whose largest force deviation stays below this (eV/Å) has collapsed.
+COLLAPSED_EV_PER_A = 1e-6
 
 
 def walker_conditions(spec: CampaignSpec) -> list[dict[str, float]]:
@@ -76,6 +78,7 @@ def explore_walker(
     Iteration 0 explores with the foundation alone: with no committee to disagree, every
     saved frame is a candidate and selection picks by diversity.
     """
+    from wise_al.exploration.relax import relax_start
     from wise_al.exploration.walker import WalkerSettings, run_walker
     from wise_al.flags import FlagChecker
     from wise_al.mace.committee import Committee
@@ -102,18 +105,15 @@ def explore_walker(
         raise WiseAlError("model.foundation: a from-scratch campaign has no model to explore with")
     device = spec.exploration.device if spec.exploration.device != "auto" else settings.device
     committee = Committee(model_files, device=device, min_members=1)
-    judged = len(model_files) > 1
     conditions = walker_conditions(spec)[walker_index]
     system = spec.system
     side = system.cell_A[0] if system.cell_A else None
     if system.cell_A and len(set(system.cell_A)) > 1:
         raise WiseAlError("system.cell_A: the cell builder packs cubic cells only")
-    start = pack_cell(
-        system.molecules(),
-        density_g_per_cm3=system.density_g_per_cm3,
-        side_A=side,
-        seed=seed,
+    packed = pack_cell(
+        system.molecules(), density_g_per_cm3=system.density_g_per_cm3, side_A=side, seed=seed
     )
+    start, _ = relax_start(packed, committee)
     exploration, window = spec.exploration, spec.uncertainty
     walker = WalkerSettings(
         temperature_K=conditions["temperature_K"],
@@ -134,6 +134,11 @@ def explore_walker(
         iteration_dir(settings, campaign_id, iteration_index) / f"walker-{walker_index}.extxyz"
     )
     result = run_walker(start, committee, walker, checker, trajectory)
+    # members that never disagree are one model saved twice (e.g. fine-tuned on a single
+    # batch): their zero spread says nothing, so the frames count as unjudged
+    judged = len(model_files) > 1 and any(
+        f.deviation.max_eV_per_A > COLLAPSED_EV_PER_A for f in result.frames
+    )
     kept = [f for f in result.frames if f.flags or not judged or str(f.frame_class) != "accurate"]
     descriptors = [
         row
@@ -171,6 +176,8 @@ def explore_walker(
             session.add(row)
         counts = Counter(str(f.frame_class) for f in result.frames) if judged else Counter()
         counts["saved"] = len(result.frames)
+        if len(model_files) > 1 and not judged:
+            counts["collapsed_committee"] = 1
         run.frame_counts = dict(counts)
         run.steps_done, run.stop_reason = result.steps_done, result.stop_reason
         run.status = RunStatus.STOPPED_EARLY if result.stopped_early else RunStatus.DONE

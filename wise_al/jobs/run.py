@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from wise_al.db.engine import transaction
@@ -29,8 +29,14 @@ from wise_al.settings import WorkerSettings
 
 Sessions = sessionmaker[Session]
 
-#: Errors worth another try: the next attempt may find the database or broker back.
-TRANSIENT: tuple[type[BaseException], ...] = (TransientError, OperationalError, ConnectionError)
+#: Errors worth another try: the next attempt may find the database or broker back, or
+#: (IntegrityError) find that a concurrent delivery already wrote the row it raced for.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    TransientError,
+    OperationalError,
+    IntegrityError,
+    ConnectionError,
+)
 
 JOBS: dict[Unit, Callable[[Sessions, WorkerSettings, int, Command], None]] = {
     Unit.EXPLORE: lambda s, cfg, c, cmd: explore_walker(s, cfg, c, cmd.iteration, _i(cmd)),
@@ -74,8 +80,9 @@ def run_unit(
 ) -> list[TaskRun]:
     """Run a task run's job once; returns the task runs to send next.
 
-    A task run already done, or of a campaign that no longer runs, does nothing. A paused
-    campaign's unit goes back to queued (resume sends it again).
+    A campaign that is not running runs nothing (a paused campaign's unit stays queued and
+    resume sends it again). A unit already done is not run again, but the campaign is still
+    advanced: the delivery may be the retry of a task whose advance step failed.
     """
     with transaction(sessions) as session:
         run = session.get(TaskRun, task_run_id)
@@ -85,9 +92,20 @@ def run_unit(
         if campaign.status != CampaignStatus.RUNNING:
             return []
         claimed = claim(session, task_run_id, worker)
-        if claimed is None:
-            return []
-        campaign_id, command = campaign.id, command_of(claimed)
+        campaign_id, command = campaign.id, command_of(run)
+    if claimed is not None:
+        _run_job(sessions, settings, task_run_id, campaign_id, command)
+    with transaction(sessions) as session:
+        return advance_campaign(session, campaign_id)
+
+
+def _run_job(
+    sessions: Sessions,
+    settings: WorkerSettings,
+    task_run_id: int,
+    campaign_id: int,
+    command: Command,
+) -> None:
     try:
         JOBS[command.unit](sessions, settings, campaign_id, command)
     except TRANSIENT:
@@ -100,8 +118,6 @@ def run_unit(
     else:
         with transaction(sessions) as session:
             settle(session, task_run_id)
-    with transaction(sessions) as session:
-        return advance_campaign(session, campaign_id)
 
 
 def advance_and_plan(sessions: Sessions, campaign_id: int) -> list[TaskRun]:

@@ -36,6 +36,17 @@ def current_iteration(session: Session, campaign_id: int) -> Iteration | None:
     ).one_or_none()
 
 
+def exploration_counts(session: Session, iteration: Iteration) -> dict[str, int]:
+    """Saved frames per class (and ``saved``) summed over the iteration's ended walkers."""
+    counts: dict[str, int] = {}
+    for walker in session.scalars(
+        select(WalkerRun).where(WalkerRun.iteration_id == iteration.id, WalkerRun.status.in_(ENDED))
+    ):
+        for name, n in walker.frame_counts.items():
+            counts[name] = counts.get(name, 0) + int(n)
+    return counts
+
+
 def frames_to_label(session: Session, iteration: Iteration, gate: str) -> tuple[int, ...]:
     """Selected (and, behind a review gate, accepted) frames without a finished label."""
     finished = exists().where(
@@ -62,8 +73,8 @@ def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> S
     assert iteration is not None, "a running campaign has an iteration"
     walkers = session.scalars(select(WalkerRun).where(WalkerRun.iteration_id == iteration.id)).all()
     ended = [w for w in walkers if w.status in ENDED]
-    saved = sum(int(w.frame_counts.get("saved", 0)) for w in ended)
-    accurate = sum(int(w.frame_counts.get("accurate", 0)) for w in ended)
+    counts = exploration_counts(session, iteration)
+    saved, accurate = counts.get("saved", 0), counts.get("accurate", 0)
     members = select(func.count()).where(
         ModelVersion.campaign_id == campaign.id, ModelVersion.status == RunStatus.DONE
     )

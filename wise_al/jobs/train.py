@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from wise_al.db.engine import transaction
-from wise_al.db.models import Frame, Iteration, ModelVersion, RunStatus, WalkerRun
+from wise_al.db.models import Frame, Iteration, ModelVersion, RunStatus
 from wise_al.db.repositories import CampaignRepository, LabelRepository, ModelVersionRepository
 from wise_al.errors import WiseAlError
 from wise_al.jobs.advance import campaign_spec
@@ -98,7 +98,7 @@ def evaluate_iteration(
     campaign_id: int,
     iteration_index: int,
 ) -> None:
-    """Gather the iteration's numbers: committee errors on held-out labels, frame classes."""
+    """Gather the committee's errors on held-out labels into the iteration's metrics."""
     del settings  # the members measured their errors when they were trained
     with transaction(sessions) as session:
         iteration = session.scalars(
@@ -109,14 +109,7 @@ def evaluate_iteration(
         members: list[ModelVersion] = ModelVersionRepository(session).committee(
             campaign_id, iteration_index
         )
-        walkers = session.scalars(
-            select(WalkerRun).where(WalkerRun.iteration_id == iteration.id)
-        ).all()
-        classes: dict[str, int] = {}
-        for walker in walkers:
-            for name, n in walker.frame_counts.items():
-                classes[name] = classes.get(name, 0) + int(n)
-        evaluation: dict[str, object] = {"frame_counts": classes, "members": len(members)}
+        evaluation: dict[str, object] = {"members": len(members)}
         for split in ("valid", "test"):
             for key in ("energy_rmse_meV_per_atom", "forces_rmse_meV_per_A"):
                 values = [
