@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,9 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from tests.conftest import PostgresDatabases
+from tests.cp2k_fixtures import needs_cp2k
 from tests.factories import EXAMPLES, example_spec, with_value
+from tests.loop_fixtures import small_campaign
 from wise_al.db.engine import create_db_engine, create_session_factory
 from wise_al.db.repositories import CampaignRepository, TokenRepository
 
@@ -173,27 +177,35 @@ def test_spec_tools_work_offline(tmp_path: Path) -> None:
     assert filled["labelling"]["dispersion"] == "none"
 
 
-def test_demo_migrates_serves_and_submits(tmp_path: Path) -> None:
-    env = {**os.environ, "WISE_AL_HOME": str(tmp_path / "demo"), "NO_COLOR": "1", "COLUMNS": "200"}
-    env.pop("WISE_AL_DATABASE_URL", None)
+@needs_cp2k
+def test_demo_runs_a_campaign_to_its_last_iteration(tmp_path: Path, demo_home: Path) -> None:
+    """`wise-al demo` in embedded mode (SQLite database and broker, a real Celery worker),
+    on a one-iteration cut of the example campaign; the foundation is already built."""
+    home = tmp_path / "demo"
+    shutil.copytree(demo_home / "models", home / "models")
+    spec = tmp_path / "demo.yaml"
+    spec.write_text(yaml.safe_dump(small_campaign(**{"stopping.max_iterations": 1})))
+    env = {**os.environ, "WISE_AL_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"}
+    for key in ("WISE_AL_DATABASE_URL", "WISE_AL_BROKER_URL", "WISE_AL_ARTIFACT_DIR"):
+        env.pop(key, None)
     port = free_port()
     result = subprocess.run(
-        [*WISE_AL, "demo", "--port", str(port), "--exit-after-submit"],
+        [*WISE_AL, "demo", "--spec", str(spec), "--port", str(port), "--exit-when-done"],
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=900,
     )
-    assert result.returncode == 0, result.stderr
-    assert "submitted campaign 1 'demo-litfsi-water'" in result.stdout
-    assert "not built yet" in result.stdout
-    # the API was stopped (--exit-after-submit); the campaign is in the embedded database
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'demo' / 'wise_al.db'}")
+    logs = "".join(p.read_text()[-2000:] for p in sorted((home / "logs").glob("*.log")))
+    assert result.returncode == 0, result.stderr + logs
+    assert "completed: reached max_iterations (1)" in result.stdout, result.stdout + logs
+    assert "no committee yet" in result.stdout  # the per-iteration table
+    engine = create_db_engine(f"sqlite:///{home / 'wise_al.db'}")
     with create_session_factory(engine)() as session:
         page = CampaignRepository(session).list()
         tokens = TokenRepository(session).list()
     engine.dispose()
-    assert [(c.name, str(c.status)) for c in page.items] == [("demo-litfsi-water", "draft")]
+    assert [(c.name, str(c.status)) for c in page.items] == [("loop-test", "completed")]
     assert [(t.name, t.revoked_at is not None) for t in tokens] == [("demo", True)]
     with socket.socket() as probe:  # and the server it started is gone
         assert probe.connect_ex(("127.0.0.1", port)) != 0

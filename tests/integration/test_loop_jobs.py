@@ -24,10 +24,11 @@ from wise_al.db.models import (
     Iteration,
     Label,
     ModelVersion,
+    ReviewDecision,
     RunStatus,
     TaskRun,
 )
-from wise_al.db.repositories import CampaignRepository
+from wise_al.db.repositories import CampaignRepository, FrameRepository
 from wise_al.jobs.run import advance_and_plan, run_unit
 from wise_al.settings import WorkerSettings
 from wise_al.spec import parse_spec
@@ -64,7 +65,7 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
         iterations = session.scalars(select(Iteration).order_by(Iteration.index)).all()
         assert [(i.index, str(i.phase)) for i in iterations] == [(0, "done"), (1, "done")]
         for it in iterations:
-            assert it.metrics["selected"] == 2
+            assert it.metrics["selected"] == 3
             assert it.metrics["evaluation"]["members"] == 2
         # iteration 0 explored with the foundation alone: no deviation; iteration 1 judged
         frames = session.scalars(select(Frame).order_by(Frame.id)).all()
@@ -74,7 +75,7 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
         assert all(f.max_deviation_eV_per_A is not None for f in second)
         assert all(len(f.descriptor or []) > 0 for f in frames)
         selected = [f for f in frames if f.status == FrameStatus.SELECTED]
-        assert len(selected) == 4 and all(f.selection_reason for f in frames if f in selected)
+        assert len(selected) == 6 and all(f.selection_reason for f in frames if f in selected)
         labels = session.scalars(select(Label)).all()
         assert sorted(x.frame_id for x in labels) == sorted(f.id for f in selected)
         assert all(x.status == RunStatus.DONE and x.input_sha256 for x in labels)
@@ -125,5 +126,19 @@ def test_the_review_gate_waits_for_decisions(
     with transaction(session_factory) as session:
         campaign = session.get_one(Campaign, campaign_id)
         assert campaign.status == CampaignStatus.RUNNING
-        assert "waiting for 2 review decisions" in str(campaign.status_reason)
+        assert "waiting for 3 review decisions" in str(campaign.status_reason)
         assert session.scalar(select(func.count()).select_from(Label)) == 0
+        selected = session.scalars(
+            select(Frame.id).where(Frame.status == FrameStatus.SELECTED).order_by(Frame.id)
+        ).all()
+        frames = FrameRepository(session)
+        frames.review(campaign_id, selected[0], "ana", ReviewDecision.REJECT, "packing artefact")
+        for frame_id in selected[1:]:
+            frames.review(campaign_id, frame_id, "ana", ReviewDecision.ACCEPT, "")
+    drain(session_factory, settings, campaign_id)  # what a review's advance message does
+    with transaction(session_factory) as session:
+        labelled = set(session.scalars(select(Label.frame_id)))
+        assert labelled == set(selected[1:])  # the rejected frame never reached CP2K
+        campaign = session.get_one(Campaign, campaign_id)
+        assert campaign.status == CampaignStatus.RUNNING  # iteration 1 waits for reviews
+        assert "waiting for" in str(campaign.status_reason)
