@@ -142,3 +142,28 @@ def test_the_review_gate_waits_for_decisions(
         campaign = session.get_one(Campaign, campaign_id)
         assert campaign.status == CampaignStatus.RUNNING  # iteration 1 waits for reviews
         assert "waiting for" in str(campaign.status_reason)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_dft_worker_without_cp2k_fails_the_campaign_with_the_reason(
+    session_factory: sessionmaker[Session], demo_home: Path, tmp_path: Path
+) -> None:
+    settings = WorkerSettings(
+        home=demo_home,
+        artifact_dir=tmp_path / "artifacts",
+        device="cpu",
+        cp2k_binary=str(tmp_path / "no-cp2k-here"),
+    )
+    with transaction(session_factory) as session:
+        repo = CampaignRepository(session)
+        campaign_id = repo.create(parse_spec(small_campaign())).id
+        repo.control(campaign_id, "start")
+    drain(session_factory, settings, campaign_id)  # ends: nothing waits on the failed units
+    with transaction(session_factory) as session:
+        campaign = session.get_one(Campaign, campaign_id)
+        assert campaign.status == CampaignStatus.FAILED
+        assert "reference energies failed" in str(campaign.status_reason)
+        failed = session.scalars(select(TaskRun).where(TaskRun.status == RunStatus.FAILED)).all()
+        assert failed and all("no-cp2k-here" in str(r.error) for r in failed)
+        assert all(r.attempts == 1 for r in failed)  # deterministic: never retried
+        assert session.scalar(select(func.count()).select_from(Label)) == 0

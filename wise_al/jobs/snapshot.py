@@ -101,6 +101,21 @@ def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> S
         TaskRun.status == RunStatus.FAILED,
     )
     metrics = iteration.metrics or {}
+    # a label task that failed outright (no label row: CP2K missing, a bug) is given up on
+    gave_up = {
+        run.payload.get("index")
+        for run in session.scalars(
+            select(TaskRun).where(
+                TaskRun.campaign_id == campaign.id,
+                TaskRun.iteration_index == iteration.index,
+                TaskRun.task_name == f"wise_al.{Unit.LABEL}",
+                TaskRun.status == RunStatus.FAILED,
+            )
+        )
+    }
+    to_label = tuple(
+        f for f in frames_to_label(session, iteration, spec.review.gate) if f not in gave_up
+    )
     return Snapshot(
         status=campaign.status,
         iteration=iteration.index,
@@ -113,7 +128,7 @@ def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> S
         accurate_ratio=accurate / saved if saved else None,
         selected=metrics.get("selected"),
         awaiting_review=_count(session, awaiting) if spec.review.gate == "required" else 0,
-        to_label=frames_to_label(session, iteration, spec.review.gate),
+        to_label=to_label,
         labels_done_iteration=_count(session, labels.where(Frame.iteration_id == iteration.id)),
         labels_total=_count(session, labels),
         e0s_ready=e0s == RunStatus.DONE,

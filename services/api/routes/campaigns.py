@@ -17,7 +17,7 @@ from wise_al.spec.io import decode_json_text, decode_spec_text
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorRead},
     404: {"model": ErrorRead},
     409: {"model": ErrorRead},
@@ -52,7 +52,7 @@ _SPEC_REQUEST = {
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CampaignRead,
-    responses=_ERRORS,
+    responses=ERROR_RESPONSES,
     openapi_extra=_SPEC_REQUEST,
 )
 def create_campaign(
@@ -85,7 +85,7 @@ def list_campaigns(
 CampaignId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
 
 
-@router.get("/{campaign_id}", response_model=CampaignRead, responses=_ERRORS)
+@router.get("/{campaign_id}", response_model=CampaignRead, responses=ERROR_RESPONSES)
 def get_campaign(campaign_id: CampaignId, session: SessionDep) -> CampaignRead:
     """One campaign."""
     return CampaignRead.from_row(CampaignRepository(session).get(campaign_id))
@@ -93,7 +93,7 @@ def get_campaign(campaign_id: CampaignId, session: SessionDep) -> CampaignRead:
 
 @router.get(
     "/{campaign_id}/spec",
-    responses={**_ERRORS, 200: {"model": CampaignSpec, "description": "the stored spec"}},
+    responses={**ERROR_RESPONSES, 200: {"model": CampaignSpec, "description": "the stored spec"}},
 )
 def get_campaign_spec(campaign_id: CampaignId, session: SessionDep) -> JSONResponse:
     """The campaign's spec as stored, every default filled in.
@@ -103,7 +103,7 @@ def get_campaign_spec(campaign_id: CampaignId, session: SessionDep) -> JSONRespo
     return JSONResponse(CampaignRepository(session).get(campaign_id).spec)
 
 
-@router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
+@router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERROR_RESPONSES)
 def delete_campaign(_: TokenDep, campaign_id: CampaignId, session: SessionDep) -> Response:
     """Delete a campaign that is still a draft (409 once it has started)."""
     CampaignRepository(session).delete_draft(campaign_id)

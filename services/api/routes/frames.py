@@ -13,7 +13,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, model_validator
 
 from services.api.deps import SessionDep, TokenDep
-from services.api.routes.campaigns import _ERRORS, CampaignId
+from services.api.routes.campaigns import ERROR_RESPONSES, CampaignId
 from services.api.schemas import FrameDetailRead, FramePage, FrameRead, ReviewRead
 from services.worker.dispatch import send_advance
 from wise_al.db.models import FrameStatus, Iteration, ReviewDecision, WalkerRun
@@ -26,7 +26,7 @@ FrameId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
 Sort = Literal["id", "-id", "deviation", "-deviation", "md_step", "-md_step"]
 
 
-@router.get("", response_model=FramePage, responses=_ERRORS)
+@router.get("", response_model=FramePage, responses=ERROR_RESPONSES)
 def list_frames(
     campaign_id: CampaignId,
     session: SessionDep,
@@ -51,7 +51,7 @@ def list_frames(
     )
 
 
-@router.get("/{frame_id}", response_model=FrameDetailRead, responses=_ERRORS)
+@router.get("/{frame_id}", response_model=FrameDetailRead, responses=ERROR_RESPONSES)
 def get_frame(campaign_id: CampaignId, frame_id: FrameId, session: SessionDep) -> FrameDetailRead:
     """One frame: structure (Å), per-atom deviation, flags, its walker and MD step, reviews."""
     frames = FrameRepository(session)
@@ -75,7 +75,7 @@ def get_frame(campaign_id: CampaignId, frame_id: FrameId, session: SessionDep) -
 @router.get(
     "/{frame_id}/structure.extxyz",
     response_class=PlainTextResponse,
-    responses={**_ERRORS, 200: {"content": {"chemical/x-extxyz": {}}}},
+    responses={**ERROR_RESPONSES, 200: {"content": {"chemical/x-extxyz": {}}}},
 )
 def get_frame_extxyz(campaign_id: CampaignId, frame_id: FrameId, session: SessionDep) -> str:
     """One frame as extended XYZ (opens in ASE, OVITO, VMD)."""
@@ -102,7 +102,9 @@ class ReviewCreate(BaseModel):
         return self
 
 
-@router.post("/{frame_id}/review", response_model=ReviewRead, status_code=201, responses=_ERRORS)
+@router.post(
+    "/{frame_id}/review", response_model=ReviewRead, status_code=201, responses=ERROR_RESPONSES
+)
 def review_frame(
     campaign_id: CampaignId,
     frame_id: FrameId,

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, PlainTextResponse
 from sqlalchemy import select
 
 from services.api.deps import SessionDep
-from services.api.routes.campaigns import _ERRORS, CampaignId
+from services.api.routes.campaigns import ERROR_RESPONSES, CampaignId
 from services.api.schemas import LabelRead, ModelVersionRead
 from wise_al.db.models import Frame, Label, ModelVersion, RunStatus
 from wise_al.db.repositories import CampaignRepository, LabelRepository
@@ -24,7 +24,7 @@ from wise_al.systems.structures import structure_from_dict
 router = APIRouter(prefix="/campaigns/{campaign_id}", tags=["results"])
 
 
-@router.get("/labels", response_model=list[LabelRead], responses=_ERRORS)
+@router.get("/labels", response_model=list[LabelRead], responses=ERROR_RESPONSES)
 def list_labels(
     campaign_id: CampaignId,
     session: SessionDep,
@@ -45,7 +45,7 @@ def list_labels(
     return [LabelRead.model_validate(r) for r in rows]
 
 
-@router.get("/models", response_model=list[ModelVersionRead], responses=_ERRORS)
+@router.get("/models", response_model=list[ModelVersionRead], responses=ERROR_RESPONSES)
 def list_models(campaign_id: CampaignId, session: SessionDep) -> list[ModelVersionRead]:
     """Every committee member of every iteration, with errors and training-set hash."""
     CampaignRepository(session).get(campaign_id)
@@ -57,7 +57,7 @@ def list_models(campaign_id: CampaignId, session: SessionDep) -> list[ModelVersi
     return [ModelVersionRead.model_validate(r) for r in rows]
 
 
-@router.get("/models/{version_id}/download", response_class=FileResponse, responses=_ERRORS)
+@router.get("/models/{version_id}/download", response_class=FileResponse, responses=ERROR_RESPONSES)
 def download_model(
     campaign_id: CampaignId,
     version_id: Annotated[int, FastApiPath(ge=1, le=2**31 - 1)],
@@ -90,7 +90,7 @@ def download_model(
 @router.get(
     "/dataset.extxyz",
     response_class=PlainTextResponse,
-    responses={**_ERRORS, 200: {"content": {"chemical/x-extxyz": {}}}},
+    responses={**ERROR_RESPONSES, 200: {"content": {"chemical/x-extxyz": {}}}},
 )
 def export_dataset(
     campaign_id: CampaignId,

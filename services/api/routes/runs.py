@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from sqlalchemy import func, select
 
 from services.api.deps import SessionDep, TokenDep
-from services.api.routes.campaigns import _ERRORS, CampaignId
+from services.api.routes.campaigns import ERROR_RESPONSES, CampaignId
 from services.api.schemas import CampaignRead, IterationRead, TaskRunPage, TaskRunRead
 from services.worker.dispatch import send_advance, send_runs
 from wise_al.db.models import Campaign, Iteration, RunStatus, TaskRun
@@ -41,7 +41,7 @@ def _check_runnable(request: Request, campaign: Campaign) -> None:
             )
 
 
-@router.post("/{campaign_id}/{action}", response_model=CampaignRead, responses=_ERRORS)
+@router.post("/{campaign_id}/{action}", response_model=CampaignRead, responses=ERROR_RESPONSES)
 def control_campaign(
     campaign_id: CampaignId,
     action: Action,
@@ -68,7 +68,9 @@ def control_campaign(
     return CampaignRead.from_row(campaign)
 
 
-@router.get("/{campaign_id}/iterations", response_model=list[IterationRead], responses=_ERRORS)
+@router.get(
+    "/{campaign_id}/iterations", response_model=list[IterationRead], responses=ERROR_RESPONSES
+)
 def list_iterations(campaign_id: CampaignId, session: SessionDep) -> list[IterationRead]:
     """Every iteration of a campaign, oldest first, with phase and metrics."""
     CampaignRepository(session).get(campaign_id)
@@ -78,7 +80,7 @@ def list_iterations(campaign_id: CampaignId, session: SessionDep) -> list[Iterat
     return [IterationRead.model_validate(row) for row in rows]
 
 
-@router.get("/{campaign_id}/task-runs", response_model=TaskRunPage, responses=_ERRORS)
+@router.get("/{campaign_id}/task-runs", response_model=TaskRunPage, responses=ERROR_RESPONSES)
 def list_task_runs(
     campaign_id: CampaignId,
     session: SessionDep,
