@@ -29,12 +29,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: system $(STAMP)  ## system packages + .venv with the project installed
 
-demo: setup  ## embedded demo: API on SQLite at :8000 with the example campaign
+demo: setup  ## embedded mode running the example campaign; API left up at :8000
 	WISE_AL_HOME=$${WISE_AL_HOME:-$(CURDIR)/.wise-al} $(BIN)/wise-al demo
 
-up: setup  ## the API on the embedded database (workers arrive with the loop)
-	WISE_AL_HOME=$${WISE_AL_HOME:-$(CURDIR)/.wise-al} $(BIN)/wise-al db upgrade
-	WISE_AL_HOME=$${WISE_AL_HOME:-$(CURDIR)/.wise-al} $(BIN)/wise-al serve
+up: setup  ## embedded mode: the API and a worker for every queue (SQLite, no servers)
+	WISE_AL_HOME=$${WISE_AL_HOME:-$(CURDIR)/.wise-al} $(BIN)/wise-al up
 
 test: setup services  ## the whole suite (lint first: it takes seconds)
 	$(MAKE) --no-print-directory lint
