@@ -7,7 +7,12 @@ from sqlalchemy.orm import Session
 from wise_al.db.base import utcnow
 from wise_al.db.models import Campaign, CampaignStatus, Iteration, Phase, TaskRun
 from wise_al.db.repositories import CampaignRepository
-from wise_al.jobs.snapshot import current_iteration, exploration_counts, take_snapshot
+from wise_al.jobs.snapshot import (
+    current_iteration,
+    ended_walkers,
+    exploration_counts,
+    take_snapshot,
+)
 from wise_al.jobs.units import plan
 from wise_al.loop import Transition, advance
 from wise_al.spec import CampaignSpec
@@ -58,7 +63,7 @@ def advance_campaign(session: Session, campaign_id: int) -> list[TaskRun]:
             iteration.metrics = {
                 **iteration.metrics,
                 "exploration": {
-                    **exploration_counts(session, iteration),
+                    **exploration_counts(ended_walkers(session, iteration)),
                     "accurate_ratio": snapshot.accurate_ratio if snapshot.has_committee else None,
                 },
             }

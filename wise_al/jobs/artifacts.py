@@ -16,8 +16,8 @@ def iteration_dir(settings: CoreSettings, campaign_id: int, iteration: int) -> P
     return path
 
 
-def e0s_file(settings: CoreSettings, level_sha256: str) -> Path:
-    """Isolated-atom energies of one level of theory, shared by every campaign using it."""
-    path = settings.resolved_artifact_dir() / "e0s" / f"{level_sha256}.json"
+def e0s_file(settings: CoreSettings, campaign_id: int) -> Path:
+    """Isolated-atom energies at a campaign's level of theory (a JSON dict Z -> eV)."""
+    path = settings.resolved_artifact_dir() / "campaigns" / str(campaign_id) / "e0s.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     return path

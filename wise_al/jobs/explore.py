@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from wise_al.errors import WiseAlError
 from wise_al.exploration.frames import SavedFrame
 from wise_al.jobs.advance import campaign_spec
 from wise_al.jobs.artifacts import iteration_dir
+from wise_al.jobs.snapshot import iteration_at
 from wise_al.settings import WorkerSettings
 from wise_al.spec import CampaignSpec
 from wise_al.systems.structures import structure_to_dict
@@ -82,17 +82,14 @@ def explore_walker(
     from wise_al.exploration.walker import WalkerSettings, run_walker
     from wise_al.flags import FlagChecker
     from wise_al.mace.committee import Committee
+    from wise_al.mace.fit import file_sha256
     from wise_al.mace.foundations import resolve_foundation
     from wise_al.systems.cells import pack_cell
 
     with transaction(sessions) as session:
         campaign = CampaignRepository(session).get(campaign_id)
         spec = campaign_spec(campaign)
-        iteration = session.scalars(
-            select(Iteration).where(
-                Iteration.campaign_id == campaign_id, Iteration.index == iteration_index
-            )
-        ).one()
+        iteration = iteration_at(session, campaign_id, iteration_index)
         members = ModelVersionRepository(session).latest_committee(campaign_id, iteration_index)
         run_id = _start_walker(session, iteration, walker_index, spec)
         seed = session.get_one(WalkerRun, run_id).seed
@@ -182,4 +179,4 @@ def explore_walker(
         run.steps_done, run.stop_reason = result.steps_done, result.stop_reason
         run.status = RunStatus.STOPPED_EARLY if result.stopped_early else RunStatus.DONE
         run.trajectory_path = str(trajectory)
-        run.trajectory_sha256 = hashlib.sha256(trajectory.read_bytes()).hexdigest()
+        run.trajectory_sha256 = file_sha256(trajectory)

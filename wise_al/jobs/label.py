@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from ase import Atoms
 from sqlalchemy.orm import Session, sessionmaker
 
 from wise_al.atomic_files import write_text_atomic
@@ -41,30 +40,26 @@ def label_frame(
         LabelRepository(session).record(frame_id, result)
 
 
-def system_level_sha256(settings: WorkerSettings, spec: CampaignSpec) -> str:
-    """Hash of the campaign's level of theory over every element of its system."""
-    from wise_al.cp2k.label import make_labeller
-
-    labeller = make_labeller(settings, spec.labelling)
-    return labeller.level(Atoms(sorted(spec.system.elements())))[1]
-
-
 def compute_e0s(
     sessions: sessionmaker[Session], settings: WorkerSettings, campaign_id: int
 ) -> None:
-    """Isolated-atom energies of the system's elements, stored once per level of theory."""
+    """Isolated-atom energies of the system's elements, written once per campaign.
+
+    The CP2K runs behind them are cached by input in the label store, so campaigns at the
+    same level of theory compute each atom only once.
+    """
     from wise_al.cp2k.label import make_labeller
     from wise_al.mace.e0s import reference_energies
 
-    spec = _spec(sessions, campaign_id)
-    target = e0s_file(settings, system_level_sha256(settings, spec))
+    target = e0s_file(settings, campaign_id)
     if target.exists():
         return
+    spec = _spec(sessions, campaign_id)
     e0s = reference_energies(make_labeller(settings, spec.labelling), spec.system.elements())
     write_text_atomic(target, json.dumps({str(z): e for z, e in sorted(e0s.items())}, indent=1))
 
 
-def load_e0s(settings: WorkerSettings, spec: CampaignSpec) -> dict[int, float]:
-    """The stored isolated-atom energies of a campaign's level of theory."""
-    target = e0s_file(settings, system_level_sha256(settings, spec))
+def load_e0s(settings: WorkerSettings, campaign_id: int) -> dict[int, float]:
+    """A campaign's isolated-atom energies (eV per atomic number); no CP2K needed to read them."""
+    target = e0s_file(settings, campaign_id)
     return {int(z): float(e) for z, e in json.loads(target.read_text()).items()}

@@ -15,13 +15,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from wise_al.db.engine import transaction
-from wise_al.db.models import CampaignStatus, Iteration, RunStatus, TaskRun, WalkerRun
+from wise_al.db.models import CampaignStatus, RunStatus, TaskRun, WalkerRun
 from wise_al.db.repositories import CampaignRepository
 from wise_al.errors import TransientError
 from wise_al.jobs.advance import advance_campaign
 from wise_al.jobs.explore import explore_walker
 from wise_al.jobs.label import compute_e0s, label_frame
 from wise_al.jobs.select import select_iteration
+from wise_al.jobs.snapshot import iteration_at
 from wise_al.jobs.train import evaluate_iteration, train_member
 from wise_al.jobs.units import claim, command_of, settle
 from wise_al.loop import Command, Unit
@@ -56,11 +57,7 @@ def _i(command: Command) -> int:
 def _record_failure(session: Session, campaign_id: int, command: Command, error: str) -> None:
     """What a failed unit means beyond its task run (the loop reads these rows)."""
     if command.unit == Unit.EXPLORE:
-        iteration = session.scalars(
-            select(Iteration).where(
-                Iteration.campaign_id == campaign_id, Iteration.index == command.iteration
-            )
-        ).one()
+        iteration = iteration_at(session, campaign_id, command.iteration)
         walker = session.scalars(
             select(WalkerRun).where(
                 WalkerRun.iteration_id == iteration.id, WalkerRun.walker_index == command.index

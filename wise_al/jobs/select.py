@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from wise_al.db.engine import transaction
-from wise_al.db.models import Frame, FrameStatus, Iteration, Label, RunStatus
-from wise_al.db.repositories import CampaignRepository
+from wise_al.db.models import Frame, FrameStatus
+from wise_al.db.repositories import CampaignRepository, LabelRepository
 from wise_al.jobs.advance import campaign_spec
+from wise_al.jobs.snapshot import iteration_at
 from wise_al.selection import Candidate, select_frames
 from wise_al.settings import CoreSettings
 
@@ -20,11 +21,7 @@ def select_iteration(
     """Mark the chosen frames selected, keep every decision's reason, record the count."""
     with transaction(sessions) as session:
         spec = campaign_spec(CampaignRepository(session).get(campaign_id))
-        iteration = session.scalars(
-            select(Iteration)
-            .where(Iteration.campaign_id == campaign_id, Iteration.index == iteration_index)
-            .with_for_update()
-        ).one()
+        iteration = iteration_at(session, campaign_id, iteration_index, for_update=True)
         if "selected" in iteration.metrics:
             return  # selected already: a repeated task changes nothing
         frames = {
@@ -45,13 +42,8 @@ def select_iteration(
             )
             for f in frames.values()
         ]
-        labelled = session.scalar(
-            select(func.count())
-            .select_from(Label)
-            .join(Frame, Frame.id == Label.frame_id)
-            .where(Frame.campaign_id == campaign_id, Label.status == RunStatus.DONE)
-        )
-        left = max(spec.stopping.max_labels - int(labelled or 0), 0)
+        labelled = LabelRepository(session).count_done(campaign_id)
+        left = max(spec.stopping.max_labels - labelled, 0)
         decisions = select_frames(
             candidates, spec.selection, spec.uncertainty if judged else None, budget=left
         )

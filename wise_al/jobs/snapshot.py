@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
@@ -18,6 +20,7 @@ from wise_al.db.models import (
     TaskRun,
     WalkerRun,
 )
+from wise_al.db.repositories import LabelRepository
 from wise_al.jobs.units import unit_key
 from wise_al.loop import Command, Snapshot, Unit
 from wise_al.loop.advance import walker_count
@@ -36,12 +39,29 @@ def current_iteration(session: Session, campaign_id: int) -> Iteration | None:
     ).one_or_none()
 
 
-def exploration_counts(session: Session, iteration: Iteration) -> dict[str, int]:
-    """Saved frames per class (and ``saved``) summed over the iteration's ended walkers."""
+def iteration_at(
+    session: Session, campaign_id: int, index: int, *, for_update: bool = False
+) -> Iteration:
+    """Iteration ``index`` of a campaign (locked for update if asked)."""
+    query = select(Iteration).where(Iteration.campaign_id == campaign_id, Iteration.index == index)
+    return session.scalars(query.with_for_update() if for_update else query).one()
+
+
+def ended_walkers(session: Session, iteration: Iteration) -> list[WalkerRun]:
+    """The iteration's walkers that are done, stopped early or failed."""
+    return list(
+        session.scalars(
+            select(WalkerRun).where(
+                WalkerRun.iteration_id == iteration.id, WalkerRun.status.in_(ENDED)
+            )
+        )
+    )
+
+
+def exploration_counts(walkers: Iterable[WalkerRun]) -> dict[str, int]:
+    """Saved frames per class (and ``saved``) summed over ``walkers``."""
     counts: dict[str, int] = {}
-    for walker in session.scalars(
-        select(WalkerRun).where(WalkerRun.iteration_id == iteration.id, WalkerRun.status.in_(ENDED))
-    ):
+    for walker in walkers:
         for name, n in walker.frame_counts.items():
             counts[name] = counts.get(name, 0) + int(n)
     return counts
@@ -71,9 +91,8 @@ def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> S
     """Counts of the campaign's current iteration (the caller holds the campaign's lock)."""
     iteration = current_iteration(session, campaign.id)
     assert iteration is not None, "a running campaign has an iteration"
-    walkers = session.scalars(select(WalkerRun).where(WalkerRun.iteration_id == iteration.id)).all()
-    ended = [w for w in walkers if w.status in ENDED]
-    counts = exploration_counts(session, iteration)
+    ended = ended_walkers(session, iteration)
+    counts = exploration_counts(ended)
     saved, accurate = counts.get("saved", 0), counts.get("accurate", 0)
     members = select(func.count()).where(
         ModelVersion.campaign_id == campaign.id, ModelVersion.status == RunStatus.DONE
@@ -83,12 +102,6 @@ def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> S
             TaskRun.unit_key == unit_key(campaign.id, Command(Unit.E0S, 0))
         )
     ).one_or_none()
-    labels = (
-        select(func.count())
-        .select_from(Label)
-        .join(Frame, Frame.id == Label.frame_id)
-        .where(Frame.campaign_id == campaign.id, Label.status == RunStatus.DONE)
-    )
     awaiting = select(func.count()).where(
         Frame.iteration_id == iteration.id,
         Frame.status == FrameStatus.SELECTED,
@@ -101,6 +114,7 @@ def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> S
         TaskRun.status == RunStatus.FAILED,
     )
     metrics = iteration.metrics or {}
+    labels = LabelRepository(session)
     # a label task that failed outright (no label row: CP2K missing, a bug) is given up on
     gave_up = {
         run.payload.get("index")
@@ -129,8 +143,8 @@ def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> S
         selected=metrics.get("selected"),
         awaiting_review=_count(session, awaiting) if spec.review.gate == "required" else 0,
         to_label=to_label,
-        labels_done_iteration=_count(session, labels.where(Frame.iteration_id == iteration.id)),
-        labels_total=_count(session, labels),
+        labels_done_iteration=labels.count_done(campaign.id, iteration.id),
+        labels_total=labels.count_done(campaign.id),
         e0s_ready=e0s == RunStatus.DONE,
         e0s_failed=e0s == RunStatus.FAILED,
         members_done=_count(

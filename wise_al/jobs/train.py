@@ -8,12 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from wise_al.db.engine import transaction
-from wise_al.db.models import Frame, Iteration, ModelVersion, RunStatus
+from wise_al.db.models import Frame, ModelVersion, RunStatus
 from wise_al.db.repositories import CampaignRepository, LabelRepository, ModelVersionRepository
 from wise_al.errors import WiseAlError
 from wise_al.jobs.advance import campaign_spec
 from wise_al.jobs.artifacts import iteration_dir
 from wise_al.jobs.label import load_e0s
+from wise_al.jobs.snapshot import iteration_at
 from wise_al.settings import WorkerSettings
 from wise_al.systems.structures import structure_from_dict
 
@@ -68,7 +69,14 @@ def train_member(
     replay = settings.home / t.replay_data if t.replay_data else None
     device = spec.exploration.device if spec.exploration.device != "auto" else settings.device
     job = member_job(
-        member, dataset, spec.model.strategy, t, load_e0s(settings, spec), work, foundation, replay
+        member,
+        dataset,
+        spec.model.strategy,
+        t,
+        load_e0s(settings, campaign_id),
+        work,
+        foundation,
+        replay,
     )
     trained = run_training(job, threads=settings.train_threads)
     if trained.model_file is None:
@@ -101,11 +109,7 @@ def evaluate_iteration(
     """Gather the committee's errors on held-out labels into the iteration's metrics."""
     del settings  # the members measured their errors when they were trained
     with transaction(sessions) as session:
-        iteration = session.scalars(
-            select(Iteration)
-            .where(Iteration.campaign_id == campaign_id, Iteration.index == iteration_index)
-            .with_for_update()
-        ).one()
+        iteration = iteration_at(session, campaign_id, iteration_index, for_update=True)
         members: list[ModelVersion] = ModelVersionRepository(session).committee(
             campaign_id, iteration_index
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wise_al.cp2k.level import single_level
 from wise_al.db.base import utcnow
@@ -53,6 +53,18 @@ class LabelRepository(Repository):
         label.finished_at = utcnow()
         self.session.flush()
         return label
+
+    def count_done(self, campaign_id: int, iteration_id: int | None = None) -> int:
+        """Successful labels of a campaign's frames (of one iteration's, if given)."""
+        query = (
+            select(func.count())
+            .select_from(Label)
+            .join(Frame, Frame.id == Label.frame_id)
+            .where(Frame.campaign_id == campaign_id, Label.status == RunStatus.DONE)
+        )
+        if iteration_id is not None:
+            query = query.where(Frame.iteration_id == iteration_id)
+        return int(self.session.scalar(query) or 0)
 
     def for_training(self, campaign_id: int, level_sha256: str | None = None) -> list[Label]:
         """Done labels of a campaign's frames, all of one level of theory.
