@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export WISE_AL_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export WISE_AL_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help setup system services demo up test lint format clean
+.PHONY: help setup system assets services demo up test lint format clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,7 +27,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --find-links /opt/wheels -e '.[api,worker,test]'
 	@touch $@
 
-setup: system $(STAMP)  ## system packages + .venv with the project installed
+# The dashboard's browser libraries come from the npm registry (pinned by the lock file) and
+# are served by the app itself: the browser never reaches a CDN.
+ASSETS := services/api/dashboard
+$(ASSETS)/node_modules/.package-lock.json: $(ASSETS)/package.json $(ASSETS)/package-lock.json
+	cd $(ASSETS) && npm ci --no-audit --no-fund --loglevel=error
+
+assets: $(ASSETS)/node_modules/.package-lock.json  ## the dashboard's JS libraries from npm
+
+setup: system $(STAMP) assets  ## system packages, .venv with the project, dashboard assets
 
 demo: setup  ## embedded mode running the example campaign; API left up at :8000
 	WISE_AL_HOME=$${WISE_AL_HOME:-$(CURDIR)/.wise-al} $(BIN)/wise-al demo
@@ -49,4 +57,4 @@ format:  ## apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 clean:  ## remove the venv and local state
-	rm -rf $(VENV) .wise-al .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .wise-al .pytest_cache .mypy_cache .ruff_cache $(ASSETS)/node_modules

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages wise-al needs, only those missing. Idempotent; fast when done.
 set -euo pipefail
-packages=(cp2k packmol docker-compose)
+packages=(cp2k packmol docker-compose chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm may come with a nodejs from elsewhere (it conflicts with Debian's npm): any npm will do
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing system packages: ${missing[*]}"
 as_root=()

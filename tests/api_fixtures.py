@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -15,9 +17,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.api.app import create_app
 from tests.factories import example_spec
 from wise_al.db.engine import transaction
-from wise_al.db.models import Campaign
+from wise_al.db.models import (
+    Campaign,
+    Flag,
+    Frame,
+    FrameStatus,
+    Iteration,
+    Label,
+    ModelVersion,
+    Phase,
+    RunStatus,
+    WalkerRun,
+)
 from wise_al.db.repositories import TokenRepository
 from wise_al.settings import ApiSettings
+from wise_al.systems.cells import pack_cell
+from wise_al.systems.structures import structure_to_dict
 
 CAMPAIGNS = "/api/v1/campaigns"
 
@@ -50,3 +65,78 @@ def api(database_url: str, tmp_path: Path, session_factory: sessionmaker[Session
         _, secret = TokenRepository(session).create("tester")
     with TestClient(create_app(settings)) as client:
         yield Api(client, secret, session_factory)
+
+
+LEVEL = "a" * 64
+
+
+def explored_campaign(api: Api, tmp_path: Path) -> tuple[int, list[int]]:
+    """A campaign with one iteration: four frames of several statuses, one labelled."""
+    campaign_id = int(api.create()["id"])
+    atoms = pack_cell({"LiTFSI": 2, "H2O": 5}, seed=0)
+    model = tmp_path / "artifacts" / "campaigns" / str(campaign_id) / "member0.model"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"model bytes")
+    with transaction(api.sessions) as session:
+        iteration = Iteration(campaign_id=campaign_id, index=0, phase=Phase.LABEL)
+        session.add(iteration)
+        session.flush()
+        walker = WalkerRun(
+            iteration_id=iteration.id,
+            walker_index=0,
+            conditions={"temperature_K": 300.0},
+            seed=1,
+            trajectory_path="walker-0.extxyz",
+        )
+        session.add(walker)
+        session.flush()
+        specs: list[tuple[FrameStatus, float, list[str]]] = [
+            (FrameStatus.SELECTED, 0.12, ["min_distance"]),
+            (FrameStatus.SELECTED, 0.08, []),
+            (FrameStatus.CANDIDATE, 0.06, []),
+            (FrameStatus.ACCURATE, 0.01, ["min_distance"]),
+        ]
+        ids = []
+        for step, (status, deviation, kinds) in enumerate(specs):
+            frame = Frame(
+                campaign_id=campaign_id,
+                iteration_id=iteration.id,
+                walker_run_id=walker.id,
+                md_step=10 * (step + 1),
+                status=status,
+                max_deviation_eV_per_A=deviation,
+                atom_deviations_eV_per_A=[deviation] * len(atoms),
+                n_atoms=len(atoms),
+                structure=structure_to_dict(atoms),
+                selection_reason="test",
+            )
+            frame.flags = [
+                Flag(kind=k, atoms=[0, 1], value=2.1, threshold=2.6, message="Li-Li 2.1 Å")
+                for k in kinds
+            ]
+            session.add(frame)
+            session.flush()
+            ids.append(frame.id)
+        forces = np.full((len(atoms), 3), 0.5).tolist()
+        session.add(
+            Label(
+                frame_id=ids[1],
+                level_of_theory={"method": "xtb"},
+                level_sha256=LEVEL,
+                status=RunStatus.DONE,
+                energy_eV=-123.4,
+                forces_eV_per_A=forces,
+            )
+        )
+        session.add(
+            ModelVersion(
+                campaign_id=campaign_id,
+                iteration_index=0,
+                member_index=0,
+                strategy="fine_tune_naive",
+                status=RunStatus.DONE,
+                file_path=str(model),
+                file_sha256=hashlib.sha256(b"model bytes").hexdigest(),
+            )
+        )
+    return campaign_id, ids

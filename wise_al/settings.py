@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -110,6 +110,12 @@ class ApiSettings(CoreSettings):
     """Settings of the API process (``WISE_AL_MAX_BODY_BYTES`` ...)."""
 
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    #: Signs the dashboard's session and CSRF cookies. When unset, a random key is kept in
+    #: ``<home>/session.key`` so API processes sharing a home share sign-ins.
+    session_secret: SecretStr | None = None
+    session_max_age_s: int = Field(default=12 * 3600, gt=0)
+    #: Send cookies only over HTTPS (set it behind a TLS proxy).
+    secure_cookies: bool = False
 
 
 class ClientSettings(BaseSettings):

@@ -38,12 +38,15 @@ class Deviation:
         Max and mean of σ_i over atoms.
     energy_std_eV_per_atom
         Standard deviation of the members' energies, divided by the number of atoms.
+    member_energies_eV
+        Each member's total energy (empty for a single model).
     """
 
     atom_eV_per_A: NDArray[np.float64]
     max_eV_per_A: float
     mean_eV_per_A: float
     energy_std_eV_per_atom: float
+    member_energies_eV: tuple[float, ...] = ()
 
     @classmethod
     def unjudged(cls, n_atoms: int) -> Deviation:
@@ -83,6 +86,7 @@ def frame_deviation(energies_eV: ArrayLike, forces_eV_per_A: ArrayLike) -> Devia
         max_eV_per_A=float(sigma.max()),
         mean_eV_per_A=float(sigma.mean()),
         energy_std_eV_per_atom=float(energies.std() / n_atoms),
+        member_energies_eV=tuple(float(e) for e in energies),
     )
 
 
@@ -97,3 +101,17 @@ def classify(
     if max_deviation_eV_per_A < trust_hi_eV_per_A:
         return FrameClass.CANDIDATE
     return FrameClass.FAILED
+
+
+#: Bin edges (eV/Å) of deviation histograms: log-spaced, 10 bins per decade from 1 meV/Å to
+#: 100 eV/Å, so trust windows of any width fall on readable bins. Values outside are clipped
+#: into the first or last bin.
+DEVIATION_BIN_EDGES_EV_PER_A: tuple[float, ...] = tuple(float(x) for x in np.logspace(-3, 2, 51))
+
+
+def deviation_histogram(max_deviations_eV_per_A: ArrayLike) -> list[int]:
+    """Counts of frames per bin of :data:`DEVIATION_BIN_EDGES_EV_PER_A` (max σ per frame)."""
+    edges = np.asarray(DEVIATION_BIN_EDGES_EV_PER_A)
+    values = np.clip(np.asarray(max_deviations_eV_per_A, dtype=np.float64), edges[0], edges[-1])
+    counts, _ = np.histogram(values, bins=edges)
+    return [int(c) for c in counts]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
 import wise_al
+from services.api.dashboard import install_dashboard
 from services.api.errors import install_error_handlers
 from services.api.limits import BodySizeLimit
 from services.api.routes import campaigns, frames, health, results, runs
@@ -52,14 +52,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(frames.router, prefix=API_PREFIX)
     app.include_router(results.router, prefix=API_PREFIX)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> dict[str, Any]:
-        return {
-            "name": "wise-al",
-            "version": wise_al.__version__,
-            "api": API_PREFIX,
-            "docs": "/docs",
-            "dashboard": "not built yet: use the REST API and the CLI",
-        }
-
+    install_dashboard(app, settings)  # "/" and the pages; the REST API stays under /api/v1
     return app

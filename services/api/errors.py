@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wise_al.errors import AuthError, ConflictError, NotFoundError, SpecError, WiseAlError
@@ -22,6 +22,22 @@ _STATUS = {
 }
 
 
+def _respond(
+    request: Request,
+    message: str,
+    detail: object,
+    code: int,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """JSON for API clients; the dashboard's error page for a browser on a page."""
+    html_error = getattr(request.app.state, "html_error", None)
+    browser = "text/html" in request.headers.get("accept", "")
+    if html_error is not None and browser and not request.url.path.startswith("/api/"):
+        response: Response = html_error(request, code, message)
+        return response
+    return JSONResponse({"message": message, "detail": detail}, code, headers=headers)
+
+
 def _spec_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SpecError)
     detail = [{**e, "loc": ["body", *e["loc"]]} for e in exc.errors]
@@ -30,27 +46,22 @@ def _spec_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _core_error(_: Request, exc: Exception) -> JSONResponse:
+def _core_error(request: Request, exc: Exception) -> Response:
     code = next((c for t, c in _STATUS.items() if isinstance(exc, t)), 400)
-    return JSONResponse({"message": str(exc), "detail": str(exc)}, code)
+    return _respond(request, str(exc), str(exc), code)
 
 
-def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return JSONResponse(
-        {"message": str(exc.detail), "detail": exc.detail},
-        exc.status_code,
-        headers=getattr(exc, "headers", None),
-    )
+    headers = getattr(exc, "headers", None)
+    return _respond(request, str(exc.detail), exc.detail, exc.status_code, headers)
 
 
-def _request_error(_: Request, exc: Exception) -> JSONResponse:
+def _request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-    return JSONResponse(
-        {"message": describe_errors(errors), "detail": errors},
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-    )
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    return _respond(request, describe_errors(errors), errors, code)
 
 
 def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from wise_al.db.models import Campaign
 
@@ -179,6 +179,9 @@ class FrameDetailRead(FrameRead):
     walker_conditions: dict[str, Any] | None
     trajectory_path: str | None
     atom_deviations_eV_per_A: list[float] | None
+    member_energies_eV: list[float] | None = Field(
+        default=None, description="each committee member's energy (None for a single model)"
+    )
     structure: dict[str, Any]
     reviews: list[ReviewRead]
 

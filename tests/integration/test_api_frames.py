@@ -5,7 +5,6 @@ Rows are written through the ORM as the jobs would write them (tests/e2e runs re
 
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 from typing import Any
@@ -14,95 +13,13 @@ import numpy as np
 from ase.io import read
 from sqlalchemy import select
 
-from tests.api_fixtures import CAMPAIGNS, Api
+from tests.api_fixtures import CAMPAIGNS, Api, explored_campaign
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
-    Flag,
     Frame,
     FrameStatus,
-    Iteration,
-    Label,
     ModelVersion,
-    Phase,
-    RunStatus,
-    WalkerRun,
 )
-from wise_al.systems.cells import pack_cell
-from wise_al.systems.structures import structure_to_dict
-
-LEVEL = "a" * 64
-
-
-def _explored(api: Api, tmp_path: Path) -> tuple[int, list[int]]:
-    """A campaign with one iteration: four frames of several statuses, one labelled."""
-    campaign_id = int(api.create()["id"])
-    atoms = pack_cell({"LiTFSI": 2, "H2O": 5}, seed=0)
-    model = tmp_path / "artifacts" / "campaigns" / str(campaign_id) / "member0.model"
-    model.parent.mkdir(parents=True)
-    model.write_bytes(b"model bytes")
-    with transaction(api.sessions) as session:
-        iteration = Iteration(campaign_id=campaign_id, index=0, phase=Phase.LABEL)
-        session.add(iteration)
-        session.flush()
-        walker = WalkerRun(
-            iteration_id=iteration.id,
-            walker_index=0,
-            conditions={"temperature_K": 300.0},
-            seed=1,
-            trajectory_path="walker-0.extxyz",
-        )
-        session.add(walker)
-        session.flush()
-        specs: list[tuple[FrameStatus, float, list[str]]] = [
-            (FrameStatus.SELECTED, 0.12, ["min_distance"]),
-            (FrameStatus.SELECTED, 0.08, []),
-            (FrameStatus.CANDIDATE, 0.06, []),
-            (FrameStatus.ACCURATE, 0.01, ["min_distance"]),
-        ]
-        ids = []
-        for step, (status, deviation, kinds) in enumerate(specs):
-            frame = Frame(
-                campaign_id=campaign_id,
-                iteration_id=iteration.id,
-                walker_run_id=walker.id,
-                md_step=10 * (step + 1),
-                status=status,
-                max_deviation_eV_per_A=deviation,
-                atom_deviations_eV_per_A=[deviation] * len(atoms),
-                n_atoms=len(atoms),
-                structure=structure_to_dict(atoms),
-                selection_reason="test",
-            )
-            frame.flags = [
-                Flag(kind=k, atoms=[0, 1], value=2.1, threshold=2.6, message="Li-Li 2.1 Å")
-                for k in kinds
-            ]
-            session.add(frame)
-            session.flush()
-            ids.append(frame.id)
-        forces = np.full((len(atoms), 3), 0.5).tolist()
-        session.add(
-            Label(
-                frame_id=ids[1],
-                level_of_theory={"method": "xtb"},
-                level_sha256=LEVEL,
-                status=RunStatus.DONE,
-                energy_eV=-123.4,
-                forces_eV_per_A=forces,
-            )
-        )
-        session.add(
-            ModelVersion(
-                campaign_id=campaign_id,
-                iteration_index=0,
-                member_index=0,
-                strategy="fine_tune_naive",
-                status=RunStatus.DONE,
-                file_path=str(model),
-                file_sha256=hashlib.sha256(b"model bytes").hexdigest(),
-            )
-        )
-    return campaign_id, ids
 
 
 def _frames(api: Api, campaign_id: int, **params: Any) -> list[int]:
@@ -112,7 +29,7 @@ def _frames(api: Api, campaign_id: int, **params: Any) -> list[int]:
 
 
 def test_frames_filter_sort_and_page(api: Api, tmp_path: Path) -> None:
-    campaign_id, ids = _explored(api, tmp_path)
+    campaign_id, ids = explored_campaign(api, tmp_path)
     assert _frames(api, campaign_id) == ids
     assert _frames(api, campaign_id, status="selected") == ids[:2]
     assert _frames(api, campaign_id, flag="min_distance") == [ids[0], ids[3]]
@@ -126,7 +43,7 @@ def test_frames_filter_sort_and_page(api: Api, tmp_path: Path) -> None:
 
 
 def test_frame_detail_and_extxyz(api: Api, tmp_path: Path) -> None:
-    campaign_id, ids = _explored(api, tmp_path)
+    campaign_id, ids = explored_campaign(api, tmp_path)
     detail = api.client.get(f"{CAMPAIGNS}/{campaign_id}/frames/{ids[0]}").json()
     assert detail["walker_index"] == 0 and detail["md_step"] == 10
     assert detail["walker_conditions"] == {"temperature_K": 300.0}
@@ -141,7 +58,7 @@ def test_frame_detail_and_extxyz(api: Api, tmp_path: Path) -> None:
 
 
 def test_reviews_accept_reject_and_refuse(api: Api, tmp_path: Path) -> None:
-    campaign_id, ids = _explored(api, tmp_path)
+    campaign_id, ids = explored_campaign(api, tmp_path)
     url = f"{CAMPAIGNS}/{campaign_id}/frames/{{}}/review"
     no_reason = api.client.post(url.format(ids[0]), json={"decision": "reject"}, headers=api.auth)
     assert no_reason.status_code == 422 and "reason" in no_reason.json()["message"]
@@ -167,7 +84,7 @@ def test_reviews_accept_reject_and_refuse(api: Api, tmp_path: Path) -> None:
 
 
 def test_labels_models_download_and_dataset(api: Api, tmp_path: Path) -> None:
-    campaign_id, ids = _explored(api, tmp_path)
+    campaign_id, ids = explored_campaign(api, tmp_path)
     labels = api.client.get(f"{CAMPAIGNS}/{campaign_id}/labels").json()
     assert [(x["frame_id"], x["energy_eV"]) for x in labels] == [(ids[1], -123.4)]
     models = api.client.get(f"{CAMPAIGNS}/{campaign_id}/models").json()

@@ -110,6 +110,9 @@ class WalkerRun(Base):
     # counted, only the ones that matter are stored as frames
     frame_counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     stop_reason: Mapped[str | None] = mapped_column(Text)
+    # max-deviation histogram of every saved frame, on uncertainty.DEVIATION_BIN_EDGES_EV_PER_A
+    # (the database keeps only the frames that matter, the histogram shows all of them)
+    deviation_histogram: Mapped[list[Any] | None]
     error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -130,6 +133,7 @@ class Frame(Base):
     max_deviation_eV_per_A: Mapped[float | None]
     mean_deviation_eV_per_A: Mapped[float | None]
     energy_std_eV_per_atom: Mapped[float | None]
+    member_energies_eV: Mapped[list[Any] | None]
     atom_deviations_eV_per_A: Mapped[list[Any] | None]
     n_atoms: Mapped[int]
     structure: Mapped[dict[str, Any]]

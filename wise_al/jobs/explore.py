@@ -19,6 +19,7 @@ from wise_al.jobs.snapshot import iteration_at
 from wise_al.settings import WorkerSettings
 from wise_al.spec import CampaignSpec
 from wise_al.systems.structures import structure_to_dict
+from wise_al.uncertainty import deviation_histogram
 
 #: Frames per committee pass when computing descriptors.
 DESCRIPTOR_BATCH = 16
@@ -155,6 +156,7 @@ def explore_walker(
                 max_deviation_eV_per_A=deviation.max_eV_per_A if judged else None,
                 mean_deviation_eV_per_A=deviation.mean_eV_per_A if judged else None,
                 energy_std_eV_per_atom=deviation.energy_std_eV_per_atom if judged else None,
+                member_energies_eV=list(deviation.member_energies_eV) or None,
                 atom_deviations_eV_per_A=deviation.atom_eV_per_A.tolist() if judged else None,
                 n_atoms=len(frame.atoms),
                 structure=structure_to_dict(frame.atoms),
@@ -176,6 +178,10 @@ def explore_walker(
         if len(model_files) > 1 and not judged:
             counts["collapsed_committee"] = 1
         run.frame_counts = dict(counts)
+        if judged:
+            run.deviation_histogram = deviation_histogram(
+                [f.deviation.max_eV_per_A for f in result.frames]
+            )
         run.steps_done, run.stop_reason = result.steps_done, result.stop_reason
         run.status = RunStatus.STOPPED_EARLY if result.stopped_early else RunStatus.DONE
         run.trajectory_path = str(trajectory)

@@ -53,7 +53,12 @@ class FittedCommittee:
     manifest_file: Path
 
 
+#: Force components kept in a parity file: enough to see the cloud, small enough to plot.
+PARITY_MAX_FORCE_COMPONENTS = 3000
+
+
 def _errors(member: TrainedMember, dataset: Dataset, device: str) -> dict[str, Any]:
+    """Errors per held-out split; the last split's parity pairs go to ``parity.json``."""
     from wise_al.mace.evaluate import evaluate  # torch: only once there is a model
 
     assert member.model_file is not None
@@ -62,7 +67,17 @@ def _errors(member: TrainedMember, dataset: Dataset, device: str) -> dict[str, A
         if split in dataset.files:
             frames = read(dataset.files[split], index=":")
             assert isinstance(frames, list)
-            errors[split] = evaluate(member.model_file, frames, device)[0].to_dict()
+            split_errors, parity = evaluate(member.model_file, frames, device)
+            errors[split] = split_errors.to_dict()
+            stride = max(1, -(-len(parity.forces_ref) // PARITY_MAX_FORCE_COMPONENTS))
+            pairs = {
+                "split": split,
+                "energy_ref_eV_per_atom": parity.energy_ref.tolist(),
+                "energy_pred_eV_per_atom": parity.energy_pred.tolist(),
+                "forces_ref_eV_per_A": parity.forces_ref[::stride].tolist(),
+                "forces_pred_eV_per_A": parity.forces_pred[::stride].tolist(),
+            }
+            write_text_atomic(member.model_file.parent / "parity.json", json.dumps(pairs))
     return errors
 
 
@@ -100,12 +115,15 @@ def member_job(
 def member_record(member: TrainedMember, dataset: Dataset, device: str) -> dict[str, Any]:
     """What the manifest (and a model version row) keeps of a trained member."""
     assert member.model_file is not None
+    errors = _errors(member, dataset, device)
+    parity = member.model_file.parent / "parity.json"
     return {
         "file": str(member.model_file),
         "sha256": file_sha256(member.model_file),
         "log": str(member.log_file),
         "seed": member.job.seed,
-        "errors": _errors(member, dataset, device),
+        "errors": errors,
+        "parity": str(parity) if parity.exists() else None,
     }
 
 

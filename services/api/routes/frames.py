@@ -66,6 +66,7 @@ def get_frame(campaign_id: CampaignId, frame_id: FrameId, session: SessionDep) -
             "walker_conditions": walker.conditions if walker else None,
             "trajectory_path": walker.trajectory_path if walker else None,
             "atom_deviations_eV_per_A": frame.atom_deviations_eV_per_A,
+            "member_energies_eV": frame.member_energies_eV,
             "structure": frame.structure,
             "reviews": [ReviewRead.model_validate(r) for r in frames.reviews(frame_id)],
         }

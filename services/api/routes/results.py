@@ -15,8 +15,8 @@ from sqlalchemy import select
 from services.api.deps import SessionDep
 from services.api.routes.campaigns import ERROR_RESPONSES, CampaignId
 from services.api.schemas import LabelRead, ModelVersionRead
-from wise_al.db.models import Frame, Label, ModelVersion, RunStatus
-from wise_al.db.repositories import CampaignRepository, LabelRepository
+from wise_al.db.models import Frame, Label, RunStatus
+from wise_al.db.repositories import CampaignRepository, LabelRepository, ModelVersionRepository
 from wise_al.errors import NotFoundError
 from wise_al.mace.datasets import labelled_frame
 from wise_al.systems.structures import structure_from_dict
@@ -49,12 +49,18 @@ def list_labels(
 def list_models(campaign_id: CampaignId, session: SessionDep) -> list[ModelVersionRead]:
     """Every committee member of every iteration, with errors and training-set hash."""
     CampaignRepository(session).get(campaign_id)
-    rows = session.scalars(
-        select(ModelVersion)
-        .where(ModelVersion.campaign_id == campaign_id)
-        .order_by(ModelVersion.iteration_index, ModelVersion.member_index)
-    )
+    rows = ModelVersionRepository(session).for_campaign(campaign_id)
     return [ModelVersionRead.model_validate(r) for r in rows]
+
+
+def artifact_file(request: Request, path: str | None, what: str) -> Path:
+    """A file of the artifact store named by a row; 404 for anything outside the store."""
+    store = request.app.state.settings.resolved_artifact_dir().resolve()
+    resolved = Path(path).resolve() if path else None
+    # only files of the artifact store are ever served, whatever a row says
+    if resolved is None or not resolved.is_relative_to(store) or not resolved.is_file():
+        raise NotFoundError(f"{what} is not in the artifact store")
+    return resolved
 
 
 @router.get("/models/{version_id}/download", response_class=FileResponse, responses=ERROR_RESPONSES)
@@ -65,18 +71,8 @@ def download_model(
     request: Request,
 ) -> FileResponse:
     """The member's ``.model`` file (torch.save'd MACE model), with its SHA-256 in a header."""
-    version = session.scalars(
-        select(ModelVersion).where(
-            ModelVersion.id == version_id, ModelVersion.campaign_id == campaign_id
-        )
-    ).one_or_none()
-    if version is None or not version.file_path:
-        raise NotFoundError(f"campaign {campaign_id} has no model version {version_id}")
-    path = Path(version.file_path).resolve()
-    store = request.app.state.settings.resolved_artifact_dir().resolve()
-    # only files of the artifact store are ever served, whatever a row says
-    if not path.is_relative_to(store) or not path.is_file():
-        raise NotFoundError(f"the file of model version {version_id} is not in the artifact store")
+    version = ModelVersionRepository(session).get(campaign_id, version_id)
+    path = artifact_file(request, version.file_path, f"the file of model version {version_id}")
     iteration, member = version.iteration_index, version.member_index
     name = f"campaign{campaign_id}-iteration{iteration}-member{member}.model"
     return FileResponse(

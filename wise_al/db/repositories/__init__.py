@@ -4,6 +4,7 @@ from wise_al.db.repositories.campaigns import CampaignRepository, Page
 from wise_al.db.repositories.frames import FrameFilter, FrameRepository
 from wise_al.db.repositories.labels import LabelRepository
 from wise_al.db.repositories.models import ModelVersionRepository
+from wise_al.db.repositories.overview import OverviewRepository
 from wise_al.db.repositories.tokens import TokenRepository
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "FrameRepository",
     "LabelRepository",
     "ModelVersionRepository",
+    "OverviewRepository",
     "Page",
     "TokenRepository",
 ]

@@ -102,6 +102,16 @@ class FrameRepository(Repository):
             )
         )
 
+    def reviewed_ids(self, frame_ids: list[int]) -> set[int]:
+        """Which of ``frame_ids`` have a review decision."""
+        if not frame_ids:
+            return set()
+        return set(
+            self.session.scalars(
+                select(Review.frame_id).where(Review.frame_id.in_(frame_ids)).distinct()
+            )
+        )
+
     def review(
         self,
         campaign_id: int,

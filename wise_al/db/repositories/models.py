@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from wise_al.db.models import ModelVersion, RunStatus
 from wise_al.db.repositories.base import Repository
+from wise_al.errors import NotFoundError
 
 
 class ModelVersionRepository(Repository):
@@ -49,6 +50,7 @@ class ModelVersionRepository(Repository):
                 "errors": record["errors"],
                 "seed": record["seed"],
                 "log": record["log"],
+                "parity": record.get("parity"),
                 "parent": parent,
                 "e0s_eV": e0s_eV,
                 "level_sha256": level_sha256,
@@ -113,3 +115,24 @@ class ModelVersionRepository(Repository):
             .limit(1)
         )
         return [] if last is None else self.committee(campaign_id, last)
+
+    def for_campaign(self, campaign_id: int) -> list[ModelVersion]:
+        """Every member of every iteration of a campaign, by iteration then member."""
+        return list(
+            self.session.scalars(
+                select(ModelVersion)
+                .where(ModelVersion.campaign_id == campaign_id)
+                .order_by(ModelVersion.iteration_index, ModelVersion.member_index)
+            )
+        )
+
+    def get(self, campaign_id: int, version_id: int) -> ModelVersion:
+        """One model version of a campaign; :class:`NotFoundError` when there is none."""
+        version = self.session.scalars(
+            select(ModelVersion).where(
+                ModelVersion.id == version_id, ModelVersion.campaign_id == campaign_id
+            )
+        ).one_or_none()
+        if version is None:
+            raise NotFoundError(f"campaign {campaign_id} has no model version {version_id}")
+        return version

@@ -1,0 +1,171 @@
+"""Who is looking at the dashboard: signed session cookies and CSRF tokens.
+
+A reviewer signs in with an API token (``wise-al token create``); the session cookie holds
+only the token's id, signed, and every request re-checks that the token is not revoked.
+Anonymous visitors can read every page and change nothing.
+
+CSRF: every form and every ``fetch`` carries a token that is the session-independent
+``csrf`` cookie, signed; a cross-site page can neither read that cookie nor forge its
+signature. Cookies are ``SameSite=Lax`` and ``HttpOnly`` (except that the CSRF token is
+repeated in a ``<meta>`` tag for scripts).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Response, status
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from services.api.deps import SessionDep
+from wise_al.db.models import ApiToken
+from wise_al.settings import ApiSettings
+
+SESSION_COOKIE = "wise_al_session"
+CSRF_COOKIE = "wise_al_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def session_secret(settings: ApiSettings) -> str:
+    """The configured secret, or one kept in ``<home>/session.key`` (created 0600)."""
+    if settings.session_secret is not None:
+        return settings.session_secret.get_secret_value()
+    path = Path(settings.home) / "session.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another API process wrote it first: use theirs
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+class Signer:
+    """Signs and checks the session and CSRF cookie values."""
+
+    def __init__(self, secret: str, max_age_s: int) -> None:
+        self._session = URLSafeTimedSerializer(secret, salt="wise-al-session")
+        self._csrf = URLSafeTimedSerializer(secret, salt="wise-al-csrf")
+        self.max_age_s = max_age_s
+
+    def session_value(self, token_id: int) -> str:
+        return self._session.dumps({"token_id": token_id})
+
+    def token_id(self, value: str | None) -> int | None:
+        if not value:
+            return None
+        try:
+            data = self._session.loads(value, max_age=self.max_age_s)
+        except BadSignature:
+            return None
+        token_id = data.get("token_id") if isinstance(data, dict) else None
+        return token_id if isinstance(token_id, int) else None
+
+    def new_csrf(self) -> str:
+        return self._csrf.dumps(secrets.token_urlsafe(16))
+
+    def csrf_valid(self, value: str | None) -> bool:
+        if not value:
+            return False
+        try:
+            self._csrf.loads(value)
+        except BadSignature:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The person behind a request: a reviewer's token name, or anonymous (``None``)."""
+
+    reviewer: str | None
+    csrf_token: str
+    new_csrf: bool  # the CSRF cookie must be (re)set on the response
+
+    @property
+    def signed_in(self) -> bool:
+        return self.reviewer is not None
+
+
+def _signer(request: Request) -> Signer:
+    signer: Signer = request.app.state.signer
+    return signer
+
+
+def current_viewer(request: Request, session: SessionDep) -> Viewer:
+    """The viewer of this request; a revoked or unknown token reads as anonymous."""
+    signer = _signer(request)
+    reviewer = None
+    token_id = signer.token_id(request.cookies.get(SESSION_COOKIE))
+    if token_id is not None:
+        token = session.get(ApiToken, token_id)
+        if token is not None and token.revoked_at is None:
+            reviewer = token.name
+    csrf = request.cookies.get(CSRF_COOKIE)
+    if signer.csrf_valid(csrf):
+        assert csrf is not None
+        return Viewer(reviewer, csrf, new_csrf=False)
+    return Viewer(reviewer, signer.new_csrf(), new_csrf=True)
+
+
+ViewerDep = Annotated[Viewer, Depends(current_viewer)]
+
+
+def check_csrf(request: Request, viewer: Viewer, submitted: str | None) -> None:
+    """403 unless the form field or ``X-CSRF-Token`` header repeats the CSRF cookie."""
+    sent = submitted or request.headers.get(CSRF_HEADER)
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not (sent and cookie and hmac.compare_digest(sent, cookie) and not viewer.new_csrf):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "csrf: the form's security token is missing or stale; reload the page and retry",
+        )
+
+
+def require_reviewer(viewer: Viewer) -> str:
+    """The reviewer's name; 401 for anonymous visitors."""
+    if viewer.reviewer is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "sign in to review: anonymous visitors can look but change nothing",
+        )
+    return viewer.reviewer
+
+
+def set_cookies(response: Response, request: Request, viewer: Viewer) -> None:
+    """Give a new visitor their CSRF cookie."""
+    if viewer.new_csrf:
+        settings: ApiSettings = request.app.state.settings
+        response.set_cookie(
+            CSRF_COOKIE,
+            viewer.csrf_token,
+            httponly=True,
+            samesite="lax",
+            secure=settings.secure_cookies,
+        )
+
+
+def sign_in(response: Response, request: Request, token: ApiToken) -> None:
+    """Set the session cookie of ``token``'s owner."""
+    settings: ApiSettings = request.app.state.settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        _signer(request).session_value(token.id),
+        max_age=settings.session_max_age_s,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
+def sign_out(response: Response) -> None:
+    """Forget the session cookie."""
+    response.delete_cookie(SESSION_COOKIE)

@@ -1,0 +1,298 @@
+"""Dashboard pages: campaigns, one campaign (live), review queue, frame, models, sign-in.
+
+Pages read through the repositories, like the REST API; the only writes are a review
+decision and signing in or out, each behind a CSRF check.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Request, status
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from services.api.dashboard import views
+from services.api.dashboard.auth import (
+    ViewerDep,
+    check_csrf,
+    require_reviewer,
+    sign_in,
+    sign_out,
+)
+from services.api.dashboard.templating import VENDOR, render
+from services.api.deps import SessionDep
+from services.api.routes.campaigns import CampaignId
+from services.api.routes.frames import FrameId, ReviewCreate
+from services.api.routes.results import artifact_file
+from services.worker.dispatch import send_advance
+from wise_al.db.models import FrameStatus, Iteration, ReviewDecision, WalkerRun
+from wise_al.db.repositories import (
+    CampaignRepository,
+    FrameFilter,
+    FrameRepository,
+    ModelVersionRepository,
+    OverviewRepository,
+    TokenRepository,
+)
+from wise_al.errors import NotFoundError
+from wise_al.jobs.advance import campaign_spec
+
+router = APIRouter(include_in_schema=False)
+
+VersionId = FrameId  # a row id in the path: 1 ≤ id < 2³¹
+QUEUE_PAGE = 50
+QueueStatus = Literal["selected", "candidate", "failed", "rejected", "accurate", "any"]
+
+
+@router.get("/")
+def campaigns_page(request: Request, session: SessionDep, viewer: ViewerDep) -> Response:
+    """Every campaign with its status, latest iteration, frames and labels."""
+    summaries = OverviewRepository(session).campaigns()
+    fragment = "_campaign_rows.html" if request.headers.get("HX-Request") else "campaigns.html"
+    return render(request, viewer, fragment, summaries=summaries)
+
+
+@router.get("/campaigns/{campaign_id}")
+def campaign_page(
+    campaign_id: CampaignId, request: Request, session: SessionDep, viewer: ViewerDep
+) -> Response:
+    """Timeline, verdict ratios, learning curve and deviation histogram of a campaign."""
+    campaign = CampaignRepository(session).get(campaign_id)
+    spec = campaign_spec(campaign)
+    overview = OverviewRepository(session)
+    iterations = overview.iterations(campaign_id)
+    window = spec.uncertainty
+    figures = {
+        "timeline": views.timeline_figure(overview.unit_spans(campaign_id)),
+        "ratios": views.ratios_figure(iterations),
+        "learning": views.learning_curve_figure(iterations),
+        "histogram": views.histogram_figure(
+            iterations, window.trust_lo_eV_per_A, window.trust_hi_eV_per_A
+        ),
+    }
+    return render(
+        request,
+        viewer,
+        "campaign.html",
+        campaign=campaign,
+        spec=spec,
+        iterations=iterations,
+        figures=figures,
+        **_live_context(overview, campaign_id),
+    )
+
+
+def _live_context(overview: OverviewRepository, campaign_id: int) -> dict[str, Any]:
+    return {
+        "active_runs": overview.active_runs(campaign_id),
+        "queue_counts": overview.queue_counts(campaign_id),
+    }
+
+
+@router.get("/campaigns/{campaign_id}/live")
+def campaign_live(
+    campaign_id: CampaignId, request: Request, session: SessionDep, viewer: ViewerDep
+) -> Response:
+    """The campaign's status, active jobs and workers: the fragment the page polls."""
+    campaign = CampaignRepository(session).get(campaign_id)
+    context = _live_context(OverviewRepository(session), campaign_id)
+    return render(request, viewer, "_live.html", campaign=campaign, **context)
+
+
+@router.get("/campaigns/{campaign_id}/review")
+def review_queue(
+    campaign_id: CampaignId,
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+    status: QueueStatus = "selected",
+    flag: Annotated[str | None, Query(max_length=40)] = None,
+    # the filter form sends "" for "any iteration"
+    iteration: Annotated[str, Query(max_length=6, pattern=r"^\d*$")] = "",
+    sort: Literal["-deviation", "deviation", "id", "-id"] = "-deviation",
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> Response:
+    """Frames awaiting a decision (by default), most disputed first."""
+    campaign = CampaignRepository(session).get(campaign_id)
+    overview = OverviewRepository(session)
+    where = FrameFilter(
+        status=None if status == "any" else FrameStatus(status),
+        flag_kind=flag or None,
+        iteration=int(iteration) if iteration else None,
+    )
+    iteration_of = overview.iteration_indices(campaign_id)
+    page = FrameRepository(session).page(campaign_id, where, sort, QUEUE_PAGE, offset)
+    reviewed = FrameRepository(session).reviewed_ids([f.id for f in page.items])
+    return render(
+        request,
+        viewer,
+        "queue.html",
+        campaign=campaign,
+        page=page,
+        reviewed=reviewed,
+        flag_kinds=overview.flag_kinds(campaign_id),
+        iteration_of=iteration_of,
+        filters={"status": status, "flag": flag or "", "iteration": where.iteration, "sort": sort},
+        queue_counts=overview.queue_counts(campaign_id),
+    )
+
+
+@router.get("/campaigns/{campaign_id}/frames/{frame_id}")
+def frame_page(
+    campaign_id: CampaignId,
+    frame_id: FrameId,
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+) -> Response:
+    """One frame in 3D with its flags, committee energies, provenance, review and label."""
+    campaign = CampaignRepository(session).get(campaign_id)
+    frames = FrameRepository(session)
+    frame = frames.get(campaign_id, frame_id)
+    iteration = session.get_one(Iteration, frame.iteration_id)
+    walker = session.get(WalkerRun, frame.walker_run_id) if frame.walker_run_id else None
+    spec = campaign_spec(campaign)
+    models = ModelVersionRepository(session).for_campaign(campaign_id)
+    trained_on = sorted({m.iteration_index for m in models if m.iteration_index >= iteration.index})
+    return render(
+        request,
+        viewer,
+        "frame.html",
+        campaign=campaign,
+        frame=frame,
+        iteration=iteration,
+        walker=walker,
+        timestep_fs=spec.exploration.timestep_fs,
+        window=spec.uncertainty,
+        viewer_data=views.viewer_data(frame, list(frame.flags)),
+        reviews=frames.reviews(frame_id),
+        labels=OverviewRepository(session).labels_of(frame_id),
+        trained_on=trained_on,
+    )
+
+
+@router.post("/campaigns/{campaign_id}/frames/{frame_id}/review")
+def review_frame(
+    campaign_id: CampaignId,
+    frame_id: FrameId,
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+    background: BackgroundTasks,
+    decision: Annotated[str, Form(max_length=20)],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    csrf_token: Annotated[str | None, Form(max_length=400)] = None,
+) -> Response:
+    """Record a reviewer's decision (401 anonymous, 403 without CSRF, 409 if not selected)."""
+    check_csrf(request, viewer, csrf_token)
+    reviewer = require_reviewer(viewer)
+    try:
+        body = ReviewCreate(decision=ReviewDecision(decision), reason=reason)
+    except (ValueError, ValidationError) as exc:
+        message = (
+            f"decision: must be accept or reject, not {decision!r}"
+            if decision not in {"accept", "reject"}
+            else "reason: say why the frame is rejected"
+        )
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, message) from exc
+    review = FrameRepository(session).review(
+        campaign_id, frame_id, reviewer, body.decision, body.reason
+    )
+    background.add_task(send_advance, request.app.state.celery, campaign_id)
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(
+            {
+                "frame_id": frame_id,
+                "decision": str(review.decision),
+                "reviewer": review.reviewer,
+                "reason": review.reason,
+            },
+            status_code=201,
+        )
+    return RedirectResponse(f"/campaigns/{campaign_id}/frames/{frame_id}", status_code=303)
+
+
+@router.get("/campaigns/{campaign_id}/models")
+def models_page(
+    campaign_id: CampaignId, request: Request, session: SessionDep, viewer: ViewerDep
+) -> Response:
+    """Committee members per iteration with errors, parity plots and downloads."""
+    campaign = CampaignRepository(session).get(campaign_id)
+    versions = ModelVersionRepository(session).for_campaign(campaign_id)
+    return render(request, viewer, "models.html", campaign=campaign, versions=versions)
+
+
+@router.get("/campaigns/{campaign_id}/models/{version_id}/parity")
+def parity_figure(
+    campaign_id: CampaignId, version_id: VersionId, request: Request, session: SessionDep
+) -> JSONResponse:
+    """The parity figure (plotly JSON) of one member on its held-out labels."""
+    version = ModelVersionRepository(session).get(campaign_id, version_id)
+    path = artifact_file(
+        request, version.metrics.get("parity"), f"the parity data of model version {version_id}"
+    )
+    title = f"iteration {version.iteration_index} · member {version.member_index}"
+    return JSONResponse(views.parity_figure(json.loads(path.read_text()), title))
+
+
+@router.get("/signin")
+def signin_page(
+    request: Request, viewer: ViewerDep, next: Annotated[str, Query(max_length=500)] = "/"
+) -> Response:
+    """Sign in with an API token."""
+    return render(request, viewer, "signin.html", next=_local(next), error=None)
+
+
+@router.post("/signin")
+def signin(
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+    token: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str | None, Form(max_length=400)] = None,
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    """Check the token and set the session cookie; a wrong token re-shows the form (401)."""
+    check_csrf(request, viewer, csrf_token)
+    found = TokenRepository(session).authenticate(token.strip())
+    if found is None:
+        return render(
+            request,
+            viewer,
+            "signin.html",
+            status_code=401,
+            next=_local(next),
+            error="token: unknown or revoked (mint one with `wise-al token create NAME`)",
+        )
+    response = RedirectResponse(_local(next), status_code=303)
+    sign_in(response, request, found)
+    return response
+
+
+@router.post("/signout")
+def signout(
+    request: Request,
+    viewer: ViewerDep,
+    csrf_token: Annotated[str | None, Form(max_length=400)] = None,
+) -> Response:
+    """Forget the session."""
+    check_csrf(request, viewer, csrf_token)
+    response = RedirectResponse("/", status_code=303)
+    sign_out(response)
+    return response
+
+
+def _local(target: str) -> str:
+    """Only paths of this site are redirected to (no open redirect to another host)."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/static/vendor/{name}")
+def vendor_file(name: str) -> FileResponse:
+    """A browser library installed from npm by ``make assets``."""
+    path = VENDOR.get(name)
+    if path is None or not path.is_file():
+        raise NotFoundError(f"{name}: not a dashboard asset, or not installed (run `make assets`)")
+    return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})

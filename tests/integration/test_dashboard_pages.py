@@ -1,0 +1,160 @@
+"""Dashboard pages over HTTP (TestClient) on both backends: rendering, sign-in, CSRF, reviews.
+
+The browser-driven tests (keyboard, 3D viewer) are in tests/e2e/test_dashboard_browser.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.api_fixtures import CAMPAIGNS, Api, explored_campaign
+from wise_al.db.engine import transaction
+from wise_al.db.models import Review
+from wise_al.db.repositories import TokenRepository
+
+HTML = {"Accept": "text/html"}
+
+
+def _csrf(api: Api, path: str = "/") -> str:
+    page = api.client.get(path, headers=HTML)
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
+    assert match, "every page carries the CSRF token"
+    return match.group(1)
+
+
+def _sign_in(api: Api, secret: str | None = None) -> str:
+    csrf = _csrf(api, "/signin")
+    response = api.client.post(
+        "/signin",
+        data={"token": secret or api.token, "csrf_token": csrf, "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return csrf
+
+
+def _reviews(api: Api) -> int:
+    with api.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Review)) or 0
+
+
+def test_pages_render_for_anonymous_visitors(api: Api, tmp_path: Path) -> None:
+    campaign_id, ids = explored_campaign(api, tmp_path)
+    listing = api.client.get("/", headers=HTML)
+    assert listing.status_code == 200 and "demo-litfsi-water" in listing.text
+    assert "viewing anonymously" in listing.text
+    campaign = api.client.get(f"/campaigns/{campaign_id}", headers=HTML)
+    assert campaign.status_code == 200
+    figures = {
+        name: json.loads(unescape(value))
+        for name, value in re.findall(r'id="plot-(\w+)" data-plot="([^"]+)"', campaign.text)
+    }
+    assert set(figures) == {"timeline", "ratios", "learning", "histogram"}
+    window = figures["histogram"]["layout"]["shapes"][0]
+    assert (window["x0"], window["x1"]) == (0.05, 0.3)  # the example spec's trust window
+    queue = api.client.get(f"/campaigns/{campaign_id}/review", headers=HTML)
+    rows = re.findall(r'<tr data-frame="(\d+)"', queue.text)
+    assert [int(r) for r in rows] == ids[:2]  # selected frames, highest deviation first
+    assert "disabled" in queue.text and "sign in to accept or reject" in queue.text
+    flagged = api.client.get(
+        f"/campaigns/{campaign_id}/review", params={"status": "any", "flag": "min_distance"}
+    )
+    assert [int(r) for r in re.findall(r'<tr data-frame="(\d+)"', flagged.text)] == [
+        ids[0],
+        ids[3],
+    ]
+    frame = api.client.get(f"/campaigns/{campaign_id}/frames/{ids[0]}", headers=HTML)
+    assert frame.status_code == 200 and "Li-Li 2.1 Å" in frame.text
+    data = re.search(r'id="frame-data">(.*?)</script>', frame.text, re.S)
+    assert data is not None
+    viewer = json.loads(data.group(1))
+    assert viewer["flagged"] == [0, 1] and len(viewer["contacts"]) == 1
+    assert "Sign in</a> to accept or reject" in frame.text
+    models = api.client.get(f"/campaigns/{campaign_id}/models", headers=HTML)
+    assert models.status_code == 200 and "download" in models.text
+
+
+def test_errors_are_pages_for_browsers_and_json_for_the_api(api: Api) -> None:
+    page = api.client.get("/campaigns/999", headers=HTML)
+    assert page.status_code == 404 and "campaign 999" in page.text and "<html" in page.text
+    rest = api.client.get(f"{CAMPAIGNS}/999", headers=HTML)
+    assert rest.status_code == 404 and "campaign 999" in rest.json()["message"]
+    bad_filter = api.client.get("/campaigns/1/review", params={"status": "bogus"}, headers=HTML)
+    assert bad_filter.status_code == 422 and "status" in bad_filter.text
+
+
+def test_anonymous_visitors_change_nothing(api: Api, tmp_path: Path) -> None:
+    campaign_id, ids = explored_campaign(api, tmp_path)
+    url = f"/campaigns/{campaign_id}/frames/{ids[0]}/review"
+    csrf = _csrf(api)
+    anonymous = api.client.post(url, data={"decision": "accept", "csrf_token": csrf})
+    assert anonymous.status_code == 401 and "sign in" in anonymous.json()["message"]
+    assert _reviews(api) == 0
+
+
+def test_review_needs_a_csrf_token_and_a_session(api: Api, tmp_path: Path) -> None:
+    campaign_id, ids = explored_campaign(api, tmp_path)
+    url = f"/campaigns/{campaign_id}/frames/{{}}/review"
+    csrf = _sign_in(api)
+    assert "signed in as <b>tester</b>" in api.client.get("/").text
+    forged = api.client.post(url.format(ids[0]), data={"decision": "accept", "csrf_token": "x"})
+    assert forged.status_code == 403 and "csrf" in forged.json()["message"]
+    missing = api.client.post(url.format(ids[0]), data={"decision": "accept"})
+    assert missing.status_code == 403
+    assert _reviews(api) == 0
+    no_reason = api.client.post(url.format(ids[0]), data={"decision": "reject", "csrf_token": csrf})
+    assert no_reason.status_code == 422 and "reason" in no_reason.json()["message"]
+    bogus = api.client.post(url.format(ids[0]), data={"decision": "maybe", "csrf_token": csrf})
+    assert bogus.status_code == 422 and "decision" in bogus.json()["message"]
+    # the form posts and is redirected back; fetch() asks for JSON and sends the header
+    accepted = api.client.post(
+        url.format(ids[0]), data={"decision": "accept", "csrf_token": csrf}, follow_redirects=False
+    )
+    assert accepted.status_code == 303
+    rejected = api.client.post(
+        url.format(ids[2]),
+        data={"decision": "reject", "reason": "duplicate"},
+        headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+    )
+    assert rejected.status_code == 409 and "candidate" in rejected.json()["message"]
+    detail = api.client.get(f"{CAMPAIGNS}/{campaign_id}/frames/{ids[0]}").json()
+    assert [(r["decision"], r["reviewer"]) for r in detail["reviews"]] == [("accept", "tester")]
+
+
+def test_sign_in_rejects_bad_tokens_and_revocation_signs_out(api: Api) -> None:
+    csrf = _csrf(api, "/signin")
+    wrong = api.client.post("/signin", data={"token": "nope", "csrf_token": csrf})
+    assert wrong.status_code == 401 and "token: unknown or revoked" in wrong.text
+    no_csrf = api.client.post("/signin", data={"token": api.token})
+    assert no_csrf.status_code == 403
+    away = api.client.post(
+        "/signin",
+        data={"token": api.token, "csrf_token": csrf, "next": "//evil.example/"},
+        follow_redirects=False,
+    )
+    assert away.headers["location"] == "/"  # never an open redirect
+    assert "signed in as" in api.client.get("/").text
+    with transaction(api.sessions) as session:
+        tokens = TokenRepository(session)
+        tokens.revoke(tokens.list()[0].id)
+    assert "viewing anonymously" in api.client.get("/").text
+
+
+def test_signing_out_forgets_the_session(api: Api) -> None:
+    csrf = _sign_in(api)
+    out = api.client.post("/signout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert out.status_code == 303
+    assert "viewing anonymously" in api.client.get("/").text
+
+
+@pytest.mark.parametrize("name", ["3Dmol-min.js", "plotly.min.js", "htmx.min.js"])
+def test_browser_libraries_are_served_by_the_app(api: Api, name: str) -> None:
+    response = api.client.get(f"/static/vendor/{name}")
+    assert response.status_code == 200 and len(response.content) > 10_000
+    assert api.client.get("/static/vendor/../../app.py").status_code == 404
