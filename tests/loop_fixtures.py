@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from tests.factories import example_spec, with_value
+from wise_al.jobs.run import advance_and_plan, run_unit
+from wise_al.settings import WorkerSettings
 
 
 def small_campaign(**overrides: Any) -> dict[str, Any]:
@@ -33,3 +37,15 @@ def small_campaign(**overrides: Any) -> dict[str, Any]:
     for path, value in values.items():
         spec = with_value(spec, path, value)
     return spec
+
+
+def drain(sessions: sessionmaker[Session], settings: WorkerSettings, campaign_id: int) -> list[str]:
+    """Run every planned unit in order, as one worker with every queue would; returns keys."""
+    queue = advance_and_plan(sessions, campaign_id)
+    done = []
+    while queue:
+        run = queue.pop(0)
+        done.append(run.unit_key)
+        queue += run_unit(sessions, settings, run.id, "inline")
+        assert len(done) < 200, "the loop does not end"
+    return done

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.cp2k_fixtures import needs_cp2k
-from tests.loop_fixtures import small_campaign
+from tests.loop_fixtures import drain, small_campaign
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Campaign,
@@ -28,23 +28,11 @@ from wise_al.db.models import (
     TaskRun,
 )
 from wise_al.db.repositories import CampaignRepository, FrameRepository
-from wise_al.jobs.run import advance_and_plan, run_unit
+from wise_al.jobs.run import run_unit
 from wise_al.settings import WorkerSettings
 from wise_al.spec import parse_spec
 
 pytestmark = needs_cp2k
-
-
-def drain(sessions: sessionmaker[Session], settings: WorkerSettings, campaign_id: int) -> list[str]:
-    """Run every planned unit in order, as one worker with every queue would; returns keys."""
-    queue = advance_and_plan(sessions, campaign_id)
-    done = []
-    while queue:
-        run = queue.pop(0)
-        done.append(run.unit_key)
-        queue += run_unit(sessions, settings, run.id, "inline")
-        assert len(done) < 200, "the loop does not end"
-    return done
 
 
 def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(

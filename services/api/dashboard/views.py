@@ -5,11 +5,11 @@ Pure functions of rows and the spec, so every figure is tested without a browser
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from ase.geometry import find_mic
 
 from wise_al.db.models import Flag, Frame
 from wise_al.db.repositories.overview import IterationSummary, UnitSpan
@@ -63,6 +63,8 @@ def timeline_figure(spans: list[UnitSpan]) -> dict[str, Any]:
                 "x": durations_ms,
                 "base": [s.started_at.isoformat() for s in spans],
                 "text": text,
+                "textposition": "inside",
+                "insidetextanchor": "start",
                 "hoverinfo": "y+text",
                 "marker": {"color": ["#e76f51" if s.failed else "#457b9d" for s in spans]},
             }
@@ -225,11 +227,23 @@ def parity_figure(pairs: dict[str, Any], title: str) -> dict[str, Any]:
     )
 
 
+def _image_vector(
+    vector_A: np.ndarray, cell_A: np.ndarray, pbc: np.ndarray, distance_A: float
+) -> np.ndarray:
+    """The periodic image of ``vector_A`` (up to two cells away) closest to ``distance_A``."""
+    steps = [range(-2, 3) if periodic else range(1) for periodic in pbc]
+    shifts = np.array(list(itertools.product(*steps)), dtype=float)
+    images = vector_A + shifts @ cell_A
+    best: np.ndarray = images[np.argmin(np.abs(np.linalg.norm(images, axis=1) - distance_A))]
+    return best
+
+
 def viewer_data(frame: Frame, flags: list[Flag]) -> dict[str, Any]:
     """Atoms, cell, per-atom deviation and flagged contacts for the 3D viewer.
 
-    A contact is drawn from one atom to the nearest periodic image of the other, so a pair
-    split by the cell boundary shows the distance the flag measured.
+    A contact is drawn from one atom to the periodic image of the other that the flag
+    measured (the nearest one unless the limit reaches past it), so a pair split by the cell
+    boundary shows the flag's distance.
     """
     atoms = structure_from_dict(frame.structure)
     positions, cell, symbols = atoms.positions, atoms.cell.array, atoms.get_chemical_symbols()
@@ -238,7 +252,8 @@ def viewer_data(frame: Frame, flags: list[Flag]) -> dict[str, Any]:
         if len(flag.atoms) != 2:
             continue
         a, b = (int(i) for i in flag.atoms)
-        vector, distance = find_mic(positions[b] - positions[a], atoms.cell, atoms.pbc)
+        vector = _image_vector(positions[b] - positions[a], cell, atoms.pbc, flag.value)
+        distance = float(np.linalg.norm(vector))
         contacts.append(
             {
                 "a": a,

@@ -111,6 +111,14 @@ function setupQueue(table) {
     select(current + 1);
   }
 
+  function decidable(row) {
+    if (!row) return false;
+    if (!canReview) { say("sign in to review: anonymous visitors can look but change nothing", true); return false; }
+    if (row.classList.contains("done")) { say(`frame ${row.dataset.frame} was reviewed already`, true); return false; }
+    if (!row.querySelector("button[data-decision]")) { say(`frame ${row.dataset.frame} is not waiting for a decision`, true); return false; }
+    return true;
+  }
+
   function askReason(row) {
     const input = row.querySelector("input.reason");
     if (!input) return;
@@ -145,15 +153,17 @@ function setupQueue(table) {
     const actions = {
       j: () => select(current + 1), ArrowDown: () => select(current + 1),
       k: () => select(current - 1), ArrowUp: () => select(current - 1),
-      a: () => row && !row.classList.contains("done") && decide(row, "accept"),
-      r: () => row && !row.classList.contains("done") && askReason(row),
+      a: () => decidable(row) && decide(row, "accept"),
+      r: () => decidable(row) && askReason(row),
       o: () => row && (window.location = row.querySelector("a").href),
       Enter: () => row && (window.location = row.querySelector("a").href),
     };
     const action = actions[event.key];
     if (action) { event.preventDefault(); action(); }
   });
-  select(0);
+  // start on the first frame still waiting for a decision
+  const firstOpen = rows().findIndex((r) => !r.classList.contains("done") && r.querySelector("button[data-decision]"));
+  select(Math.max(0, firstOpen));
   table.dataset.ready = "yes";
 }
 

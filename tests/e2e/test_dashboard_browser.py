@@ -1,0 +1,287 @@
+"""The dashboard in a real headless Chromium (Playwright), against the real API process and a
+PostgreSQL database filled by a real small campaign (foundation MD, CP2K xTB labels, a
+2-member MACE committee trained here).
+
+The campaign reviews by hand (``review.gate: required``): iteration 0 is accepted through the
+repository, so iteration 1 explores with a trained committee and waits in the review queue.
+Its Li–Li minimum distance is set to 8 Å, wider than the half-diagonal of the 8.6 Å cell, so
+every frame carries a real Li–Li flag whatever path the MD takes.
+
+Screenshots go to docs/screenshots/ (the README shows the frame page).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import REPO, PostgresDatabases
+from tests.cp2k_fixtures import needs_cp2k
+from tests.e2e.test_cli import free_port
+from tests.loop_fixtures import drain, small_campaign
+from wise_al.db import migrate
+from wise_al.db.engine import create_db_engine, create_session_factory, transaction
+from wise_al.db.models import CampaignStatus, FrameStatus, ReviewDecision
+from wise_al.db.repositories import (
+    CampaignRepository,
+    FrameFilter,
+    FrameRepository,
+    TokenRepository,
+)
+from wise_al.settings import WorkerSettings
+from wise_al.spec import parse_spec
+
+pytestmark = needs_cp2k
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = REPO / "docs" / "screenshots"
+
+
+@dataclass
+class Site:
+    url: str
+    campaign_id: int
+    token: str
+    reviewer: str
+
+    def rest(self, path: str, **params: Any) -> Any:
+        response = httpx.get(f"{self.url}/api/v1/campaigns/{self.campaign_id}{path}", params=params)
+        response.raise_for_status()
+        return response.json()
+
+
+def _run_campaign(url: str, home: Path, artifacts: Path) -> int:
+    """Iteration 0 accepted by hand, iteration 1 left waiting for review."""
+    engine = create_db_engine(url)
+    sessions = create_session_factory(engine)
+    settings = WorkerSettings(home=home, artifact_dir=artifacts, device="cpu")
+    spec = small_campaign(
+        **{
+            "name": "dashboard-test",
+            "review.gate": "required",
+            "flags.min_distance_A": {"Li-Li": 8.0, "Li-O": 1.6, "O-O": 1.9},
+        }
+    )
+    with transaction(sessions) as session:
+        repo = CampaignRepository(session)
+        campaign_id = repo.create(parse_spec(spec)).id
+        repo.control(campaign_id, "start")
+    drain(sessions, settings, campaign_id)
+    with transaction(sessions) as session:
+        frames = FrameRepository(session)
+        selected = frames.page(campaign_id, FrameFilter(status=FrameStatus.SELECTED, iteration=0))
+        for frame in selected.items:
+            frames.review(campaign_id, frame.id, "ana", ReviewDecision.ACCEPT, "")
+    drain(sessions, settings, campaign_id)
+    with transaction(sessions) as session:
+        campaign = CampaignRepository(session).get(campaign_id)
+        assert campaign.status == CampaignStatus.RUNNING, campaign.status_reason
+        assert "review" in str(campaign.status_reason)
+    engine.dispose()
+    return campaign_id
+
+
+@pytest.fixture(scope="module")
+def site(
+    postgres: PostgresDatabases, demo_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    url = postgres.create()
+    migrate.upgrade(url)
+    work = tmp_path_factory.mktemp("dashboard")
+    campaign_id = _run_campaign(url, demo_home, work / "artifacts")
+    engine = create_db_engine(url)
+    with transaction(create_session_factory(engine)) as session:
+        _, secret = TokenRepository(session).create("reviewer-bo")
+    engine.dispose()
+    port = free_port()
+    env = {
+        **os.environ,
+        "WISE_AL_HOME": str(work),
+        "WISE_AL_DATABASE_URL": url,
+        "WISE_AL_ARTIFACT_DIR": str(work / "artifacts"),
+        "WISE_AL_BROKER_URL": f"sqla+sqlite:///{work / 'broker.db'}",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "services.api.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    else:
+        server.kill()
+        pytest.fail(f"the API did not start: {server.communicate()[1][-2000:]}")
+    yield Site(base, campaign_id, secret, "reviewer-bo")
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _sign_in(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/signin")
+    page.fill("#token", site.token)
+    page.click("button[type=submit]")
+    expect(page.locator("#reviewer")).to_contain_text(site.reviewer)
+
+
+def _waiting(site: Site) -> list[dict[str, Any]]:
+    frames = site.rest("/frames", status="selected", iteration=1, sort="-deviation")["items"]
+    return [f for f in frames if not site.rest(f"/frames/{f['id']}")["reviews"]]
+
+
+def test_the_campaign_page_draws_its_plots_and_live_status(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/campaigns/{site.campaign_id}")
+    expect(page.locator("#status-reason")).to_contain_text("review")
+    for name in ("timeline", "ratios", "learning", "histogram"):
+        expect(page.locator(f"#plot-{name} .main-svg").first).to_be_visible()
+    assert page.locator("#iterations tbody tr").count() == 2
+    page.screenshot(path=SCREENSHOTS / "campaign.png", full_page=True)
+
+
+def test_the_review_queue_lists_the_flagged_frames(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/campaigns/{site.campaign_id}/review?iteration=1")
+    rows = page.locator("#queue tbody tr[data-frame]")
+    expected = [
+        f["id"]
+        for f in site.rest("/frames", status="selected", iteration=1, sort="-deviation")["items"]
+    ]
+    assert expected, "iteration 1 selected frames for review"
+    assert [int(x) for x in rows.evaluate_all("rs => rs.map(r => r.dataset.frame)")] == expected
+    for k in range(rows.count()):
+        expect(rows.nth(k).locator(".flag")).to_contain_text(["min_distance"])
+    page.screenshot(path=SCREENSHOTS / "queue.png", full_page=True)
+
+
+def test_the_li_li_frame_highlights_both_atoms_with_the_distance(page: Page, site: Site) -> None:
+    frame = _waiting(site)[0]
+    flag = next(f for f in frame["flags"] if f["kind"] == "min_distance" and "Li" in f["message"])
+    page.goto(f"{site.url}/campaigns/{site.campaign_id}/frames/{frame['id']}")
+    viewer = page.locator("#viewer")
+    expect(viewer).to_have_attribute("data-rendered", "yes")
+    highlighted = {int(i) for i in str(viewer.get_attribute("data-highlighted")).split(",")}
+    assert set(flag["atoms"]) <= highlighted
+    assert f"Li–Li {flag['value']:.2f} Å" in str(viewer.get_attribute("data-contacts"))
+    assert page.locator("#viewer canvas").count() >= 1
+    expect(page.locator("#flags")).to_contain_text(flag["message"])
+    expect(page.locator("#member-energies tbody tr")).to_have_count(2)
+    expect(page.locator("#provenance")).to_contain_text("walker")
+    page.screenshot(path=SCREENSHOTS / "frame.png", full_page=False)
+
+
+def test_accepting_and_rejecting_from_the_keyboard_records_reviews(page: Page, site: Site) -> None:
+    first, second = _waiting(site)[:2]
+    _sign_in(page, site)
+    page.goto(f"{site.url}/campaigns/{site.campaign_id}/review?iteration=1")
+    expect(page.locator("#queue")).to_have_attribute("data-ready", "yes")
+    row = page.locator(f'tr[data-frame="{first["id"]}"]')
+    while "current" not in (row.get_attribute("class") or ""):
+        page.keyboard.press("j")
+    page.keyboard.press("a")
+    expect(row.locator(".decision")).to_contain_text(f"accepted by {site.reviewer}")
+    reviews = site.rest(f"/frames/{first['id']}")["reviews"]
+    assert [(r["decision"], r["reviewer"]) for r in reviews] == [("accept", site.reviewer)]
+
+    other = page.locator(f'tr[data-frame="{second["id"]}"]')
+    while "current" not in (other.get_attribute("class") or ""):
+        page.keyboard.press("k" if _above(page, second["id"]) else "j")
+    page.keyboard.press("r")
+    page.keyboard.type("water molecule torn apart by packing")
+    page.keyboard.press("Enter")
+    expect(other.locator(".decision")).to_contain_text("rejected")
+    detail = site.rest(f"/frames/{second['id']}")
+    assert detail["status"] == "rejected"
+    assert detail["reviews"][0]["reason"] == "water molecule torn apart by packing"
+
+
+def _above(page: Page, frame_id: int) -> bool:
+    """Is the frame's row above the current row?"""
+    return bool(
+        page.evaluate(
+            """id => { const rows = [...document.querySelectorAll('#queue tbody tr[data-frame]')];
+            return rows.findIndex(r => r.dataset.frame == id) <
+                   rows.findIndex(r => r.classList.contains('current')); }""",
+            frame_id,
+        )
+    )
+
+
+def test_an_anonymous_visitor_cannot_accept(page: Page, site: Site) -> None:
+    frame = _waiting(site)[0]
+    page.goto(f"{site.url}/campaigns/{site.campaign_id}/review?iteration=1")
+    expect(page.locator("#queue")).to_have_attribute("data-ready", "yes")
+    expect(page.locator(f'tr[data-frame="{frame["id"]}"] button.accept')).to_be_disabled()
+    page.keyboard.press("a")
+    expect(page.locator("#queue-message")).to_contain_text("sign in to review")
+    # even a hand-made request with the page's CSRF token is refused without a session
+    status = page.evaluate(
+        """async url => (await fetch(url, {method: 'POST',
+            body: new URLSearchParams({decision: 'accept'}),
+            headers: {'X-CSRF-Token': document.querySelector('meta[name=csrf-token]').content,
+                      'Accept': 'application/json'}})).status""",
+        f"/campaigns/{site.campaign_id}/frames/{frame['id']}/review",
+    )
+    assert status == 401
+    assert site.rest(f"/frames/{frame['id']}")["reviews"] == []
+
+
+def test_the_models_page_draws_parity_plots(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/campaigns/{site.campaign_id}/models")
+    versions = site.rest("/models")
+    assert len(versions) == 2  # the committee of iteration 0
+    expect(page.locator("#models tbody tr")).to_have_count(2)
+    # every member has held-out labels here: one parity plot each
+    assert all(v["metrics"]["parity"] for v in versions)
+    plots = page.locator("[data-plot-url]")
+    expect(plots).to_have_count(2)
+    for k in range(2):
+        expect(plots.nth(k).locator(".main-svg").first).to_be_visible()
+    download = page.locator("#models a", has_text="download").first
+    assert re.search(r"/models/\d+/download$", str(download.get_attribute("href")))
+    page.screenshot(path=SCREENSHOTS / "models.png", full_page=True)
