@@ -24,9 +24,18 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("member_energies_eV", JSON, nullable=True))
     with op.batch_alter_table("walker_run", schema=None) as batch_op:
         batch_op.add_column(sa.Column("deviation_histogram", JSON, nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        # the review queue's order: highest deviation first, unjudged (NULL) frames last
+        op.create_index(
+            "ix_frame_campaign_deviation_desc",
+            "frame",
+            ["campaign_id", sa.text('"max_deviation_eV_per_A" DESC NULLS LAST'), "id"],
+        )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_frame_campaign_deviation_desc", table_name="frame")
     with op.batch_alter_table("walker_run", schema=None) as batch_op:
         batch_op.drop_column("deviation_histogram")
     with op.batch_alter_table("frame", schema=None) as batch_op:

@@ -102,14 +102,18 @@ def demo(
                 console.print(
                     f"campaign [bold]{campaign['id']}[/] '{campaign['name']}': "
                     f"{spec.system.atom_count()} atoms, {spec.labelling.method} labels, "
-                    f"committee of {spec.model.committee_size}"
+                    f"committee of {spec.model.committee_size}; watch it at "
+                    f"{url}/campaigns/{campaign['id']}"
                 )
                 ended = _follow(client, campaign["id"], spec)
                 console.print(f"{ended['status']}: {ended['status_reason']}", markup=False)
                 console.print(_summary(client.iterations(campaign["id"])))
             if exit_when_done:
                 return
-            console.print(f"API at {url}/api/v1 (docs {url}/docs); Ctrl-C stops.")
+            console.print(
+                f"dashboard at {url} (to review, sign in with a token from "
+                f"`wise-al token create NAME`), API at {url}/api/v1; Ctrl-C stops."
+            )
             with suppress(KeyboardInterrupt):
                 server.wait()
         finally:

@@ -120,7 +120,7 @@ def up(
     """Run the API and the workers on this machine (SQLite, no servers); Ctrl-C stops."""
     settings = CoreSettings()
     with embedded(settings, host, port, concurrency) as (url, server):
-        console.print(f"[bold]wise-al[/] up: API {url}/api/v1 (docs {url}/docs)")
+        console.print(f"[bold]wise-al[/] up: dashboard {url}, API {url}/api/v1 (docs {url}/docs)")
         with suppress(KeyboardInterrupt):
             server.wait()
 

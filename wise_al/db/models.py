@@ -11,7 +11,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wise_al.db.base import Base, StrEnum, utcnow
@@ -121,6 +121,15 @@ class Frame(Base):
     __table_args__ = (
         Index("ix_frame_campaign_status", "campaign_id", "status"),
         Index("ix_frame_campaign_deviation", "campaign_id", "max_deviation_eV_per_A"),
+        # the review queue's order (highest deviation first, unjudged frames last), so a
+        # page of 100 000 frames is an index walk, not a sort; PostgreSQL only (SQLite
+        # indexes cannot say NULLS LAST)
+        Index(
+            "ix_frame_campaign_deviation_desc",
+            "campaign_id",
+            text('"max_deviation_eV_per_A" DESC NULLS LAST'),
+            "id",
+        ).ddl_if(dialect="postgresql"),
         UniqueConstraint("walker_run_id", "md_step"),
     )
 
