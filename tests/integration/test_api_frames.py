@@ -77,7 +77,7 @@ def test_reviews_accept_reject_and_refuse(api: Api, tmp_path: Path) -> None:
     candidate = api.client.post(url.format(ids[2]), json={"decision": "accept"}, headers=api.auth)
     assert candidate.status_code == 409 and "candidate" in candidate.json()["message"]
     with transaction(api.sessions) as session:
-        statuses = dict(session.execute(select(Frame.id, Frame.status)).tuples().all())
+        statuses = dict(session.execute(select(Frame.id, Frame.status)).all())
     assert statuses[ids[0]] == FrameStatus.REJECTED and statuses[ids[2]] == FrameStatus.CANDIDATE
     detail = api.client.get(f"{CAMPAIGNS}/{campaign_id}/frames/{ids[0]}").json()
     assert [r["reason"] for r in detail["reviews"]] == ["packing artefact"]

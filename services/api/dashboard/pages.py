@@ -27,7 +27,7 @@ from services.api.routes.campaigns import CampaignId
 from services.api.routes.frames import FrameId, ReviewCreate
 from services.api.routes.results import artifact_file
 from services.worker.dispatch import send_advance
-from wise_al.db.models import FrameStatus, Iteration, ReviewDecision, WalkerRun
+from wise_al.db.models import FrameStatus, Iteration, ReviewDecision, RunStatus, WalkerRun
 from wise_al.db.repositories import (
     CampaignRepository,
     FrameFilter,
@@ -154,8 +154,13 @@ def frame_page(
     iteration = session.get_one(Iteration, frame.iteration_id)
     walker = session.get(WalkerRun, frame.walker_run_id) if frame.walker_run_id else None
     spec = campaign_spec(campaign)
+    labels = OverviewRepository(session).labels_of(frame_id)
+    # training takes every successful label so far: committees from this iteration on
     models = ModelVersionRepository(session).for_campaign(campaign_id)
-    trained_on = sorted({m.iteration_index for m in models if m.iteration_index >= iteration.index})
+    labelled = any(label.status == RunStatus.DONE for label in labels)
+    trained_on = sorted(
+        {m.iteration_index for m in models if labelled and m.iteration_index >= iteration.index}
+    )
     return render(
         request,
         viewer,
@@ -168,7 +173,7 @@ def frame_page(
         window=spec.uncertainty,
         viewer_data=views.viewer_data(frame, list(frame.flags)),
         reviews=frames.reviews(frame_id),
-        labels=OverviewRepository(session).labels_of(frame_id),
+        labels=labels,
         trained_on=trained_on,
     )
 
