@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export WISE_AL_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export WISE_AL_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help setup system assets services demo up test lint format clean
+.PHONY: help setup system assets services demo up test screenshots lint format clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -46,6 +46,10 @@ up: setup  ## embedded mode: the API and a worker for every queue (SQLite, no se
 test: setup services  ## the whole suite (lint first: it takes seconds)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest
+
+screenshots: setup services  ## the browser tests, then their screenshots into docs/ (README)
+	$(BIN)/python -m pytest -q tests/e2e/test_dashboard_browser.py
+	cp tests/artifacts/screenshots/*.png docs/screenshots/
 
 lint:  ## ruff and mypy
 	$(BIN)/ruff check .

@@ -7,7 +7,8 @@ repository, so iteration 1 explores with a trained committee and waits in the re
 Its Li–Li minimum distance is set to 8 Å, wider than the half-diagonal of the 8.6 Å cell, so
 every frame carries a real Li–Li flag whatever path the MD takes.
 
-Screenshots go to docs/screenshots/ (the README shows the frame page).
+Screenshots go to tests/artifacts/screenshots/ (ignored by git); ``make screenshots`` runs
+this module and copies them to docs/screenshots/, which the README shows.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-SCREENSHOTS = REPO / "docs" / "screenshots"
+SCREENSHOTS = REPO / "tests" / "artifacts" / "screenshots"
 
 
 @dataclass
@@ -147,6 +148,7 @@ def site(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
