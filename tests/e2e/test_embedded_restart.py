@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 from sqlalchemy import select
@@ -33,6 +34,20 @@ def _up(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: one killpg takes everything
         )
+
+
+def _alive_in_group(pgid: int) -> list[str]:
+    """Command lines of live (not zombie) processes in process group ``pgid``."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError):
+            continue  # gone while we looked
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(cmdline.strip())
+    return alive
 
 
 def _wait(what: str, check: Callable[[], bool], log: Path, timeout_s: float = 900) -> None:
@@ -84,8 +99,14 @@ def test_up_killed_mid_campaign_resumes_it_on_the_next_start(
         assert campaign["status"] == "completed", campaign["status_reason"]
         assert "recovered 1 running campaigns" in log.read_text()
     finally:
-        os.killpg(second.pid, signal.SIGTERM)
-        second.wait(timeout=60)
+        # stopped the way a service manager stops it: SIGTERM to `wise-al up` alone, which
+        # must stop its API and worker itself
+        second.terminate()
+        second.wait(timeout=90)
+        leftovers = _alive_in_group(second.pid)
+        with suppress(ProcessLookupError):
+            os.killpg(second.pid, signal.SIGKILL)  # never leak a process, even on failure
+    assert leftovers == [], f"wise-al up left processes running after SIGTERM: {leftovers}"
     sessions = create_session_factory(create_db_engine(f"sqlite:///{home / 'wise_al.db'}"))
     with transaction(sessions) as session:
         selected = sorted(

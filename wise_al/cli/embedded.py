@@ -7,9 +7,11 @@ processes are started by argv, so the core never imports the services it launche
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -76,13 +78,26 @@ def _start(
     return process
 
 
+def _exit_on_sigterm(stack: ExitStack) -> None:
+    """Turn SIGTERM into SystemExit, so the stack stops what it started (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def leave(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, leave)
+    stack.callback(signal.signal, signal.SIGTERM, previous)
+
+
 @contextmanager
 def embedded(
     settings: CoreSettings, host: str, port: int, concurrency: int = 2
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Migrate, start the API, recover lost work, start the worker; yields (URL, API process).
 
-    Everything started is stopped when the block ends.
+    Everything started is stopped when the block ends, also on SIGTERM (what ``kill``,
+    systemd and docker send): the worker gets its warm shutdown, then is killed after 30 s.
     """
     if not port_free(host, port):
         raise WiseAlError(f"port {port} on {host} is in use: stop what runs there or pass --port")
@@ -91,6 +106,7 @@ def embedded(
     logs.mkdir(parents=True, exist_ok=True)
     url = f"http://{host}:{port}"
     with ExitStack() as stack:
+        _exit_on_sigterm(stack)
         server = _start(stack, serve_command(host, port, "warning"), logs / "api.log")
         wait_healthy(url, server)
         # no worker runs yet: empty the embedded queues and send what the database says
