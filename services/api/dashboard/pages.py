@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -24,14 +25,14 @@ from services.api.dashboard.auth import (
 from services.api.dashboard.templating import VENDOR, render
 from services.api.deps import SessionDep
 from services.api.routes.campaigns import CampaignId
-from services.api.routes.frames import FrameId, ReviewCreate
+from services.api.routes.frames import FrameId, ReviewCreate, record_review
 from services.api.routes.results import artifact_file
-from services.worker.dispatch import send_advance
-from wise_al.db.models import FrameStatus, Iteration, ReviewDecision, RunStatus, WalkerRun
+from wise_al.db.models import FrameStatus, RunStatus
 from wise_al.db.repositories import (
     CampaignRepository,
     FrameFilter,
     FrameRepository,
+    LabelRepository,
     ModelVersionRepository,
     OverviewRepository,
     TokenRepository,
@@ -151,10 +152,9 @@ def frame_page(
     campaign = CampaignRepository(session).get(campaign_id)
     frames = FrameRepository(session)
     frame = frames.get(campaign_id, frame_id)
-    iteration = session.get_one(Iteration, frame.iteration_id)
-    walker = session.get(WalkerRun, frame.walker_run_id) if frame.walker_run_id else None
+    iteration, walker = frames.provenance(frame)
     spec = campaign_spec(campaign)
-    labels = OverviewRepository(session).labels_of(frame_id)
+    labels = LabelRepository(session).of_frame(frame_id)
     # training takes every successful label so far: committees from this iteration on
     models = ModelVersionRepository(session).for_campaign(campaign_id)
     labelled = any(label.status == RunStatus.DONE for label in labels)
@@ -194,18 +194,10 @@ def review_frame(
     check_csrf(request, viewer, csrf_token)
     reviewer = require_reviewer(viewer)
     try:
-        body = ReviewCreate(decision=ReviewDecision(decision), reason=reason)
-    except (ValueError, ValidationError) as exc:
-        message = (
-            f"decision: must be accept or reject, not {decision!r}"
-            if decision not in {"accept", "reject"}
-            else "reason: say why the frame is rejected"
-        )
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, message) from exc
-    review = FrameRepository(session).review(
-        campaign_id, frame_id, reviewer, body.decision, body.reason
-    )
-    background.add_task(send_advance, request.app.state.celery, campaign_id)
+        body = ReviewCreate.model_validate({"decision": decision, "reason": reason})
+    except ValidationError as exc:  # the same 422 as a bad JSON body: fields named
+        raise RequestValidationError(exc.errors()) from exc
+    review = record_review(session, request, background, campaign_id, frame_id, reviewer, body)
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(
             {

@@ -11,12 +11,13 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi import Path as FastApiPath
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, model_validator
+from sqlalchemy.orm import Session
 
 from services.api.deps import SessionDep, TokenDep
 from services.api.routes.campaigns import ERROR_RESPONSES, CampaignId
 from services.api.schemas import FrameDetailRead, FramePage, FrameRead, ReviewRead
 from services.worker.dispatch import send_advance
-from wise_al.db.models import FrameStatus, Iteration, ReviewDecision, WalkerRun
+from wise_al.db.models import FrameStatus, Review, ReviewDecision
 from wise_al.db.repositories import CampaignRepository, FrameFilter, FrameRepository
 from wise_al.systems.structures import structure_from_dict
 
@@ -56,8 +57,7 @@ def get_frame(campaign_id: CampaignId, frame_id: FrameId, session: SessionDep) -
     """One frame: structure (Å), per-atom deviation, flags, its walker and MD step, reviews."""
     frames = FrameRepository(session)
     frame = frames.get(campaign_id, frame_id)
-    iteration = session.get_one(Iteration, frame.iteration_id)
-    walker = session.get(WalkerRun, frame.walker_run_id) if frame.walker_run_id else None
+    iteration, walker = frames.provenance(frame)
     return FrameDetailRead.model_validate(
         {
             **FrameRead.model_validate(frame).model_dump(),
@@ -116,9 +116,22 @@ def review_frame(
     background: BackgroundTasks,
 ) -> ReviewRead:
     """Accept or reject a selected frame (409 if it is not selected, reviewed or labelled)."""
-    review = FrameRepository(session).review(
-        campaign_id, frame_id, token.name, body.decision, body.reason
-    )
-    # the loop may be waiting for this decision: ask it, after the commit
-    background.add_task(send_advance, request.app.state.celery, campaign_id)
+    review = record_review(session, request, background, campaign_id, frame_id, token.name, body)
     return ReviewRead.model_validate(review)
+
+
+def record_review(
+    session: Session,
+    request: Request,
+    background: BackgroundTasks,
+    campaign_id: int,
+    frame_id: int,
+    reviewer: str,
+    body: ReviewCreate,
+) -> Review:
+    """Store a decision and, after the commit, ask the loop to advance (it may be waiting)."""
+    review = FrameRepository(session).review(
+        campaign_id, frame_id, reviewer, body.decision, body.reason
+    )
+    background.add_task(send_advance, request.app.state.celery, campaign_id)
+    return review

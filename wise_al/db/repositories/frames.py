@@ -16,6 +16,7 @@ from wise_al.db.models import (
     Label,
     Review,
     ReviewDecision,
+    WalkerRun,
 )
 from wise_al.db.repositories.base import Repository
 from wise_al.db.repositories.campaigns import Page
@@ -93,6 +94,12 @@ class FrameRepository(Repository):
         if frame is None:
             raise NotFoundError(f"campaign {campaign_id} has no frame {frame_id}")
         return frame
+
+    def provenance(self, frame: Frame) -> tuple[Iteration, WalkerRun | None]:
+        """The iteration and the walker run (if any) a frame came from."""
+        iteration = self.session.get_one(Iteration, frame.iteration_id)
+        walker = self.session.get(WalkerRun, frame.walker_run_id) if frame.walker_run_id else None
+        return iteration, walker
 
     def reviews(self, frame_id: int) -> list[Review]:
         """Review decisions on a frame, oldest first."""

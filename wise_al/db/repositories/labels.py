@@ -54,6 +54,14 @@ class LabelRepository(Repository):
         self.session.flush()
         return label
 
+    def of_frame(self, frame_id: int) -> list[Label]:
+        """Labels of one frame (one per level of theory), newest first."""
+        return list(
+            self.session.scalars(
+                select(Label).where(Label.frame_id == frame_id).order_by(Label.id.desc())
+            )
+        )
+
     def count_done(self, campaign_id: int, iteration_id: int | None = None) -> int:
         """Successful labels of a campaign's frames (of one iteration's, if given)."""
         query = (

@@ -208,11 +208,3 @@ class OverviewRepository(Repository):
                 .order_by(Flag.kind)
             )
         )
-
-    def labels_of(self, frame_id: int) -> list[Label]:
-        """Labels of one frame, newest first."""
-        return list(
-            self.session.scalars(
-                select(Label).where(Label.frame_id == frame_id).order_by(Label.id.desc())
-            )
-        )
