@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import JSON, column, table, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import PostgresDatabases, table_names
@@ -19,6 +20,7 @@ from wise_al.db.base import Base, utcnow
 from wise_al.db.engine import create_db_engine
 from wise_al.errors import WiseAlError
 
+JSON_TYPE = JSON().with_variant(postgresql.JSONB(), "postgresql")
 EXPECTED_TABLES = {t.name for t in Base.metadata.sorted_tables}
 
 
@@ -78,3 +80,78 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_enforced(tmp_path: Path) -> N
             ),
             {"now": utcnow()},
         )
+
+
+#: The label table as revision 0004 left it (the columns the test fills).
+OLD_LABEL = table(
+    "label",
+    *(column(name) for name in ("id", "frame_id", "level_sha256", "status", "attempts")),
+    *(column(name) for name in ("created_at",)),
+    *(column(name, JSON_TYPE) for name in ("level_of_theory", "stress_eV_per_A3", "attempt_log")),
+)
+
+
+def test_old_cp2k_signed_stresses_are_negated_once(empty_url: str) -> None:
+    """0005 turns a label stored with CP2K's sign (compression positive) into dE/dstrain."""
+    import json
+
+    migrate.upgrade(empty_url, "c4e2a9d17f35")  # the schema before stresses were converted
+    old = [[0.002, 0.0001, 0.0], [0.0001, 0.003, 0.0], [0.0, 0.0, 0.001]]
+    engine = create_db_engine(empty_url)
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO campaign (id, name, status, schema_version, spec, created_at, "
+                "updated_at) VALUES (1, 'c', 'draft', 1, '{}', :now, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                'INSERT INTO iteration (id, campaign_id, "index", phase, metrics, started_at) '
+                "VALUES (1, 1, 0, 'label', '{}', :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO frame (id, campaign_id, iteration_id, md_step, status, n_atoms, "
+                "structure, created_at) VALUES (1, 1, 1, 0, 'selected', 1, '{}', :now)"
+            ),
+            {"now": now},
+        )
+        for label_id, level, stress in ((1, "a", old), (2, "b", None)):
+            conn.execute(
+                OLD_LABEL.insert().values(
+                    id=label_id,
+                    frame_id=1,
+                    level_of_theory={},
+                    level_sha256=level,
+                    status="done",
+                    stress_eV_per_A3=stress,
+                    attempts=1,
+                    attempt_log=[],
+                    created_at=now,
+                )
+            )
+    migrate.upgrade(empty_url)
+    migrate.upgrade(empty_url)  # at head: nothing runs twice
+
+    def stored() -> dict[int, tuple[object, object]]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text('SELECT id, "stress_eV_per_A3", stress_convention FROM label ORDER BY id')
+            ).all()
+        return {
+            int(i): (json.loads(s) if isinstance(s, str) else s, conv) for i, s, conv in rows
+        }
+
+    after = stored()
+    assert after[1] == ([[-v for v in row] for row in old], "dE_dstrain")
+    assert after[2][0] is None
+    # down restores CP2K's sign, up converts it again: still exactly one negation
+    migrate.downgrade(empty_url, "c4e2a9d17f35")
+    migrate.upgrade(empty_url)
+    assert stored()[1] == after[1]
+    engine.dispose()

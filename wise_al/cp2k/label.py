@@ -27,6 +27,7 @@ from wise_al.cp2k.level import level_of_theory, preflight, sha256_of
 from wise_al.cp2k.parse import Cp2kOutput, parse_output
 from wise_al.cp2k.rescue import GUESS_WFN, LADDER, Rung, climbs, prepare
 from wise_al.cp2k.run import LaunchProfile, run_cp2k
+from wise_al.cp2k.units import STRESS_CONVENTION
 from wise_al.cp2k.wavefunctions import Guess, WavefunctionLibrary
 from wise_al.settings import Cp2kSettings
 from wise_al.spec.labelling import LabellingSpec
@@ -61,6 +62,7 @@ class LabelResult:
     energy_eV: float | None = None
     forces_eV_per_A: list[list[float]] | None = None
     stress_eV_per_A3: list[list[float]] | None = None
+    stress_convention: str | None = None  # units.STRESS_CONVENTION once there is a stress
     input_sha256: str | None = None  # of the attempt that produced the numbers
     scf_steps: int | None = None  # of that attempt
     wall_time_s: float = 0.0  # of all attempts
@@ -81,9 +83,15 @@ class LabelResult:
 
     @classmethod
     def load(cls, path: Path) -> LabelResult:
+        """A stored result; one written before stresses were converted comes back converted."""
         data = json.loads(path.read_text())
         data["attempts"] = [Attempt(**a) for a in data["attempts"]]
-        return cls(**data)
+        result = cls(**data)
+        if result.stress_eV_per_A3 is not None and result.stress_convention is None:
+            # written with CP2K's sign (compression positive): the only other one ever stored
+            result.stress_eV_per_A3 = (-np.asarray(result.stress_eV_per_A3)).tolist()
+            result.stress_convention = STRESS_CONVENTION
+        return result
 
 
 def structure_problem(atoms: Atoms) -> str | None:
@@ -238,6 +246,7 @@ class Labeller:
         result.forces_eV_per_A = output.forces_eV_per_A.tolist()
         if output.stress_eV_per_A3 is not None:
             result.stress_eV_per_A3 = output.stress_eV_per_A3.tolist()
+            result.stress_convention = STRESS_CONVENTION
         result.input_sha256 = attempt.input_sha256
         result.scf_steps = output.scf_steps
         spent = result.total_scf_steps

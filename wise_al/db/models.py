@@ -189,6 +189,9 @@ class Label(Base):
     energy_eV: Mapped[float | None]
     forces_eV_per_A: Mapped[list[Any] | None]
     stress_eV_per_A3: Mapped[list[Any] | None]
+    # "dE_dstrain" ((1/V) dE/dstrain, ASE/MACE: compression negative); migration 0005 turned
+    # the CP2K-signed stresses of earlier labels into it
+    stress_convention: Mapped[str | None] = mapped_column(String(20))
     input_path: Mapped[str | None] = mapped_column(Text)
     output_path: Mapped[str | None] = mapped_column(Text)
     input_sha256: Mapped[str | None] = mapped_column(String(64))

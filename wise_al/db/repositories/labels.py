@@ -41,6 +41,7 @@ class LabelRepository(Repository):
         label.energy_eV = result.energy_eV
         label.forces_eV_per_A = result.forces_eV_per_A
         label.stress_eV_per_A3 = result.stress_eV_per_A3
+        label.stress_convention = result.stress_convention
         label.attempts = len(result.attempts)
         label.attempt_log = [vars(a) for a in result.attempts]
         if result.attempts:
