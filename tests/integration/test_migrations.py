@@ -143,9 +143,7 @@ def test_old_cp2k_signed_stresses_are_negated_once(empty_url: str) -> None:
             rows = conn.execute(
                 text('SELECT id, "stress_eV_per_A3", stress_convention FROM label ORDER BY id')
             ).all()
-        return {
-            int(i): (json.loads(s) if isinstance(s, str) else s, conv) for i, s, conv in rows
-        }
+        return {int(i): (json.loads(s) if isinstance(s, str) else s, conv) for i, s, conv in rows}
 
     after = stored()
     assert after[1] == ([[-v for v in row] for row in old], "dE_dstrain")

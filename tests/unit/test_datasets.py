@@ -9,12 +9,12 @@ import pytest
 from ase import Atoms
 from ase.io import read
 
-from tests.mace_models import DATA
+from tests.mace_models import DATA, STRESS_DATA
 from wise_al.cp2k.level import level_of_theory, spec_from_level
 from wise_al.errors import WiseAlError
 from wise_al.mace.datasets import bootstrap, split_of, write_dataset
 from wise_al.mace.foundations import resolve_foundation
-from wise_al.mace.training import MemberJob, e0s_argument, mace_arguments
+from wise_al.mace.training import MemberJob, e0s_argument, effective_training, mace_arguments
 from wise_al.spec.labelling import LabellingSpec
 from wise_al.spec.model import TrainingSpec
 
@@ -77,11 +77,13 @@ def test_bootstrap_resamples_with_replacement(tmp_path: Path) -> None:
     assert len({a.positions.tobytes() for a in resampled}) < len(resampled)
 
 
-def _job(tmp_path: Path, strategy: str, **extra: object) -> MemberJob:
+def _job(
+    tmp_path: Path, strategy: str, training: TrainingSpec | None = None, **extra: object
+) -> MemberJob:
     dataset = write_dataset(_frames(), tmp_path / "data", 0.2, 0.2)
     return MemberJob(
-        "member0", 7, strategy, dataset, {1: -10.5, 8: -118.25}, TrainingSpec(), tmp_path,  # type: ignore[arg-type]
-        **extra,  # type: ignore[arg-type]
+        "member0", 7, strategy, dataset, {1: -10.5, 8: -118.25}, training or TrainingSpec(),  # type: ignore[arg-type]
+        tmp_path, **extra,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -94,14 +96,40 @@ def test_each_strategy_gets_its_own_mace_arguments(tmp_path: Path) -> None:
     # without it mace 0.3.16 turns on multihead fine-tuning and tries to download replay data
     assert "--multiheads_finetuning=False" in naive and "--foundation_model=f.model" in naive
     assert not any(a.startswith("--num_channels") for a in naive)  # the foundation's own
+    assert "--lr=0.001" in naive and "--ema" in naive and "--ema_decay=0.99" in naive
     replay = tmp_path / "replay.extxyz"
     multi = mace_arguments(_job(tmp_path, "fine_tune_multihead", replay_file=replay), Path("f"))
-    assert f"--pt_train_file={replay}" in multi and "--force_mh_ft_lr=True" in multi
+    # mace's own safe lr and EMA for multihead fine-tuning, unless the spec asks otherwise
+    assert f"--pt_train_file={replay}" in multi and "--force_mh_ft_lr=True" not in multi
+    assert "--loss=universal" in multi and "--lr=0.0001" in multi
+    asked = TrainingSpec(learning_rate=0.003)
+    multi = mace_arguments(
+        _job(tmp_path, "fine_tune_multihead", asked, replay_file=replay), Path("f")
+    )
+    assert "--force_mh_ft_lr=True" in multi and "--lr=0.003" in multi
     with pytest.raises(WiseAlError, match="replay"):
         mace_arguments(_job(tmp_path, "fine_tune_multihead"), Path("f"))
     with pytest.raises(WiseAlError, match="foundation"):
         mace_arguments(_job(tmp_path, "fine_tune_naive"))
     assert e0s_argument({8: -1.0, 1: 0.1}) == "{1: 0.1, 8: -1.0}"
+
+
+def test_stress_is_trained_only_when_weighted_and_labelled(tmp_path: Path) -> None:
+    periodic = read(STRESS_DATA, ":")
+    assert isinstance(periodic, list)
+    weighted = TrainingSpec(stress_weight=1.0)
+    with_stress = write_dataset(periodic, tmp_path / "stress", 0.2, 0.2)
+    assert with_stress.stress_frames == with_stress.counts["train"] > 0
+    run = effective_training("from_scratch", weighted, with_stress.stress_frames)
+    assert run["loss"] == "stress" and run["stress_trained"] and run["stress_weight"] == 1.0
+    # mace's default loss ignores --stress_weight: unweighted, the arguments say weighted, 0
+    unweighted = mace_arguments(_job(tmp_path, "from_scratch"))
+    assert "--loss=weighted" in unweighted and "--stress_weight=0.0" in unweighted
+    # weighted, but clusters carry no stress: nothing to learn it from
+    clusters = mace_arguments(_job(tmp_path, "from_scratch", weighted))
+    assert "--loss=weighted" in clusters and "--stress_weight=0.0" in clusters
+    assert effective_training("fine_tune_naive", TrainingSpec(), 0)["bootstrap"]
+    assert not effective_training("from_scratch", TrainingSpec(), 0)["bootstrap"]
 
 
 @pytest.mark.parametrize(

@@ -40,8 +40,3 @@ STRESS_CONVENTION = "dE_dstrain"
 def stress_eV_per_A3(stress_GPa: np.ndarray) -> np.ndarray:
     """CP2K's printed stress (GPa, compression positive) -> ``(1/V) dE/dstrain`` in eV/Å³."""
     return -np.asarray(stress_GPa) * GPA_IN_EV_PER_A3
-
-
-def stress_GPa(stress_eV_per_A3: np.ndarray) -> np.ndarray:
-    """eV/Å³ -> GPa, keeping the sign convention (for reports; 1 eV/Å³ = 160.2 GPa)."""
-    return np.asarray(stress_eV_per_A3) / GPA_IN_EV_PER_A3

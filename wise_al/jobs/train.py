@@ -18,6 +18,14 @@ from wise_al.jobs.snapshot import iteration_at
 from wise_al.settings import WorkerSettings
 from wise_al.systems.structures import structure_from_dict
 
+#: Held-out errors averaged over a committee's members.
+ERROR_KEYS = (
+    "energy_rmse_meV_per_atom",
+    "forces_rmse_meV_per_A",
+    "stress_rmse_meV_per_A3",
+    "stress_rmse_GPa",
+)
+
 
 def train_member(
     sessions: sessionmaker[Session],
@@ -115,11 +123,12 @@ def evaluate_iteration(
         )
         evaluation: dict[str, object] = {"members": len(members)}
         for split in ("valid", "test"):
-            for key in ("energy_rmse_meV_per_atom", "forces_rmse_meV_per_A"):
+            for key in ERROR_KEYS:
                 values = [
                     float(m.metrics["errors"][split][key])
                     for m in members
-                    if m.status == RunStatus.DONE and split in m.metrics.get("errors", {})
+                    if m.status == RunStatus.DONE
+                    and m.metrics.get("errors", {}).get(split, {}).get(key) is not None
                 ]
                 if values:
                     evaluation[f"{split}_{key}"] = fmean(values)

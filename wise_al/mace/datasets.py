@@ -41,12 +41,15 @@ class Dataset:
         Hash of the files' contents: what a model version was trained on.
     level_sha256
         The labels' level of theory, when the frames record it.
+    stress_frames
+        Training frames whose labels carry a stress (periodic frames).
     """
 
     files: dict[str, Path]
     counts: dict[str, int]
     sha256: str
     level_sha256: str | None
+    stress_frames: int = 0
 
 
 def labelled_frame(
@@ -138,7 +141,8 @@ def write_dataset(
             write(files[name], splits[name], format="extxyz")
             digest.update(name.encode() + files[name].read_bytes())
     counts = {name: len(splits[name]) for name in SPLITS}
-    return Dataset(files, counts, digest.hexdigest(), level)
+    stress_frames = sum("REF_stress" in atoms.info for atoms in splits["train"])
+    return Dataset(files, counts, digest.hexdigest(), level, stress_frames)
 
 
 def bootstrap(train_file: Path, seed: int, out: Path) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ase import Atoms
+from ase import Atoms, units
 
 from wise_al.mace.committee import Committee
 
@@ -17,14 +17,17 @@ from wise_al.mace.committee import Committee
 class Errors:
     """Root-mean-square errors against the labels (``REF_*``).
 
-    Energies per atom (meV/atom), force components (meV/Å), stress components (meV/Å³,
-    only over frames whose labels have stress).
+    Energies per atom (meV/atom), force components (meV/Å), stress components (meV/Å³ and
+    GPa, only over frames whose labels have stress; both in the ``(1/V) dE/dstrain``
+    convention of labels and models).
     """
 
     frames: int
     energy_rmse_meV_per_atom: float
     forces_rmse_meV_per_A: float
     stress_rmse_meV_per_A3: float | None
+    stress_rmse_GPa: float | None = None
+    stress_frames: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,12 +63,14 @@ def evaluate(
     if with_stress and prediction.stress_eV_per_A3 is not None:
         ref = np.array([np.reshape(frames[k].info["REF_stress"], -1)[:9] for k in with_stress])
         pred = prediction.stress_eV_per_A3[0, with_stress].reshape(len(with_stress), 9)
-        stress = 1000 * _rmse(ref, pred)
+        stress = _rmse(ref, pred)
     errors = Errors(
         frames=len(frames),
         energy_rmse_meV_per_atom=1000 * _rmse(energy_ref, energy_pred),
         forces_rmse_meV_per_A=1000 * _rmse(forces_ref, forces_pred),
-        stress_rmse_meV_per_A3=stress,
+        stress_rmse_meV_per_A3=None if stress is None else 1000 * stress,
+        stress_rmse_GPa=None if stress is None else stress / units.GPa,
+        stress_frames=len(with_stress) if stress is not None else 0,
     )
     return errors, Parity(energy_ref, energy_pred, forces_ref, forces_pred)
 

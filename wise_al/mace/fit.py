@@ -19,7 +19,7 @@ from ase.io import read
 from wise_al.atomic_files import write_text_atomic
 from wise_al.errors import WiseAlError
 from wise_al.mace.datasets import Dataset, bootstrap, write_dataset
-from wise_al.mace.training import MemberJob, TrainedMember, train_committee
+from wise_al.mace.training import MemberJob, TrainedMember, effective_training, train_committee
 from wise_al.spec.model import Strategy, TrainingSpec
 
 MANIFEST_NAME = "committee.json"
@@ -95,7 +95,7 @@ def member_job(
     """The training job of committee member ``member``: its seed, optionally resampled data."""
     seed = training.seed + member
     train_file = None
-    if training.bootstrap:
+    if effective_training(strategy, training, dataset.stress_frames)["bootstrap"]:
         train_file = bootstrap(dataset.files["train"], seed, work_dir / f"train-{member}.extxyz")
     return MemberJob(
         name=f"member{member}",
@@ -117,11 +117,16 @@ def member_record(member: TrainedMember, dataset: Dataset, device: str) -> dict[
     assert member.model_file is not None
     errors = _errors(member, dataset, device)
     parity = member.model_file.parent / "parity.json"
+    job = member.job
     return {
         "file": str(member.model_file),
         "sha256": file_sha256(member.model_file),
         "log": str(member.log_file),
-        "seed": member.job.seed,
+        "seed": job.seed,
+        # what made this member differ from the others, and what mace really trained with
+        "diversity": {"seed": job.seed, "bootstrap": job.train_file is not None},
+        "training_run": effective_training(job.strategy, job.training, dataset.stress_frames),
+        "mace_arguments": list(member.arguments),
         "errors": errors,
         "parity": str(parity) if parity.exists() else None,
     }

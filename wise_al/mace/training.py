@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from wise_al.errors import WiseAlError
 from wise_al.mace.datasets import Dataset
@@ -80,9 +81,57 @@ def e0s_argument(e0s: dict[int, float]) -> str:
     return "{" + ", ".join(f"{z}: {e!r}" for z, e in sorted(e0s.items())) + "}"
 
 
+#: Learning rate and weight EMA when the spec leaves them unset, per strategy.
+#: - from scratch: mace's own default (lr 1e-2, no EMA);
+#: - naive fine-tuning moves every foundation weight: at the from-scratch rate the first
+#:   epochs on a few hundred labels pull it far from the foundation and it forgets what the
+#:   new data does not cover (the rare Li-Li contacts it was chosen for), so a tenth of that
+#:   (1e-3) with an EMA of the weights (0.99, as mace's fine-tuning examples use);
+#: - multihead fine-tuning: mace's own safe choice (lr 1e-4, EMA 0.99999), which mace
+#:   applies itself unless ``--force_mh_ft_lr`` is passed.
+STRATEGY_DEFAULTS: dict[str, tuple[float, float | None]] = {
+    "from_scratch": (1e-2, None),
+    "fine_tune_naive": (1e-3, 0.99),
+    "fine_tune_multihead": (1e-4, 0.99999),
+}
+
+
+def effective_training(
+    strategy: Strategy, training: TrainingSpec, stress_frames: int
+) -> dict[str, Any]:
+    """What mace really trains with: loss, weights, learning rate, EMA, epochs, bootstrap.
+
+    mace's default loss (``weighted``) ignores ``--stress_weight``: stress is only learned
+    with the ``stress`` loss, chosen when the spec weights stress and training frames carry
+    it (periodic frames only). Multihead fine-tuning always uses mace's ``universal`` loss,
+    which includes stress at ``stress_weight``.
+    """
+    default_lr, default_ema = STRATEGY_DEFAULTS[strategy]
+    stress_trained = training.stress_weight > 0 and stress_frames > 0
+    if strategy == "fine_tune_multihead":
+        loss = "universal"
+    else:
+        loss = "stress" if stress_trained else "weighted"
+    bootstrap = training.bootstrap
+    return {
+        "loss": loss,
+        "energy_weight": training.energy_weight,
+        "forces_weight": training.forces_weight,
+        "stress_weight": training.stress_weight if stress_trained else 0.0,
+        "stress_trained": stress_trained,
+        "stress_frames": stress_frames,
+        "learning_rate": training.learning_rate or default_lr,
+        "learning_rate_from": "spec" if training.learning_rate else f"{strategy} default",
+        "ema_decay": training.ema_decay or default_ema,
+        "max_num_epochs": training.max_num_epochs,
+        "bootstrap": strategy != "from_scratch" if bootstrap is None else bootstrap,
+    }
+
+
 def mace_arguments(job: MemberJob, foundation: Path | None = None) -> list[str]:
     """The ``run_train`` command line of one member (``foundation``: the file to start from)."""
     t, files = job.training, job.dataset.files
+    run = effective_training(job.strategy, t, job.dataset.stress_frames)
     # mace drops the last incomplete training batch: a batch larger than the set is no batch
     batch = max(1, min(t.batch_size, job.dataset.counts.get("train", t.batch_size)))
     args = [
@@ -99,12 +148,15 @@ def mace_arguments(job: MemberJob, foundation: Path | None = None) -> list[str]:
         f"--max_num_epochs={t.max_num_epochs}",
         f"--batch_size={batch}",
         f"--valid_batch_size={t.batch_size}",
-        f"--lr={t.learning_rate}",
+        f"--lr={run['learning_rate']}",
+        f"--loss={run['loss']}",
         f"--energy_weight={t.energy_weight}",
         f"--forces_weight={t.forces_weight}",
-        f"--stress_weight={t.stress_weight}",
+        f"--stress_weight={run['stress_weight']}",
         "--save_cpu",
     ]
+    if run["ema_decay"] is not None:
+        args += ["--ema", f"--ema_decay={run['ema_decay']}"]
     if "valid" in files:
         args.append(f"--valid_file={files['valid']}")
     if "test" in files:
@@ -127,12 +179,13 @@ def mace_arguments(job: MemberJob, foundation: Path | None = None) -> list[str]:
         return [*args, "--multiheads_finetuning=False"]
     if job.replay_file is None:
         raise WiseAlError("fine_tune_multihead needs replay data (training.replay_data)")
-    return [
+    multihead = [
         *args,
         "--multiheads_finetuning=True",
         f"--pt_train_file={job.replay_file}",
-        "--force_mh_ft_lr=True",  # else mace silently forces lr 1e-4
     ]
+    # mace sets lr 1e-4 and EMA itself unless told not to: only when the spec asks otherwise
+    return [*multihead, "--force_mh_ft_lr=True"] if t.learning_rate or t.ema_decay else multihead
 
 
 _LOAD_LOCK = threading.Lock()
@@ -178,6 +231,7 @@ class TrainedMember:
     model_file: Path | None
     log_file: Path
     returncode: int
+    arguments: tuple[str, ...] = ()  # the run_train command line it ran with
 
 
 def train_member(job: MemberJob, threads: int = 1) -> TrainedMember:
@@ -188,13 +242,14 @@ def train_member(job: MemberJob, threads: int = 1) -> TrainedMember:
         foundation = foundation_with_e0s(foundation, job.e0s, job.work_dir / "foundation.model")
     log = job.work_dir / f"{job.name}.log"
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
-    command = [sys.executable, "-m", "mace.cli.run_train", *mace_arguments(job, foundation)]
+    arguments = mace_arguments(job, foundation)
+    command = [sys.executable, "-m", "mace.cli.run_train", *arguments]
     with log.open("w") as handle:
         code = subprocess.run(
             command, stdout=handle, stderr=subprocess.STDOUT, env=env, check=False
         ).returncode
     model = job.model_file if code == 0 and job.model_file.exists() else None
-    return TrainedMember(job, model, log, code)
+    return TrainedMember(job, model, log, code, tuple(arguments))
 
 
 def train_committee(

@@ -56,17 +56,29 @@ Strategy = Literal["fine_tune_naive", "fine_tune_multihead", "from_scratch"]
 
 
 class TrainingSpec(StrictModel):
-    """Training hyperparameters; architecture fields apply to ``from_scratch`` only."""
+    """Training hyperparameters; architecture fields apply to ``from_scratch`` only.
+
+    ``learning_rate`` and ``ema_decay`` left unset take the strategy's default
+    (:func:`wise_al.mace.training.effective_training` says which and why).
+    """
 
     max_num_epochs: Annotated[int, Field(ge=1, le=100_000)] = 200
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 4
-    learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.01
+    learning_rate: Annotated[float, Field(gt=0, le=1)] | None = None
+    ema_decay: Annotated[float, Field(gt=0, lt=1)] | None = Field(
+        default=None, description="exponential moving average of the weights (mace --ema)"
+    )
     energy_weight: Annotated[float, Field(ge=0, le=1e4)] = 10.0
     forces_weight: Annotated[float, Field(ge=0, le=1e4)] = 10.0
     stress_weight: Annotated[float, Field(ge=0, le=1e4)] = 0.0
     valid_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.1
     test_fraction: Annotated[float, Field(ge=0, lt=0.5)] = 0.1
-    bootstrap: bool = False
+    bootstrap: bool | None = Field(
+        default=None,
+        description="resample each member's training set with replacement; unset: on for "
+        "fine-tuned committees (members from one foundation differing only by seed agree too "
+        "well), off from scratch (random initial weights already make members differ)",
+    )
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     replay_data: (
         Annotated[str, AfterValidator(lambda v: check_home_path(v, DATA_FILE_SUFFIXES))] | None
