@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data" / "li_water_xtb.extxyz"
-#: Periodic water cells under compression and expansion with xTB stresses (make_water_stress_xtb.py).
+#: Periodic water cells, compressed and expanded, with xTB stresses (make_water_stress_xtb.py).
 STRESS_DATA = DATA.with_name("water_stress_xtb.extxyz")
 
 #: The environment.md recipe: ScaleShiftMACE, 16 channels, L=0, 2 interactions.
