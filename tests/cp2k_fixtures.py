@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ase import Atoms
@@ -40,3 +41,27 @@ def wrapper(directory: Path, name: str, body: str) -> Path:
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return script
+
+
+def fake_installation(directory: Path, version: str = "2023.1", build: str = "b" * 16) -> Any:
+    """A :class:`Cp2kInstallation` record whose data files are small files of our own.
+
+    For level-of-theory records without running CP2K: the binary is never called.
+    """
+    from wise_al.cp2k.installation import Cp2kInstallation
+    from wise_al.cp2k.level import BASIS_FILES, POTENTIALS, XTB_FILES
+
+    data = directory / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    names = {*BASIS_FILES, *XTB_FILES, *(file for _, file in POTENTIALS.values())}
+    for name in names:
+        if not (data / name).exists():
+            (data / name).write_text(f"{name} contents\n")
+    return Cp2kInstallation(
+        binary=Path("/nonexistent/cp2k"),
+        version=version,
+        flags=frozenset(),
+        data_dir=data,
+        xml_spec=directory / "cp2k_input.xml",
+        build=build,
+    )

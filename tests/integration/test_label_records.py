@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.cp2k_fixtures import needs_cp2k, wrapper
 from tests.factories import example_spec
 from wise_al.cp2k.label import Attempt, LabelResult
 from wise_al.cp2k.level import MixedLevelsError
 from wise_al.db.engine import transaction
 from wise_al.db.models import Frame, FrameStatus, Iteration, Label, RunStatus
 from wise_al.db.repositories import CampaignRepository, LabelRepository, ModelVersionRepository
+from wise_al.jobs.label import label_frame
+from wise_al.settings import WorkerSettings
 from wise_al.spec import parse_spec
+
+
+#: A frame's stored structure (structure_to_dict's keys): one Li+ in a periodic box.
+LITHIUM = {"symbols": ["Li"], "positions_A": [[1.0, 1.0, 1.0]], "cell_A": [[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0]], "pbc": [True] * 3}  # fmt: skip
 
 
 def _frames(factory: sessionmaker[Session], count: int) -> tuple[int, list[int]]:
@@ -28,7 +38,7 @@ def _frames(factory: sessionmaker[Session], count: int) -> tuple[int, list[int]]
                 md_step=10 * k,
                 status=FrameStatus.SELECTED,
                 n_atoms=1,
-                structure={"numbers": [3], "positions_A": [[0.0, 0.0, 0.0]]},
+                structure=LITHIUM,
             )
             for k in range(count)
         ]
@@ -77,8 +87,12 @@ def test_training_labels_come_from_one_level_of_theory(
         labels.record(frames[2], _result("a", "time_limit"))
     with transaction(session_factory) as session:
         labels = LabelRepository(session)
-        with pytest.raises(MixedLevelsError, match="2 levels of theory"):
+        with pytest.raises(MixedLevelsError, match="2 levels of theory") as refused:
             labels.for_training(campaign)
+        # the message names both levels and what differs between them
+        assert "a" * 12 in str(refused.value) and "b" * 12 in str(refused.value)
+        assert "differ in method" in str(refused.value)
+        assert set(labels.levels(campaign)) == {"a" * 64, "b" * 64}
         chosen = labels.for_training(campaign, level_sha256="a" * 64)
         assert [label.frame_id for label in chosen] == [frames[0]]  # the failed one is left out
 
@@ -106,3 +120,25 @@ def test_a_committee_is_recorded_once_per_iteration(
         assert [m.member_index for m in members] == [0, 1]
         assert members[1].metrics["errors"]["test"]["forces_rmse_meV_per_A"] == 51.0
         assert members[0].training_set_sha256 == "d" * 64 and members[0].file_sha256 == "0" * 64
+
+
+@needs_cp2k
+def test_a_campaign_refuses_to_label_at_a_second_level_before_running_cp2k(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    campaign, (done, todo) = _frames(session_factory, 2)
+    old = {"code": "CP2K", "code_version": "2022.2", "method": "GFN1-xTB", "eps_scf": 1e-6}
+    with transaction(session_factory) as session:
+        LabelRepository(session).record(done, replace(_result("a"), level_of_theory=old))
+    marker = tmp_path / "ran"
+    spy = wrapper(tmp_path, "spy-cp2k", f'touch {marker}; exec CP2K "$@"')
+    settings = WorkerSettings(home=tmp_path, artifact_dir=tmp_path / "art", cp2k_binary=str(spy))
+    with pytest.raises(MixedLevelsError) as refused:
+        label_frame(session_factory, settings, campaign, todo)
+    message = str(refused.value)
+    assert f"campaign {campaign} refuses" in message and "a" * 12 in message
+    assert "CP2K 2022.2 GFN1-xTB" in message and "CP2K 2023.1 GFN1-xTB" in message
+    assert "code_version" in message
+    assert not marker.exists()  # refused before any calculation
+    with transaction(session_factory) as session:
+        assert [label.frame_id for label in LabelRepository(session).of_frame(todo)] == []

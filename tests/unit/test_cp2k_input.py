@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import molecule
 
-from tests.cp2k_fixtures import li_water, needs_cp2k
+from tests.cp2k_fixtures import fake_installation, li_water, needs_cp2k
 from wise_al.cp2k.input import build_input, merge, render_input
 from wise_al.cp2k.installation import Cp2kUnavailable, detect
 from wise_al.cp2k.label import structure_problem
@@ -137,10 +138,12 @@ def test_rungs_change_the_solver_never_the_level() -> None:
     assert robust["force_eval"]["subsys"] == tree["force_eval"]["subsys"]
 
 
-def test_level_hash_separates_dispersion_choices_and_mixing_is_refused() -> None:
+def test_level_hash_separates_dispersion_choices_and_mixing_is_refused(tmp_path: Path) -> None:
+    cp2k = fake_installation(tmp_path)
+
     def level(dispersion: str) -> str:
         spec = LabellingSpec(method="dft", dispersion=dispersion)
-        return sha256_of(level_of_theory(spec, ["H", "O"], "2023.1"))
+        return sha256_of(level_of_theory(spec, ["H", "O"], cp2k))
 
     with_d3, without = level("D3"), level("none")
     assert with_d3 != without
@@ -150,6 +153,67 @@ def test_level_hash_separates_dispersion_choices_and_mixing_is_refused() -> None
     assert single_level([with_d3, without], chosen=without) == without
     with pytest.raises(MixedLevelsError, match="no label has"):
         single_level([with_d3], chosen=without)
+
+
+#: Overrides that pass the allowlist and change the numbers (not just how the SCF gets there).
+PHYSICS_OVERRIDES = [
+    {"force_eval": {"dft": {"scf": {"smear": {"_": True, "electronic_temperature": 1000}}}}},
+    {"force_eval": {"dft": {"poisson": {"psolver": "WAVELET"}}}},
+    {"force_eval": {"dft": {"qs": {"eps_default": 1e-8}}}},
+    {"force_eval": {"dft": {"mgrid": {"ngrids": 5}}}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("overrides", PHYSICS_OVERRIDES)
+def test_an_override_that_changes_the_physics_changes_the_level_hash(
+    overrides: dict[str, Any], tmp_path: Path
+) -> None:
+    cp2k = fake_installation(tmp_path)
+    plain = LabellingSpec(method="dft")
+    changed = LabellingSpec(method="dft", cp2k_overrides=overrides)
+    record = level_of_theory(changed, ["H", "O"], cp2k)
+    assert sha256_of(record) != sha256_of(level_of_theory(plain, ["H", "O"], cp2k))
+    # CP2K's names are case-insensitive: one spelling, one hash
+    shouted = LabellingSpec(method="dft", cp2k_overrides=_upper_keys(overrides))
+    assert level_of_theory(shouted, ["H", "O"], cp2k) == record
+
+
+def _upper_keys(tree: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k.upper() if k != "_" else k: _upper_keys(v) if isinstance(v, dict) else v
+        for k, v in tree.items()
+    }
+
+
+def test_the_build_and_every_data_file_are_part_of_the_level(tmp_path: Path) -> None:
+    spec = LabellingSpec(method="dft", dispersion="D3BJ")
+    cp2k = fake_installation(tmp_path)
+    record = level_of_theory(spec, ["H", "O"], cp2k)
+    assert set(record["data_files_sha256"]) == {
+        "BASIS_MOLOPT", "BASIS_MOLOPT_UZH", "GTH_POTENTIALS", "dftd3.dat",
+    }  # fmt: skip
+    assert record["code_version"] == "2023.1" and record["code_build"] == "b" * 16
+    base = sha256_of(record)
+    other_build = fake_installation(tmp_path, build="c" * 16)
+    assert sha256_of(level_of_theory(spec, ["H", "O"], other_build)) != base
+    other_version = fake_installation(tmp_path, version="2024.1")
+    assert sha256_of(level_of_theory(spec, ["H", "O"], other_version)) != base
+    (cp2k.data_dir / "dftd3.dat").write_text("other D3 parameters\n")
+    assert sha256_of(level_of_theory(spec, ["H", "O"], cp2k)) != base
+    xtb = level_of_theory(LabellingSpec(), ["H", "O"], cp2k)
+    assert set(xtb["data_files_sha256"]) == {"xTB_parameters", "dftd3.dat"}
+
+
+def test_two_levels_are_named_with_what_differs(tmp_path: Path) -> None:
+    old = level_of_theory(LabellingSpec(), ["H", "O"], fake_installation(tmp_path))
+    new = level_of_theory(LabellingSpec(), ["H", "O"], fake_installation(tmp_path, "2024.1"))
+    records = {sha256_of(old): old, sha256_of(new): new}
+    with pytest.raises(MixedLevelsError) as refused:
+        single_level(records, records=records)
+    message = str(refused.value)
+    assert all(level[:12] in message for level in records)
+    assert "CP2K 2023.1 GFN1-xTB" in message and "CP2K 2024.1 GFN1-xTB" in message
+    assert "differ in code_version" in message and "code_build" not in message
 
 
 def test_structures_that_cannot_be_labelled_are_named() -> None:

@@ -67,7 +67,7 @@ def _e0s(frames: list[Atoms], data: Path, spec: Path | None, e0s: str | None) ->
     labeller = make_labeller(Cp2kSettings(), level)
     elements = sorted({s for a in frames for s in a.get_chemical_symbols()})
     recorded = {a.info.get("REF_level_sha256") for a in frames} - {None}
-    ours = sha256_of(level_of_theory(level, elements, labeller.cp2k.version))
+    ours = sha256_of(level_of_theory(level, elements, labeller.cp2k))
     if recorded and recorded != {ours}:
         raise WiseAlError("the labels were made at another level of theory than the E0s would be")
     err_console.print(f"E0s: isolated {', '.join(elements)} atoms with CP2K ({level.method})")

@@ -48,6 +48,9 @@ class Cp2kInstallation:
         Where bare basis/potential file names resolve.
     xml_spec
         The build's input specification (``cp2k --xml``).
+    build
+        Hash of everything ``cp2k --version`` says (version, git revision, compiler, flags):
+        two builds of one version that differ in any of it are different builds.
     """
 
     binary: Path
@@ -55,6 +58,7 @@ class Cp2kInstallation:
     flags: frozenset[str]
     data_dir: Path
     xml_spec: Path
+    build: str = ""
 
     @cached_property
     def _spec_text(self) -> str:
@@ -83,6 +87,31 @@ class Cp2kInstallation:
     def basis_sets(self, file_name: str) -> dict[str, set[str]]:
         """Element -> names of the basis sets (or potentials) in a data file of this build."""
         return _data_file_names(self.data_dir / file_name)
+
+    def data_file_sha256(self, file_name: str) -> str:
+        """Content hash of a data file (basis, potentials, parameters) as this build reads it.
+
+        Raises
+        ------
+        Cp2kUnavailable
+            If the file is not in the build's data directory.
+        """
+        path = self.data_dir / file_name
+        if not path.is_file():
+            raise Cp2kUnavailable(f"CP2K data file {file_name} not found in {self.data_dir}")
+        stat = path.stat()
+        return _file_sha256(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    # keyed on size and mtime too: a data file replaced in place is hashed again
+    del size, mtime_ns
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @lru_cache(maxsize=2)
@@ -146,6 +175,7 @@ def _detect(binary: str, cache_dir: Path) -> Cp2kInstallation:
         flags=frozenset(flags.group(1).split()) if flags else frozenset(),
         data_dir=Path(data_dir.group(1)) if data_dir else path.parent.parent / "share" / "cp2k",
         xml_spec=_xml_spec(path, cache_dir / build),
+        build=build,
     )
 
 

@@ -146,7 +146,7 @@ class Labeller:
         self.store, self.wavefunctions = store, wavefunctions
 
     def level(self, atoms: Atoms) -> tuple[dict[str, Any], str]:
-        record = level_of_theory(self.spec, atoms.get_chemical_symbols(), self.cp2k.version)
+        record = level_of_theory(self.spec, atoms.get_chemical_symbols(), self.cp2k)
         return record, sha256_of(record)
 
     def label(

@@ -106,17 +106,47 @@ def preflight(spec: LabellingSpec, elements: Iterable[str], cp2k: Cp2kInstallati
             )
 
 
-def level_of_theory(spec: LabellingSpec, elements: Iterable[str], version: str) -> dict[str, Any]:
+#: Parameter files GFN1-xTB reads (CP2K's &XTB PARAMETER defaults).
+XTB_FILES = ("xTB_parameters", "dftd3.dat")
+
+
+def data_files(spec: LabellingSpec) -> tuple[str, ...]:
+    """The CP2K data files a label at this level reads: their contents change the numbers."""
+    if spec.method == "xtb":
+        return XTB_FILES
+    assert spec.functional is not None
+    files = (*BASIS_FILES, POTENTIALS[spec.functional][1])
+    return (*files, "dftd3.dat") if spec.dispersion != "none" else files
+
+
+def _canonical_keys(tree: Any) -> Any:
+    """Overrides with CP2K's case-insensitive names in one spelling (lower case, no ``+&``)."""
+    if isinstance(tree, dict):
+        return {str(k).lstrip("+&").lower(): _canonical_keys(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_canonical_keys(v) for v in tree]
+    return tree
+
+
+def level_of_theory(
+    spec: LabellingSpec, elements: Iterable[str], cp2k: Cp2kInstallation
+) -> dict[str, Any]:
     """The record stored with every label: everything that changes the numbers.
 
-    SCF solver settings, guesses and rescue rungs converge to the same answer and are not
-    part of it; ``eps_scf`` is, because it bounds the error of every number.
+    The method and its settings, every CP2K input override (whatever it tunes, it is in the
+    input the numbers came from), the CP2K version and build, and the content hash of each
+    data file the calculation reads. Rescue rungs are not part of it: they change how the
+    SCF is solved, are recorded per attempt, and converge to the same answer within
+    ``eps_scf``, which is part of it because it bounds the error of every number.
     """
     record: dict[str, Any] = {
         "code": "CP2K",
-        "code_version": version,
+        "code_version": cp2k.version,
+        "code_build": cp2k.build,
         "method": "GFN1-xTB" if spec.method == "xtb" else "GPW-DFT",
         "eps_scf": spec.eps_scf,
+        "cp2k_overrides": _canonical_keys(spec.cp2k_overrides),
+        "data_files_sha256": {name: cp2k.data_file_sha256(name) for name in data_files(spec)},
     }
     if spec.method == "dft":
         record |= {
@@ -140,8 +170,38 @@ class MixedLevelsError(WiseAlError):
     """Labels of different levels of theory would end up in one training set."""
 
 
-def single_level(level_hashes: Iterable[str], chosen: str | None = None) -> str:
+def describe_level(record: dict[str, Any]) -> str:
+    """A level in a few words: ``CP2K 2023.1 GFN1-xTB`` or ``CP2K 2023.1 PBE-D3 400 Ry``."""
+    words = [str(record.get("code", "CP2K")), str(record.get("code_version", "?"))]
+    if record.get("method") == "GPW-DFT":
+        dispersion = record.get("dispersion", "none")
+        words.append(
+            str(record.get("functional")) + ("" if dispersion == "none" else f"-{dispersion}")
+        )
+        words.append(f"{record.get('cutoff_Ry'):g} Ry")
+    else:
+        words.append(str(record.get("method")))
+    return " ".join(words)
+
+
+def level_difference(records: dict[str, dict[str, Any]]) -> str:
+    """Two or more levels named (hash prefix and words) with the fields they differ in."""
+    names = " and ".join(f"{h[:12]} ({describe_level(r)})" for h, r in sorted(records.items()))
+    keys = sorted({k for r in records.values() for k in r})
+    differ = [
+        k for k in keys if len({json.dumps(r.get(k), sort_keys=True) for r in records.values()}) > 1
+    ]
+    return f"{names}, which differ in {', '.join(differ) or 'nothing recorded'}"
+
+
+def single_level(
+    level_hashes: Iterable[str],
+    chosen: str | None = None,
+    records: dict[str, dict[str, Any]] | None = None,
+) -> str:
     """The one level of theory of a set of labels, or the explicitly chosen one.
+
+    ``records`` (hash -> level record) lets the error say what the levels are.
 
     Raises
     ------
@@ -154,8 +214,16 @@ def single_level(level_hashes: Iterable[str], chosen: str | None = None) -> str:
             raise MixedLevelsError(f"no label has level of theory {chosen[:12]}")
         return chosen
     if len(found) > 1:
-        short = ", ".join(h[:12] for h in found)
-        raise MixedLevelsError(f"labels of {len(found)} levels of theory ({short}): choose one")
+        known = {h: records[h] for h in found if records and h in records}
+        named = (
+            level_difference(known)
+            if len(known) == len(found)
+            else ", ".join(h[:12] for h in found)
+        )
+        raise MixedLevelsError(
+            f"labels of {len(found)} levels of theory ({named}): one training set takes one; "
+            "choose one"
+        )
     if not found:
         raise MixedLevelsError("no labels")
     return found[0]
@@ -170,12 +238,14 @@ def spec_from_level(record: dict[str, Any]) -> LabellingSpec:
         If the record is not one :func:`level_of_theory` wrote.
     """
     try:
+        overrides = record.get("cp2k_overrides", {})
         if record["method"] == "GFN1-xTB":
-            return LabellingSpec(method="xtb", eps_scf=record["eps_scf"])
+            return LabellingSpec(method="xtb", eps_scf=record["eps_scf"], cp2k_overrides=overrides)
         bases = set(record["basis"].values())
         common = bases.pop() if len(bases) == 1 else None
         return LabellingSpec(
             method="dft",
+            cp2k_overrides=overrides,
             functional=record["functional"],
             dispersion=record["dispersion"],
             cutoff_Ry=record["cutoff_Ry"],

@@ -29,13 +29,29 @@ def label_frame(
 
     CP2K's own result store makes a repeated task free: the same input returns the stored
     result without running again.
+
+    Raises
+    ------
+    MixedLevelsError
+        Before running CP2K, if this worker would label at another level of theory than the
+        campaign's labels so far (another CP2K build, changed data files): the two could
+        never share a training set.
     """
     from wise_al.cp2k.label import make_labeller
+    from wise_al.cp2k.level import MixedLevelsError, level_difference
 
     spec = _spec(sessions, campaign_id)
     with transaction(sessions) as session:
         atoms = structure_from_dict(session.get_one(Frame, frame_id).structure)
-    result = make_labeller(settings, spec.labelling).label(atoms)
+        levels = LabelRepository(session).levels(campaign_id)
+    labeller = make_labeller(settings, spec.labelling)
+    record, level_sha = labeller.level(atoms)
+    if levels and level_sha not in levels:
+        raise MixedLevelsError(
+            f"campaign {campaign_id} refuses a label at another level of theory than its "
+            f"labels so far: {level_difference({**levels, level_sha: record})}"
+        )
+    result = labeller.label(atoms)
     with transaction(sessions) as session:
         LabelRepository(session).record(frame_id, result)
 

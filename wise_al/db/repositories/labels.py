@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -75,6 +75,21 @@ class LabelRepository(Repository):
             query = query.where(Frame.iteration_id == iteration_id)
         return int(self.session.scalar(query) or 0)
 
+    def levels(self, campaign_id: int) -> dict[str, dict[str, Any]]:
+        """Level hash -> level record of a campaign's successful labels (levels are few)."""
+        hashes = self.session.scalars(
+            select(Label.level_sha256)
+            .join(Frame, Frame.id == Label.frame_id)
+            .where(Frame.campaign_id == campaign_id, Label.status == RunStatus.DONE)
+            .distinct()
+        ).all()
+        return {
+            level: self.session.scalars(
+                select(Label.level_of_theory).where(Label.level_sha256 == level).limit(1)
+            ).one()
+            for level in hashes
+        }
+
     def for_training(self, campaign_id: int, level_sha256: str | None = None) -> list[Label]:
         """Done labels of a campaign's frames, all of one level of theory.
 
@@ -91,5 +106,6 @@ class LabelRepository(Repository):
         ).all()
         if not labels:
             return []
-        level = single_level((label.level_sha256 for label in labels), chosen=level_sha256)
+        records = {label.level_sha256: label.level_of_theory for label in labels}
+        level = single_level(records, chosen=level_sha256, records=records)
         return [label for label in labels if label.level_sha256 == level]
