@@ -20,9 +20,13 @@ from wise_al.jobs.label import label_frame
 from wise_al.settings import WorkerSettings
 from wise_al.spec import parse_spec
 
-
 #: A frame's stored structure (structure_to_dict's keys): one Li+ in a periodic box.
-LITHIUM = {"symbols": ["Li"], "positions_A": [[1.0, 1.0, 1.0]], "cell_A": [[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0]], "pbc": [True] * 3}  # fmt: skip
+LITHIUM = {
+    "symbols": ["Li"],
+    "positions_A": [[1.0, 1.0, 1.0]],
+    "cell_A": [[5.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, 0.0, 5.0]],
+    "pbc": [True, True, True],
+}
 
 
 def _frames(factory: sessionmaker[Session], count: int) -> tuple[int, list[int]]:

@@ -9,6 +9,9 @@ from wise_al.cp2k.parse import Cp2kOutput
 from wise_al.cp2k.run import RunOutcome
 
 _ABORT_IN_INPUT = re.compile(r"\[ABORT\][\s\S]*?\s(?:input|cp_parser)\S*\.F:\d+")
+#: From 2024.1 an unconverged SCF aborts (IGNORE_CONVERGENCE_FAILURE defaults to false), in
+#: a box raised from qs_scf.F; 2023.x only warned and exited 0.
+_ABORT_SCF = re.compile(r"\[ABORT\][\s\S]*?SCF run NOT converged[\s\S]*?\sqs_scf\.F:\d+")
 
 
 class Failure(StrEnum):
@@ -32,6 +35,8 @@ def classify(
         return Failure.TIME_LIMIT
     if outcome.returncode != 0:
         # CP2K's abort box names the source file: the input/ tree means it refused the input
+        if _ABORT_SCF.search(output_text):
+            return Failure.SCF_NOT_CONVERGED  # the rescue ladder may still fix it
         if _ABORT_IN_INPUT.search(output_text):
             return Failure.INVALID_INPUT
         return Failure.CRASHED  # a signal or an abort, with or without output

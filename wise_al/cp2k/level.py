@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wise_al.cp2k.installation import Cp2kInstallation, Cp2kUnavailable
+from wise_al.cp2k.parse import KNOWN_VERSIONS, release
 from wise_al.errors import WiseAlError
 from wise_al.spec.labelling import LabellingSpec
 
@@ -64,13 +65,19 @@ def kinds(spec: LabellingSpec, elements: Iterable[str]) -> list[Kind]:
 
 
 def preflight(spec: LabellingSpec, elements: Iterable[str], cp2k: Cp2kInstallation) -> None:
-    """Refuse, before any run, a level of theory this CP2K build cannot compute.
+    """Refuse, before any run, a level of theory this CP2K build cannot compute or report.
 
     Raises
     ------
     Cp2kUnavailable
         Naming the spec field and what is missing.
     """
+    if release(cp2k.version) not in KNOWN_VERSIONS:
+        raise Cp2kUnavailable(
+            f"CP2K {cp2k.version} at {cp2k.binary}: wise-al reads the output of CP2K "
+            f"{', '.join(KNOWN_VERSIONS)} only (its energy, force and failure lines change "
+            "between releases); point WISE_AL_CP2K_BINARY at one of those"
+        )
     elements = sorted(set(elements))
     if spec.method == "xtb":
         return
