@@ -7,13 +7,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ase import Atoms
-from ase.io import read
+from ase.io import read, write
 
 from tests.cp2k_fixtures import fake_installation
 from tests.mace_models import DATA, STRESS_DATA
 from wise_al.cp2k.level import level_of_theory, spec_from_level
 from wise_al.errors import WiseAlError
-from wise_al.mace.datasets import bootstrap, split_of, write_dataset
+from wise_al.mace.datasets import (
+    bootstrap,
+    check_external_test,
+    split_group,
+    split_of,
+    write_dataset,
+)
 from wise_al.mace.foundations import resolve_foundation
 from wise_al.mace.training import MemberJob, e0s_argument, effective_training, mace_arguments
 from wise_al.spec.labelling import LabellingSpec
@@ -171,3 +177,88 @@ def test_foundations_resolve_to_files_or_say_why_not(
     monkeypatch.setattr(urllib.request, "urlretrieve", offline)
     with pytest.raises(WiseAlError, match=r"pass the \.model file instead"):
         resolve_foundation("small-0b", tmp_path)
+
+
+def _walker_frames(runs: int, frames_per_run: int) -> list[Atoms]:
+    """Labelled frames saved every 10 MD steps by ``runs`` walker runs (5 fs apart)."""
+    source = _frames()
+    out = []
+    for run in range(runs):
+        for k in range(frames_per_run):
+            atoms = source[(run * frames_per_run + k) % len(source)].copy()
+            atoms.positions += 1e-3 * k  # each frame its own structure
+            atoms.info["split_group"] = split_group(run + 1, 10 * k, 0.5)
+            out.append(atoms)
+    return out
+
+
+def test_frames_of_one_walker_never_land_in_both_train_and_test(tmp_path: Path) -> None:
+    frames = _walker_frames(runs=30, frames_per_run=6)
+    dataset = write_dataset(frames, tmp_path, 0.2, 0.2)
+    assert dataset.counts["test"] > 0 and dataset.counts["train"] > 0
+    split_of_run: dict[str, set[str]] = {}
+    for split, path in dataset.files.items():
+        written = read(path, ":")
+        assert isinstance(written, list)
+        for atoms in written:
+            split_of_run.setdefault(str(atoms.info["split_group"]), set()).add(split)
+    assert all(len(splits) == 1 for splits in split_of_run.values()), split_of_run
+    # the structure-hash rule would have cut walker runs across train and test
+    by_structure: dict[str, set[str]] = {}
+    for atoms in frames:
+        bare = atoms.copy()
+        bare.info.pop("split_group")
+        by_structure.setdefault(atoms.info["split_group"], set()).add(split_of(bare, 0.2, 0.2))
+    assert any({"train", "test"} <= splits for splits in by_structure.values())
+
+
+def test_long_walker_runs_split_in_blocks_that_stay_whole() -> None:
+    assert split_group(7, 0, 0.5) == split_group(7, 10_000, 0.5) == "walker-run-7"
+    assert split_group(7, 399, 0.5, block_fs=200.0) == "walker-run-7/block-0"
+    assert split_group(7, 400, 0.5, block_fs=200.0) == "walker-run-7/block-1"
+
+
+def _water_cells() -> list[Atoms]:
+    frames = read(STRESS_DATA, ":12")
+    assert isinstance(frames, list)
+    return frames
+
+
+def test_outlier_labels_stay_out_of_training_with_the_reason(tmp_path: Path) -> None:
+    frames = _water_cells()  # ordinary labels: forces under 10 eV/Å, 0.05 eV/atom MAD
+    for k, atoms in enumerate(frames):
+        atoms.info["label_id"] = 100 + k
+    frames[2].arrays["REF_forces"][1] = [0.0, 25.0, 0.0]  # an overlap's force
+    frames[5].info["REF_energy"] += 1.5 * len(frames[5])  # 1.5 eV/atom off the rest
+    dataset = write_dataset(
+        frames, tmp_path, 0.2, 0.2, max_force_eV_per_A=20.0, energy_outlier_mads=10.0
+    )
+    reasons = {entry["label_id"]: entry["reason"] for entry in dataset.excluded}
+    assert set(reasons) == {102, 105}
+    assert "force 25.0 eV/Å on atom 1 exceeds 20 eV/Å" in reasons[102]
+    assert "energy +1.4" in reasons[105] and "eV/atom from the median" in reasons[105]
+    assert sum(dataset.counts.values()) == 10
+    written = [a for path in dataset.files.values() for a in read(path, ":")]
+    assert {a.info["label_id"] for a in written} == set(range(100, 112)) - {102, 105}
+    clean = write_dataset(_water_cells(), tmp_path / "clean", 0.2, 0.2, max_force_eV_per_A=20.0,
+                          energy_outlier_mads=10.0)  # fmt: skip
+    assert clean.excluded == ()  # ordinary labels are never called outliers
+
+
+def test_an_external_test_set_is_checked_before_it_is_scored(tmp_path: Path) -> None:
+    good = tmp_path / "aimd.extxyz"
+    frames = _frames()[:4]
+    write(good, frames, format="extxyz")
+    assert check_external_test(good, "a" * 64) == good  # frames that record no level
+    for atoms in frames:
+        atoms.info["REF_level_sha256"] = "b" * 64
+    other = tmp_path / "other.extxyz"
+    write(other, frames, format="extxyz")
+    with pytest.raises(WiseAlError, match="frame 0 is at level of theory bbbbbbbbbbbb"):
+        check_external_test(other, "a" * 64)
+    unlabelled = tmp_path / "bare.extxyz"
+    write(unlabelled, [Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.74]])], format="extxyz")
+    with pytest.raises(WiseAlError, match=r"bare\.extxyz: frame 0 has no REF_energy"):
+        check_external_test(unlabelled, None)
+    with pytest.raises(WiseAlError, match="does not exist"):
+        check_external_test(tmp_path / "none.extxyz", None)

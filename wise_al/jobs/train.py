@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from statistics import fmean
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from wise_al.db.engine import transaction
 from wise_al.db.models import Frame, ModelVersion, RunStatus
-from wise_al.db.repositories import CampaignRepository, LabelRepository, ModelVersionRepository
+from wise_al.db.repositories import (
+    CampaignRepository,
+    FrameRepository,
+    LabelRepository,
+    ModelVersionRepository,
+)
 from wise_al.errors import WiseAlError
 from wise_al.jobs.advance import campaign_spec
 from wise_al.jobs.artifacts import iteration_dir
@@ -27,6 +31,15 @@ ERROR_KEYS = (
 )
 
 
+def _group(frame: Frame, timestep_fs: float, block_fs: float | None) -> str | None:
+    """A frame's split group: its walker run's trajectory block (None: not from a walker)."""
+    if frame.walker_run_id is None:
+        return None
+    from wise_al.mace.datasets import split_group
+
+    return split_group(frame.walker_run_id, frame.md_step, timestep_fs, block_fs)
+
+
 def train_member(
     sessions: sessionmaker[Session],
     settings: WorkerSettings,
@@ -39,7 +52,11 @@ def train_member(
     Every iteration starts again from the foundation on all labels so far, so a member's
     quality never depends on the history of earlier members.
     """
-    from wise_al.mace.datasets import labelled_frame, write_dataset
+    from wise_al.mace.datasets import (
+        check_external_test,
+        labelled_frame,
+        write_dataset,
+    )
     from wise_al.mace.fit import file_sha256, member_job, member_record
     from wise_al.mace.foundations import resolve_foundation
     from wise_al.mace.training import train_member as run_training
@@ -47,29 +64,37 @@ def train_member(
     with transaction(sessions) as session:
         spec = campaign_spec(CampaignRepository(session).get(campaign_id))
         labels = LabelRepository(session).for_training(campaign_id)
-        structures = {
-            f.id: f.structure
-            for f in session.scalars(
-                select(Frame).where(Frame.id.in_([x.frame_id for x in labels]))
-            )
-        }
+        rows = FrameRepository(session).by_id([x.frame_id for x in labels])
+        t, timestep_fs = spec.model.training, spec.exploration.timestep_fs
         frames = [
             labelled_frame(
-                structure_from_dict(structures[x.frame_id]),
+                structure_from_dict(rows[x.frame_id].structure),
                 float(x.energy_eV or 0.0),
                 x.forces_eV_per_A,
                 x.stress_eV_per_A3,
                 x.level_sha256,
+                group=_group(rows[x.frame_id], timestep_fs, t.split_block_fs),
+                label_id=x.id,
             )
             for x in labels
         ]
     if not frames:
         raise WiseAlError("no successful label to train on")
-    t = spec.model.training
     work = iteration_dir(settings, campaign_id, iteration_index) / "train"
     # each member writes its own copy of the (identical) split: members may run at once
     dataset = write_dataset(
-        frames, work / f"data-{member}", t.valid_fraction, t.test_fraction, labels[0].level_sha256
+        frames,
+        work / f"data-{member}",
+        t.valid_fraction,
+        t.test_fraction,
+        labels[0].level_sha256,
+        max_force_eV_per_A=t.max_label_force_eV_per_A,
+        energy_outlier_mads=t.energy_outlier_mads,
+    )
+    external = (
+        check_external_test(settings.home / t.external_test_set, dataset.level_sha256)
+        if t.external_test_set
+        else None
     )
     foundation = (
         resolve_foundation(spec.model.foundation, settings.home) if spec.model.foundation else None
@@ -91,7 +116,7 @@ def train_member(
         raise WiseAlError(
             f"member {member} failed to train (exit {trained.returncode}); see {trained.log_file}"
         )
-    record = member_record(trained, dataset, device if device != "auto" else "cpu")
+    record = member_record(trained, dataset, device if device != "auto" else "cpu", external)
     with transaction(sessions) as session:
         ModelVersionRepository(session).record_member(
             campaign_id,
@@ -122,7 +147,7 @@ def evaluate_iteration(
             campaign_id, iteration_index
         )
         evaluation: dict[str, object] = {"members": len(members)}
-        for split in ("valid", "test"):
+        for split in ("valid", "test", "external"):
             for key in ERROR_KEYS:
                 values = [
                     float(m.metrics["errors"][split][key])

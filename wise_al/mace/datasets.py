@@ -1,8 +1,12 @@
 """Training data files: train / valid / test extxyz of labelled frames of one level of theory.
 
-A frame's split is decided by the hash of its structure, not by its position in the list:
-adding labels never moves an old frame to another split, so the test frames of a campaign
-stay the same across iterations and their errors are comparable.
+A frame's split is decided by a hash, not by its position in the list: adding labels never
+moves an old frame to another split, so the test frames of a campaign stay the same across
+iterations and their errors are comparable. Frames explored by a walker carry a split group
+(``info["split_group"]``: the walker run, or a contiguous block of its trajectory), and the
+hash is of that group: frames 5 fs apart of one walker never sit in train and test at once,
+which would make test errors look better than they are. Frames without a group (imported
+data) are split by the hash of their structure.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ from ase.io import write
 from wise_al.cp2k.label import structure_sha256
 from wise_al.cp2k.level import single_level
 from wise_al.errors import WiseAlError
+from wise_al.mace.outliers import label_outliers
 
 SPLITS = ("train", "valid", "test")
 #: Keys a labelled frame must carry (mace's convention); stress is optional.
 REQUIRED_KEYS = ("REF_energy", "REF_forces")
 LEVEL_KEY = "REF_level_sha256"
+SPLIT_GROUP_KEY = "split_group"
+LABEL_ID_KEY = "label_id"
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ class Dataset:
         The labels' level of theory, when the frames record it.
     stress_frames
         Training frames whose labels carry a stress (periodic frames).
+    excluded
+        Frames left out as outliers: ``{"frame": index, "label_id": id or None, "reason"}``.
     """
 
     files: dict[str, Path]
@@ -50,6 +59,7 @@ class Dataset:
     sha256: str
     level_sha256: str | None
     stress_frames: int = 0
+    excluded: tuple[dict[str, Any], ...] = ()
 
 
 def labelled_frame(
@@ -58,9 +68,18 @@ def labelled_frame(
     forces_eV_per_A: Any,
     stress_eV_per_A3: Any | None = None,
     level_sha256: str | None = None,
+    group: str | None = None,
+    label_id: int | None = None,
 ) -> Atoms:
-    """A bare copy of ``atoms`` carrying a label under mace's ``REF_`` keys."""
+    """A bare copy of ``atoms`` carrying a label under mace's ``REF_`` keys.
+
+    ``group`` is its split group (:func:`split_group`), ``label_id`` the database row.
+    """
     out = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+    if group is not None:
+        out.info[SPLIT_GROUP_KEY] = group
+    if label_id is not None:
+        out.info[LABEL_ID_KEY] = label_id
     out.info["REF_energy"] = energy_eV
     out.arrays["REF_forces"] = np.array(forces_eV_per_A, dtype=float)
     if stress_eV_per_A3 is not None:
@@ -70,9 +89,20 @@ def labelled_frame(
     return out
 
 
+def split_group(
+    walker_run_id: int, md_step: int, timestep_fs: float, block_fs: float | None = None
+) -> str:
+    """The walker run a frame comes from, or the contiguous block of ``block_fs`` in it."""
+    if block_fs is None:
+        return f"walker-run-{walker_run_id}"
+    return f"walker-run-{walker_run_id}/block-{int(md_step * timestep_fs // block_fs)}"
+
+
 def split_position(atoms: Atoms) -> float:
-    """A number in [0, 1) fixed by the frame's structure."""
-    return int(structure_sha256(atoms)[:13], 16) / 16**13
+    """A number in [0, 1) fixed by the frame's split group, or by its structure."""
+    group = atoms.info.get(SPLIT_GROUP_KEY)
+    digest = hashlib.sha256(str(group).encode()).hexdigest() if group else structure_sha256(atoms)
+    return int(digest[:13], 16) / 16**13
 
 
 def split_of(atoms: Atoms, valid_fraction: float, test_fraction: float) -> str:
@@ -109,11 +139,16 @@ def write_dataset(
     valid_fraction: float,
     test_fraction: float,
     level_sha256: str | None = None,
+    *,
+    max_force_eV_per_A: float | None = None,
+    energy_outlier_mads: float | None = None,
 ) -> Dataset:
     """Split labelled frames and write ``train.extxyz``, ``valid.extxyz``, ``test.extxyz``.
 
     Frames of another level of theory than ``level_sha256`` (or than the only one present)
-    are left out; several levels with none chosen is an error.
+    are left out; several levels with none chosen is an error. Outlier labels
+    (:func:`wise_al.mace.outliers.label_outliers`) are left out of every split, with the
+    reason in :attr:`Dataset.excluded`.
 
     Raises
     ------
@@ -121,7 +156,13 @@ def write_dataset(
         Frames without labels, non-finite labels, mixed levels, or too few frames to train.
     """
     level = _check(frames, level_sha256)
-    kept = [a for a in frames if level is None or a.info.get(LEVEL_KEY) == level]
+    at_level = [a for a in frames if level is None or a.info.get(LEVEL_KEY) == level]
+    outliers = label_outliers(at_level, max_force_eV_per_A, energy_outlier_mads)
+    excluded = tuple(
+        {"frame": k, LABEL_ID_KEY: at_level[k].info.get(LABEL_ID_KEY), "reason": reason}
+        for k, reason in sorted(outliers.items())
+    )
+    kept = [a for k, a in enumerate(at_level) if k not in outliers]
     splits: dict[str, list[Atoms]] = {name: [] for name in SPLITS}
     for atoms in kept:
         splits[split_of(atoms, valid_fraction, test_fraction)].append(atoms)
@@ -142,7 +183,45 @@ def write_dataset(
             digest.update(name.encode() + files[name].read_bytes())
     counts = {name: len(splits[name]) for name in SPLITS}
     stress_frames = sum("REF_stress" in atoms.info for atoms in splits["train"])
-    return Dataset(files, counts, digest.hexdigest(), level, stress_frames)
+    return Dataset(files, counts, digest.hexdigest(), level, stress_frames, excluded)
+
+
+def check_external_test(path: Path, level_sha256: str | None) -> Path:
+    """An external test set that can be scored: labelled, finite, at the labels' level.
+
+    Frames that record their level (``REF_level_sha256``) must be at ``level_sha256``;
+    frames that do not are taken at the user's word (the spec says they are at the level).
+
+    Raises
+    ------
+    WiseAlError
+        Naming the file, the frame and what is wrong with it.
+    """
+    from ase.io import read
+
+    if not path.is_file():
+        raise WiseAlError(f"training.external_test_set: {path} does not exist")
+    try:
+        frames = read(path, index=":")
+    except Exception as exc:  # ASE raises many types for a malformed file
+        raise WiseAlError(
+            f"training.external_test_set: {path.name} is not extxyz ({exc})"
+        ) from None
+    assert isinstance(frames, list)
+    if not frames:
+        raise WiseAlError(f"training.external_test_set: {path.name} holds no frame")
+    try:
+        _check(frames, None)
+    except WiseAlError as exc:
+        raise WiseAlError(f"training.external_test_set: {path.name}: {exc}") from None
+    for k, atoms in enumerate(frames):
+        level = atoms.info.get(LEVEL_KEY)
+        if level and level_sha256 and level != level_sha256:
+            raise WiseAlError(
+                f"training.external_test_set: {path.name} frame {k} is at level of theory "
+                f"{str(level)[:12]}, the campaign's labels at {level_sha256[:12]}"
+            )
+    return path
 
 
 def bootstrap(train_file: Path, seed: int, out: Path) -> Path:

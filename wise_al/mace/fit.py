@@ -57,15 +57,24 @@ class FittedCommittee:
 PARITY_MAX_FORCE_COMPONENTS = 3000
 
 
-def _errors(member: TrainedMember, dataset: Dataset, device: str) -> dict[str, Any]:
-    """Errors per held-out split; the last split's parity pairs go to ``parity.json``."""
+def _errors(
+    member: TrainedMember, dataset: Dataset, device: str, external: Path | None
+) -> dict[str, Any]:
+    """Errors per held-out split (and on the external test set); the last one's parity
+    pairs go to ``parity.json``.
+    """
     from wise_al.mace.evaluate import evaluate  # torch: only once there is a model
 
     assert member.model_file is not None
     errors: dict[str, Any] = {}
-    for split in ("valid", "test"):
-        if split in dataset.files:
-            frames = read(dataset.files[split], index=":")
+    held_out: dict[str, Path] = {
+        split: dataset.files[split] for split in ("valid", "test") if split in dataset.files
+    }
+    if external is not None:
+        held_out["external"] = external
+    for split, path in held_out.items():
+        if path.is_file():
+            frames = read(path, index=":")
             assert isinstance(frames, list)
             split_errors, parity = evaluate(member.model_file, frames, device)
             errors[split] = split_errors.to_dict()
@@ -112,10 +121,16 @@ def member_job(
     )
 
 
-def member_record(member: TrainedMember, dataset: Dataset, device: str) -> dict[str, Any]:
-    """What the manifest (and a model version row) keeps of a trained member."""
+def member_record(
+    member: TrainedMember, dataset: Dataset, device: str, external_test: Path | None = None
+) -> dict[str, Any]:
+    """What the manifest (and a model version row) keeps of a trained member.
+
+    ``external_test`` (checked by :func:`~wise_al.mace.datasets.check_external_test`) is
+    scored as the ``external`` split.
+    """
     assert member.model_file is not None
-    errors = _errors(member, dataset, device)
+    errors = _errors(member, dataset, device, external_test)
     parity = member.model_file.parent / "parity.json"
     job = member.job
     return {
@@ -127,6 +142,7 @@ def member_record(member: TrainedMember, dataset: Dataset, device: str) -> dict[
         "diversity": {"seed": job.seed, "bootstrap": job.train_file is not None},
         "training_run": effective_training(job.strategy, job.training, dataset.stress_frames),
         "mace_arguments": list(member.arguments),
+        "excluded_labels": list(dataset.excluded),
         "errors": errors,
         "parity": str(parity) if parity.exists() else None,
     }
@@ -156,7 +172,13 @@ def fit_committee(
     """
     t = training
     dataset = write_dataset(
-        frames, work_dir / "data", t.valid_fraction, t.test_fraction, level_sha256
+        frames,
+        work_dir / "data",
+        t.valid_fraction,
+        t.test_fraction,
+        level_sha256,
+        max_force_eV_per_A=t.max_label_force_eV_per_A,
+        energy_outlier_mads=t.energy_outlier_mads,
     )
     jobs = [
         member_job(m, dataset, strategy, t, e0s, work_dir, foundation, replay_file, device)

@@ -73,6 +73,28 @@ class TrainingSpec(StrictModel):
     stress_weight: Annotated[float, Field(ge=0, le=1e4)] = 0.0
     valid_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.1
     test_fraction: Annotated[float, Field(ge=0, lt=0.5)] = 0.1
+    split_block_fs: Annotated[float, Field(gt=0, le=1e7)] | None = Field(
+        default=None,
+        description="frames of one walker run go to one split (train, valid or test) as a "
+        "whole, so no test frame has a near-copy 5 fs away in the training set; a length "
+        "in fs splits long runs into blocks of it instead",
+    )
+    external_test_set: (
+        Annotated[str, AfterValidator(lambda v: check_home_path(v, DATA_FILE_SUFFIXES))] | None
+    ) = Field(
+        default=None,
+        description="extxyz of labelled frames (REF_energy, REF_forces) at the campaign's "
+        "level of theory, e.g. AIMD, that every iteration's committee is scored on",
+    )
+    max_label_force_eV_per_A: Annotated[float, Field(gt=0, le=1e4)] = Field(
+        default=20.0,
+        description="labels with a larger force stay out of training (overlapping atoms)",
+    )
+    energy_outlier_mads: Annotated[float, Field(gt=0, le=1e3)] | None = Field(
+        default=10.0,
+        description="labels whose energy per atom is further than this many robust standard "
+        "deviations from the rest stay out of training; null turns the rule off",
+    )
     bootstrap: bool | None = Field(
         default=None,
         description="resample each member's training set with replacement; unset: on for "

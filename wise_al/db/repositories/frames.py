@@ -95,6 +95,10 @@ class FrameRepository(Repository):
             raise NotFoundError(f"campaign {campaign_id} has no frame {frame_id}")
         return frame
 
+    def by_id(self, frame_ids: list[int]) -> dict[int, Frame]:
+        """Frames by id (ids that do not exist are absent)."""
+        return {f.id: f for f in self.session.scalars(select(Frame).where(Frame.id.in_(frame_ids)))}
+
     def provenance(self, frame: Frame) -> tuple[Iteration, WalkerRun | None]:
         """The iteration and the walker run (if any) a frame came from."""
         iteration = self.session.get_one(Iteration, frame.iteration_id)

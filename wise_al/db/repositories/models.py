@@ -54,6 +54,11 @@ class ModelVersionRepository(Repository):
                 "parent": parent,
                 "e0s_eV": e0s_eV,
                 "level_sha256": level_sha256,
+                # what mace really ran with and what made this member differ from the others
+                "training_run": record.get("training_run"),
+                "mace_arguments": record.get("mace_arguments"),
+                "diversity": record.get("diversity"),
+                "excluded_labels": record.get("excluded_labels", []),
             },
             file_path=record["file"],
             file_sha256=record["sha256"],
