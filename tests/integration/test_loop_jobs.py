@@ -41,7 +41,9 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
     settings = WorkerSettings(home=demo_home, artifact_dir=tmp_path / "artifacts", device="cpu")
     with transaction(session_factory) as session:
         repo = CampaignRepository(session)
-        campaign_id = repo.create(parse_spec(small_campaign())).id
+        # the demo foundation's own xTB labels: an external test set at the campaign's level
+        external = {"model.training.external_test_set": "models/demo-foundation-data.extxyz"}
+        campaign_id = repo.create(parse_spec(small_campaign(**external))).id
         repo.control(campaign_id, "start")
     units = drain(session_factory, settings, campaign_id)
     with transaction(session_factory) as session:
@@ -54,6 +56,14 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
         for it in iterations:
             assert it.metrics["selected"] == 3
             assert it.metrics["evaluation"]["members"] == 2
+            # the same external frames score every iteration: comparable numbers
+            assert it.metrics["evaluation"]["external_forces_rmse_meV_per_A"] > 0
+        # iteration 1 was explored by iteration 0's committee: calibrated on its 3 new labels
+        assert "calibration" not in iterations[0].metrics
+        calibration = iterations[1].metrics["calibration"]
+        assert calibration["status"] == "done" and calibration["frames"] == 3
+        assert calibration["committee_iteration"] == 0
+        assert len(calibration["true_max_eV_per_A"]) == 3
         # iteration 0 explored with the foundation alone: no deviation; iteration 1 judged
         frames = session.scalars(select(Frame).order_by(Frame.id)).all()
         first = [f for f in frames if f.iteration_id == iterations[0].id]

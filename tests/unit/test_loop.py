@@ -54,13 +54,40 @@ def test_every_walker_failing_fails_the_campaign() -> None:
     assert (t.status, t.phase) == (CampaignStatus.FAILED, Phase.DONE)
 
 
-def test_convergence_needs_a_committee_and_the_target_ratio() -> None:
-    converged = snap(Phase.EXPLORE, walkers_finished=3, accurate_ratio=0.95, has_committee=True)
+def test_convergence_needs_a_calibrated_committee_and_the_target_ratio() -> None:
+    converged = snap(
+        Phase.EXPLORE,
+        walkers_finished=3,
+        accurate_ratio=0.95,
+        has_committee=True,
+        calibration_verdict="calibrated",
+    )
     t = advance(converged, spec())
     assert t.status == CampaignStatus.COMPLETED and "95.0%" in t.reason
     # the foundation alone (iteration 0) has no deviation to trust
     assert advance(replace(converged, has_committee=False), spec()).phase == Phase.SELECT
     assert advance(replace(converged, accurate_ratio=0.85), spec()).phase == Phase.SELECT
+
+
+def test_an_under_dispersed_or_uncalibrated_committee_never_converges() -> None:
+    agreeing = snap(Phase.EXPLORE, walkers_finished=3, accurate_ratio=1.0, has_committee=True)
+    overconfident = replace(agreeing, calibration_verdict="under_dispersed", dispersion_ratio=0.02)
+    t = advance(overconfident, spec())
+    assert t.status == RUNNING and t.phase == Phase.SELECT
+    assert "not converged although 100.0%" in t.reason
+    assert "under-dispersed" in t.reason and "50x below its true error" in t.reason
+    t = advance(agreeing, spec())
+    assert t.phase == Phase.SELECT and "not yet checked against fresh labels" in t.reason
+
+
+def test_new_labels_calibrate_the_exploring_committee_before_training() -> None:
+    labelled = snap(Phase.LABEL, e0s_ready=True, labels_done_iteration=3, has_committee=True)
+    t = advance(labelled, spec())
+    assert t.phase == Phase.LABEL and t.commands == (Command(Unit.CALIBRATE, 0),)
+    t = advance(replace(labelled, calibrated=True), spec())
+    assert t.phase == Phase.TRAIN
+    # iteration 0 explored with the foundation alone: nothing to calibrate
+    assert advance(replace(labelled, has_committee=False), spec()).phase == Phase.TRAIN
 
 
 def test_selection_leads_to_labels_with_reference_energies_first() -> None:
@@ -144,6 +171,7 @@ def _simulate(
             s = replace(
                 fresh,
                 has_committee=s.has_committee or s.members_done > 0,
+                calibration_verdict=s.calibration_verdict,
                 labels_total=s.labels_total,
                 e0s_ready=s.e0s_ready,
                 selected=None,
@@ -177,6 +205,9 @@ def _simulate(
                 s = replace(s, members_done=s.members_done + 1)
             elif command.unit == Unit.EVALUATE:
                 s = replace(s, evaluated=True)
+            elif command.unit == Unit.CALIBRATE:
+                verdict = rng.choice(["calibrated", "under_dispersed"])
+                s = replace(s, calibrated=True, calibration_verdict=verdict)
         if s.phase == Phase.REVIEW:  # a reviewer accepts some and rejects the rest
             kept = tuple(f for f in s.to_label if rng.random() < 0.7)
             s = replace(s, to_label=kept, awaiting_review=0)

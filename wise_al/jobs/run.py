@@ -19,6 +19,7 @@ from wise_al.db.models import CampaignStatus, RunStatus, TaskRun, WalkerRun
 from wise_al.db.repositories import CampaignRepository
 from wise_al.errors import TransientError
 from wise_al.jobs.advance import advance_campaign
+from wise_al.jobs.calibrate import CALIBRATION_KEY, calibrate_iteration
 from wise_al.jobs.explore import explore_walker
 from wise_al.jobs.label import compute_e0s, label_frame
 from wise_al.jobs.select import select_iteration
@@ -44,6 +45,7 @@ JOBS: dict[Unit, Callable[[Sessions, WorkerSettings, int, Command], None]] = {
     Unit.SELECT: lambda s, cfg, c, cmd: select_iteration(s, cfg, c, cmd.iteration),
     Unit.E0S: lambda s, cfg, c, cmd: compute_e0s(s, cfg, c),
     Unit.LABEL: lambda s, cfg, c, cmd: label_frame(s, cfg, c, _i(cmd)),
+    Unit.CALIBRATE: lambda s, cfg, c, cmd: calibrate_iteration(s, cfg, c, cmd.iteration),
     Unit.TRAIN: lambda s, cfg, c, cmd: train_member(s, cfg, c, cmd.iteration, _i(cmd)),
     Unit.EVALUATE: lambda s, cfg, c, cmd: evaluate_iteration(s, cfg, c, cmd.iteration),
 }
@@ -65,6 +67,11 @@ def _record_failure(session: Session, campaign_id: int, command: Command, error:
         ).one_or_none()
         if walker is not None:
             walker.status, walker.error = RunStatus.FAILED, error
+    elif command.unit == Unit.CALIBRATE:
+        # the loop goes on without it: an uncalibrated committee just cannot converge
+        iteration = iteration_at(session, campaign_id, command.iteration, for_update=True)
+        failed = {"status": "failed", "reason": error}
+        iteration.metrics = {**iteration.metrics, CALIBRATION_KEY: failed}
     elif command.unit in (Unit.SELECT, Unit.EVALUATE):
         # no counts can move past these: the campaign stops and says why
         campaign = CampaignRepository(session).get(campaign_id, for_update=True)

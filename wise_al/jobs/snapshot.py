@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
@@ -152,4 +153,24 @@ def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> S
         ),
         members_failed=_count(session, failed_members),
         evaluated="evaluation" in metrics,
+        calibrated="calibration" in metrics,
+        **latest_calibration(session, campaign.id, iteration.index),
     )
+
+
+def latest_calibration(session: Session, campaign_id: int, before: int) -> dict[str, Any]:
+    """The verdict of the newest calibration done before iteration ``before``."""
+    earlier = session.scalars(
+        select(Iteration.metrics)
+        .where(Iteration.campaign_id == campaign_id, Iteration.index < before)
+        .order_by(Iteration.index.desc())
+    )
+    for metrics in earlier:
+        found = (metrics or {}).get("calibration") or {}
+        if found.get("status") == "done":
+            verdict = "under_dispersed" if found.get("under_dispersed") else "calibrated"
+            return {
+                "calibration_verdict": verdict,
+                "dispersion_ratio": found.get("dispersion_ratio"),
+            }
+    return {}

@@ -22,6 +22,7 @@ QUEUES: dict[Unit, str] = {
     Unit.TRAIN: "gpu",
     Unit.E0S: "dft",
     Unit.LABEL: "dft",
+    Unit.CALIBRATE: "gpu",
     Unit.SELECT: "default",
     Unit.EVALUATE: "default",
 }

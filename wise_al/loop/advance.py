@@ -42,6 +42,15 @@ def _train(snap: Snapshot, spec: CampaignSpec) -> tuple[Command, ...]:
     return tuple(Command(Unit.TRAIN, snap.iteration, k) for k in range(size))
 
 
+def _uncalibrated(snap: Snapshot) -> str:
+    """Why a committee's agreement does not count as convergence."""
+    if snap.calibration_verdict == "under_dispersed":
+        ratio = snap.dispersion_ratio
+        times = f" ({1 / ratio:.0f}x below its true error)" if ratio else ""
+        return f"the committee is under-dispersed: its deviation is far below its error{times}"
+    return "the committee's deviation was not yet checked against fresh labels"
+
+
 def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
     """Decide the next step of a campaign.
 
@@ -69,14 +78,18 @@ def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
         if snap.walkers_failed == snap.walkers:
             return _end(snap, CampaignStatus.FAILED, "every walker of the iteration failed")
         ratio = snap.accurate_ratio
+        reason = "exploration done"
         if snap.has_committee and ratio is not None and ratio >= stop.accurate_ratio_target:
-            return _end(
-                snap,
-                CampaignStatus.COMPLETED,
-                f"converged: {ratio:.1%} of explored frames accurate "
-                f"(target {stop.accurate_ratio_target:.0%})",
-            )
-        return _go(snap, Phase.SELECT, "exploration done", Command(Unit.SELECT, snap.iteration))
+            share = f"{ratio:.1%} of explored frames accurate"
+            if snap.calibration_verdict == "calibrated":
+                return _end(
+                    snap,
+                    CampaignStatus.COMPLETED,
+                    f"converged: {share} (target {stop.accurate_ratio_target:.0%}) by a "
+                    "committee whose deviation tracks its true error",
+                )
+            reason = f"not converged although {share}: " + _uncalibrated(snap)
+        return _go(snap, Phase.SELECT, reason, Command(Unit.SELECT, snap.iteration))
     if snap.phase == Phase.SELECT:
         if snap.selected is None:
             return _stay(snap, "selecting frames", Command(Unit.SELECT, snap.iteration))
@@ -98,6 +111,12 @@ def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
             return _stay(snap, f"labelling: {len(snap.to_label)} frames to go", *_label(snap))
         if snap.labels_done_iteration == 0:
             return _go(snap, Phase.DECIDE, "every label of the iteration failed")
+        if snap.has_committee and not snap.calibrated:
+            return _stay(
+                snap,
+                "calibrating the committee against the new labels",
+                Command(Unit.CALIBRATE, snap.iteration),
+            )
         return _go(
             snap, Phase.TRAIN, f"{snap.labels_done_iteration} new labels", *_train(snap, spec)
         )

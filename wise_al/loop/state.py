@@ -42,6 +42,7 @@ class Unit(enum.StrEnum):
     SELECT = "select"
     E0S = "e0s"  # isolated-atom reference energies at the campaign's level of theory
     LABEL = "label"  # one frame
+    CALIBRATE = "calibrate"  # the exploring committee against this iteration's new labels
     TRAIN = "train"  # one committee member
     EVALUATE = "evaluate"
 
@@ -80,6 +81,14 @@ class Snapshot:
         Successful labels of this iteration and of the whole campaign.
     e0s_ready, e0s_failed
         Isolated-atom energies at the campaign's level of theory.
+    calibrated
+        Whether the exploring committee was compared with this iteration's labels (or that
+        comparison was given up on).
+    calibration_verdict
+        What the latest calibration said: ``"calibrated"``, ``"under_dispersed"``, or None
+        when no committee was calibrated yet. Only a calibrated committee can converge.
+    dispersion_ratio
+        That calibration's predicted deviation over true error, at the median.
     members_done, members_failed
         Committee members trained this iteration.
     evaluated
@@ -101,6 +110,9 @@ class Snapshot:
     labels_total: int = 0
     e0s_ready: bool = False
     e0s_failed: bool = False
+    calibrated: bool = False
+    calibration_verdict: str | None = None
+    dispersion_ratio: float | None = None
     members_done: int = 0
     members_failed: int = 0
     evaluated: bool = False

@@ -75,6 +75,21 @@ class LabelRepository(Repository):
             query = query.where(Frame.iteration_id == iteration_id)
         return int(self.session.scalar(query) or 0)
 
+    def done_of_iteration(self, campaign_id: int, iteration_id: int) -> list[Label]:
+        """Successful labels of the frames one iteration selected, by id."""
+        return list(
+            self.session.scalars(
+                select(Label)
+                .join(Frame, Frame.id == Label.frame_id)
+                .where(
+                    Frame.campaign_id == campaign_id,
+                    Frame.iteration_id == iteration_id,
+                    Label.status == RunStatus.DONE,
+                )
+                .order_by(Label.id)
+            )
+        )
+
     def levels(self, campaign_id: int) -> dict[str, dict[str, Any]]:
         """Level hash -> level record of a campaign's successful labels (levels are few)."""
         hashes = self.session.scalars(
