@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.app import create_app
-from tests.factories import example_spec
+from tests.factories import example_spec, with_value
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Campaign,
@@ -70,15 +70,40 @@ def api(database_url: str, tmp_path: Path, session_factory: sessionmaker[Session
 LEVEL = "a" * 64
 
 
-def explored_campaign(api: Api, tmp_path: Path) -> tuple[int, list[int]]:
+#: What a trained and calibrated iteration records (the numbers are made up, the shape real).
+ITERATION_METRICS: dict[str, Any] = {
+    "evaluation": {
+        "members": 2,
+        "valid_forces_rmse_meV_per_A": 111.0,
+        "test_forces_rmse_meV_per_A": 222.0,
+        "valid_energy_rmse_meV_per_atom": 3.5,
+        "test_energy_rmse_meV_per_atom": 4.5,
+    },
+    "calibration": {
+        "status": "done",
+        "committee_iteration": 0,
+        "frames": 2,
+        "dispersion_ratio": 0.02,
+        "under_dispersed": True,
+        "failed_truth": 1,
+        "missed": 1,
+        "predicted_max_eV_per_A": [0.004, 0.006],
+        "true_max_eV_per_A": [0.2, 0.45],
+    },
+}
+
+
+def explored_campaign(api: Api, tmp_path: Path, gate: str = "required") -> tuple[int, list[int]]:
     """A campaign with one iteration: four frames of several statuses, one labelled."""
-    campaign_id = int(api.create()["id"])
+    campaign_id = int(api.create(with_value(example_spec(), "review.gate", gate))["id"])
     atoms = pack_cell({"LiTFSI": 2, "H2O": 5}, seed=0)
     model = tmp_path / "artifacts" / "campaigns" / str(campaign_id) / "member0.model"
     model.parent.mkdir(parents=True)
     model.write_bytes(b"model bytes")
     with transaction(api.sessions) as session:
-        iteration = Iteration(campaign_id=campaign_id, index=0, phase=Phase.LABEL)
+        iteration = Iteration(
+            campaign_id=campaign_id, index=0, phase=Phase.LABEL, metrics=ITERATION_METRICS
+        )
         session.add(iteration)
         session.flush()
         walker = WalkerRun(

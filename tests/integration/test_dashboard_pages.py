@@ -44,6 +44,20 @@ def _reviews(api: Api) -> int:
         return session.scalar(select(func.count()).select_from(Review)) or 0
 
 
+def test_an_auto_gate_queue_has_nothing_waiting_for_a_decision(api: Api, tmp_path: Path) -> None:
+    campaign_id, _ = explored_campaign(api, tmp_path, gate="auto")
+    queue = api.client.get(f"/campaigns/{campaign_id}/review", headers=HTML)
+    assert "waiting for a decision" not in queue.text and "review gate <b>auto</b>" in queue.text
+    assert 'data-decision="accept"' not in queue.text
+    assert queue.text.count("sent to labelling (gate auto)") == 2
+    live = api.client.get(f"/campaigns/{campaign_id}/live", headers=HTML)
+    assert "waiting for review" not in live.text and "gate auto: nothing waits" in live.text
+    # the calibration numbers are part of the iteration over REST too
+    (iteration,) = api.client.get(f"{CAMPAIGNS}/{campaign_id}/iterations").json()
+    calibration = iteration["metrics"]["calibration"]
+    assert calibration["under_dispersed"] and calibration["dispersion_ratio"] == 0.02
+
+
 def test_pages_render_for_anonymous_visitors(api: Api, tmp_path: Path) -> None:
     campaign_id, ids = explored_campaign(api, tmp_path)
     listing = api.client.get("/", headers=HTML)
@@ -55,9 +69,18 @@ def test_pages_render_for_anonymous_visitors(api: Api, tmp_path: Path) -> None:
         name: json.loads(unescape(value))
         for name, value in re.findall(r'id="plot-(\w+)" data-plot="([^"]+)"', campaign.text)
     }
-    assert set(figures) == {"timeline", "ratios", "learning", "histogram"}
+    assert set(figures) == {"timeline", "ratios", "learning", "histogram", "calibration"}
     window = figures["histogram"]["layout"]["shapes"][0]
     assert (window["x0"], window["x1"]) == (0.05, 0.3)  # the example spec's trust window
+    # valid and test errors have a column each, never one number standing in for the other
+    table = campaign.text[campaign.text.index('id="iterations"') :]
+    assert "force RMSE valid (meV/Å)" in table and "force RMSE test (meV/Å)" in table
+    assert re.search(r'<td class="num">111</td>\s*<td class="num">222</td>', table)
+    assert "under-dispersed" in table and "missed 1/1" in table
+    learning = {trace["name"] for trace in figures["learning"]["data"]}
+    assert {"force RMSE, valid", "force RMSE, test"} <= learning
+    points = figures["calibration"]["data"][0]
+    assert points["x"] == [0.004, 0.006] and points["y"] == [0.2, 0.45]
     queue = api.client.get(f"/campaigns/{campaign_id}/review", headers=HTML)
     rows = re.findall(r'<tr data-frame="(\d+)"', queue.text)
     assert [int(r) for r in rows] == ids[:2]  # selected frames, highest deviation first

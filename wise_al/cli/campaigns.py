@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
-from wise_al.cli.output import campaign_details, campaign_table, console, print_json
+from wise_al.cli.output import (
+    campaign_details,
+    campaign_table,
+    console,
+    iterations_table,
+    print_json,
+)
 from wise_al.client import WiseAlClient
 from wise_al.settings import ClientSettings
 from wise_al.spec import load_spec
@@ -122,15 +128,7 @@ def iterations(
     if json_:
         print_json(rows)
         return
-    for row in rows:
-        evaluation = row["metrics"].get("evaluation", {})
-        rmse = evaluation.get("valid_forces_rmse_meV_per_A")
-        console.print(
-            f"iteration {row['index']}: {row['phase']:<8} selected "
-            f"{row['metrics'].get('selected', '-')}"
-            + (f", force RMSE {rmse:.0f} meV/Å" if rmse is not None else ""),
-            markup=False,
-        )
+    console.print(iterations_table(rows))
 
 
 def register(app: typer.Typer) -> None:

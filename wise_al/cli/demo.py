@@ -9,10 +9,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from wise_al.cli.embedded import HostOpt, PortOpt, embedded
-from wise_al.cli.output import console
+from wise_al.cli.output import console, iterations_table
 from wise_al.client import WiseAlClient
 from wise_al.db import migrate
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
@@ -58,26 +57,6 @@ def _follow(client: WiseAlClient, campaign_id: int, spec: CampaignSpec) -> dict[
             time.sleep(2)
 
 
-def _summary(iterations: list[dict[str, Any]]) -> Table:
-    table = Table("iteration", "frames saved", "accurate", "selected", "force RMSE (meV/Å)")
-    for it in iterations:
-        metrics = it["metrics"]
-        explored = metrics.get("exploration", {})
-        evaluation = metrics.get("evaluation", {})
-        rmse = evaluation.get("test_forces_rmse_meV_per_A") or evaluation.get(
-            "valid_forces_rmse_meV_per_A"
-        )
-        ratio = explored.get("accurate_ratio")
-        table.add_row(
-            str(it["index"]),
-            str(explored.get("saved", "")),
-            f"{ratio:.0%}" if ratio is not None else "- (no committee yet)",
-            str(metrics.get("selected", "")),
-            f"{rmse:.0f}" if rmse is not None else "",
-        )
-    return table
-
-
 def demo(
     spec_file: Annotated[Path, typer.Option("--spec", help="campaign to run")] = EXAMPLE_SPEC,
     host: HostOpt = "127.0.0.1",
@@ -107,7 +86,7 @@ def demo(
                 )
                 ended = _follow(client, campaign["id"], spec)
                 console.print(f"{ended['status']}: {ended['status_reason']}", markup=False)
-                console.print(_summary(client.iterations(campaign["id"])))
+                console.print(iterations_table(client.iterations(campaign["id"])))
             if exit_when_done:
                 return
             console.print(

@@ -78,3 +78,51 @@ def campaign_details(campaign: dict[str, Any]) -> Table:
     for key, value in rows.items():
         table.add_row(key, str(value))
     return table
+
+
+#: Held-out splits of a committee's errors; each has its own column, never a fallback.
+HELD_OUT_SPLITS = ("valid", "test", "external")
+
+
+def iterations_table(iterations: list[dict[str, Any]]) -> Table:
+    """Per iteration: exploration verdict, selection, held-out force errors by split, and
+    how the exploring committee's deviation compared with its true error (calibration).
+    """
+    splits = [
+        split
+        for split in HELD_OUT_SPLITS
+        if split != "external"
+        or any("external_forces_rmse_meV_per_A" in it["metrics"].get("evaluation", {})
+               for it in iterations)
+    ]  # fmt: skip
+    table = Table(
+        "iteration", "phase", "frames saved", "accurate", "selected",
+        *(f"force RMSE {split} (meV/Å)" for split in splits),
+        "σ / error",
+    )  # fmt: skip
+    for it in iterations:
+        metrics = it["metrics"]
+        explored = metrics.get("exploration", {})
+        evaluation = metrics.get("evaluation", {})
+        ratio = explored.get("accurate_ratio")
+        calibration = metrics.get("calibration") or {}
+        dispersion = calibration.get("dispersion_ratio")
+        verdict = ""
+        if dispersion is not None:
+            verdict = f"{dispersion:.2g}" + (
+                " under-dispersed" if calibration.get("under_dispersed") else ""
+            )
+        table.add_row(
+            str(it["index"]),
+            str(it.get("phase", "")),
+            str(explored.get("saved", "")),
+            f"{ratio:.0%}" if ratio is not None else "- (no committee yet)",
+            str(metrics.get("selected", "")),
+            *(_number(evaluation.get(f"{split}_forces_rmse_meV_per_A")) for split in splits),
+            verdict,
+        )
+    return table
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"

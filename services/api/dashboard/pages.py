@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.api.dashboard import views
+from services.api.dashboard import quality, views
 from services.api.dashboard.auth import (
     ViewerDep,
     check_csrf,
@@ -27,7 +27,7 @@ from services.api.deps import SessionDep
 from services.api.routes.campaigns import CampaignId
 from services.api.routes.frames import FrameId, ReviewCreate, record_review
 from services.api.routes.results import artifact_file
-from wise_al.db.models import FrameStatus, RunStatus
+from wise_al.db.models import Campaign, FrameStatus, RunStatus
 from wise_al.db.repositories import (
     CampaignRepository,
     FrameFilter,
@@ -69,6 +69,7 @@ def campaign_page(
         "timeline": views.timeline_figure(overview.unit_spans(campaign_id)),
         "ratios": views.ratios_figure(iterations),
         "learning": views.learning_curve_figure(iterations),
+        "calibration": quality.calibration_figure(iterations, window.trust_hi_eV_per_A),
         "histogram": views.histogram_figure(
             iterations, window.trust_lo_eV_per_A, window.trust_hi_eV_per_A
         ),
@@ -81,14 +82,17 @@ def campaign_page(
         spec=spec,
         iterations=iterations,
         figures=figures,
-        **_live_context(overview, campaign_id),
+        held_out_splits=quality.held_out_splits(iterations),
+        **_live_context(overview, campaign),
     )
 
 
-def _live_context(overview: OverviewRepository, campaign_id: int) -> dict[str, Any]:
+def _live_context(overview: OverviewRepository, campaign: Campaign) -> dict[str, Any]:
+    gate = campaign_spec(campaign).review.gate
     return {
-        "active_runs": overview.active_runs(campaign_id),
-        "queue_counts": overview.queue_counts(campaign_id),
+        "active_runs": overview.active_runs(campaign.id),
+        "queue_counts": overview.queue_counts(campaign.id, gate),
+        "gate": gate,
     }
 
 
@@ -98,7 +102,7 @@ def campaign_live(
 ) -> Response:
     """The campaign's status, active jobs and workers: the fragment the page polls."""
     campaign = CampaignRepository(session).get(campaign_id)
-    context = _live_context(OverviewRepository(session), campaign_id)
+    context = _live_context(OverviewRepository(session), campaign)
     return render(request, viewer, "_live.html", campaign=campaign, **context)
 
 
@@ -136,7 +140,7 @@ def review_queue(
         flag_kinds=overview.flag_kinds(campaign_id),
         iteration_of=iteration_of,
         filters={"status": status, "flag": flag or "", "iteration": where.iteration, "sort": sort},
-        queue_counts=overview.queue_counts(campaign_id),
+        **_live_context(overview, campaign),
     )
 
 

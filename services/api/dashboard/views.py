@@ -26,7 +26,7 @@ LAYOUT: dict[str, Any] = {
 }
 
 
-def _figure(title: str, data: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
+def figure_spec(title: str, data: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
     return {"data": data, "layout": {**LAYOUT, "title": {"text": title}, **layout}}
 
 
@@ -53,7 +53,7 @@ def timeline_figure(spans: list[UnitSpan]) -> dict[str, Any]:
         + ("" if s.finished_at else ", running")
         for s, d in zip(spans, durations_ms, strict=True)
     ]
-    return _figure(
+    return figure_spec(
         "Timeline",
         [
             {
@@ -92,7 +92,7 @@ def ratios_figure(iterations: list[IterationSummary]) -> dict[str, Any]:
         }
         for name in FRAME_CLASSES
     ]
-    return _figure(
+    return figure_spec(
         "Committee verdict on explored frames",
         data,
         barmode="stack",
@@ -105,7 +105,7 @@ def learning_curve_figure(iterations: list[IterationSummary]) -> dict[str, Any]:
     """Held-out energy and force errors of each iteration's committee against labels used."""
     labels_used = np.cumsum([it.labels_done for it in iterations]).tolist()
     data = []
-    for split, dash in (("valid", "solid"), ("test", "dot")):
+    for split, dash in (("valid", "solid"), ("test", "dot"), ("external", "dash")):
         for key, axis, unit in (
             ("forces_rmse_meV_per_A", "y", "force RMSE (meV/Å)"),
             ("energy_rmse_meV_per_atom", "y2", "energy RMSE (meV/atom)"),
@@ -132,7 +132,7 @@ def learning_curve_figure(iterations: list[IterationSummary]) -> dict[str, Any]:
                         "line": {"dash": dash},
                     }
                 )
-    return _figure(
+    return figure_spec(
         "Learning curve",
         data,
         xaxis={"title": {"text": "labels used"}},
@@ -177,7 +177,7 @@ def histogram_figure(
         "line": {"width": 0},
         "layer": "below",
     }
-    return _figure(
+    return figure_spec(
         "Committee force deviation (trust window shaded)",
         data,
         shapes=[window],
@@ -201,7 +201,7 @@ def parity_figure(pairs: dict[str, Any], title: str) -> dict[str, Any]:
     """Predicted against labelled forces and energies, with the y = x line."""
     forces = pairs["forces_ref_eV_per_A"] + pairs["forces_pred_eV_per_A"]
     lo, hi = (min(forces), max(forces)) if forces else (0.0, 1.0)
-    return _figure(
+    return figure_spec(
         title,
         [
             {

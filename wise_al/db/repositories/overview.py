@@ -175,8 +175,12 @@ class OverviewRepository(Repository):
             query = query.where(TaskRun.campaign_id == campaign_id)
         return list(self.session.scalars(query.order_by(TaskRun.queued_at).limit(limit)))
 
-    def queue_counts(self, campaign_id: int) -> dict[str, int]:
-        """Frames waiting for a decision, accepted and rejected: the review queue's tabs."""
+    def queue_counts(self, campaign_id: int, gate: str = "required") -> dict[str, int]:
+        """Frames waiting for a decision, accepted and rejected: the review queue's tabs.
+
+        With the review gate ``auto`` no frame waits for anyone: selected frames go straight
+        to labelling, so none is counted as waiting.
+        """
         reviewed = select(Review.frame_id).join(Frame, Frame.id == Review.frame_id)
         waiting = self.session.scalar(
             select(func.count())
@@ -195,6 +199,7 @@ class OverviewRepository(Repository):
                 .group_by(Review.decision)
             ).all()
         )
+        waiting = waiting if gate == "required" else 0
         return {"waiting": int(waiting or 0), **{str(k): int(v) for k, v in decisions.items()}}
 
     def flag_kinds(self, campaign_id: int) -> list[str]:
