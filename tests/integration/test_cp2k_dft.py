@@ -25,15 +25,20 @@ def test_pbe_label_matches_ase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     labeller = Labeller(spec, detect(), LaunchProfile(omp_threads=2), tmp_path / "labels")
     result = labeller.label(atoms)
     assert result.ok, result.attempts
-    assert result.level_of_theory == {
+    record = dict(result.level_of_theory)
+    files = record.pop("data_files_sha256")
+    assert set(files) == {"BASIS_MOLOPT", "BASIS_MOLOPT_UZH", "GTH_POTENTIALS"}
+    assert len(record.pop("code_build")) == 16
+    assert record == {
         "code": "CP2K",
         "code_version": "2023.1",
         "method": "GPW-DFT",
         "eps_scf": 1e-8,
+        "cp2k_overrides": {},
         "functional": "PBE",
         "dispersion": "none",
         "cutoff_Ry": 300.0,
-        "rel_cutoff_Ry": 50.0,
+        "rel_cutoff_Ry": 60.0,
         "basis": {"H": "DZVP-MOLOPT-SR-GTH", "Li": "DZVP-MOLOPT-SR-GTH", "O": "DZVP-MOLOPT-SR-GTH"},
         "pseudopotential": {"H": "GTH-PBE-q1", "Li": "GTH-PBE-q3", "O": "GTH-PBE-q6"},
     }

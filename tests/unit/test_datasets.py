@@ -146,6 +146,7 @@ def test_stress_is_trained_only_when_weighted_and_labelled(tmp_path: Path) -> No
         LabellingSpec(method="dft", functional="revPBE", dispersion="D3", cutoff_Ry=600),
         LabellingSpec(method="dft", basis_per_element={"Li": "SZV-MOLOPT-SR-GTH"}),
         LabellingSpec(cp2k_overrides={"force_eval": {"dft": {"qs": {"eps_default": 1e-12}}}}),
+        LabellingSpec(method="dft", functional="r2SCAN", dispersion="D3BJ"),
     ],
 )
 def test_a_level_record_gives_back_its_spec(spec: LabellingSpec, tmp_path: Path) -> None:

@@ -15,7 +15,14 @@ from typing import Any
 
 from ase import Atoms
 
-from wise_al.cp2k.level import BASIS_FILES, POTENTIALS, R2SCAN_SECTIONS, kinds
+from wise_al.cp2k.level import (
+    BASIS_FILES,
+    D3_REFERENCE_FUNCTIONALS,
+    POTENTIALS,
+    R2SCAN_D3BJ,
+    R2SCAN_SECTIONS,
+    kinds,
+)
 from wise_al.errors import WiseAlError
 from wise_al.spec.labelling import LabellingSpec
 
@@ -77,14 +84,15 @@ def _xc(spec: LabellingSpec) -> dict[str, Any]:
     }
     xc: dict[str, Any] = {"xc_functional": by_name[str(spec.functional)]}
     if spec.dispersion != "none":
-        xc["vdw_potential"] = {
-            "potential_type": "PAIR_POTENTIAL",
-            "pair_potential": {
-                "type": "DFTD3" if spec.dispersion == "D3" else "DFTD3(BJ)",
-                "parameter_file_name": "dftd3.dat",
-                "reference_functional": spec.functional,
-            },
+        pair: dict[str, Any] = {
+            "type": "DFTD3" if spec.dispersion == "D3" else "DFTD3(BJ)",
+            "parameter_file_name": "dftd3.dat",
         }
+        if spec.functional in D3_REFERENCE_FUNCTIONALS:
+            pair["reference_functional"] = spec.functional
+        else:  # r2SCAN-D3(BJ): the published damping parameters, given explicitly
+            pair["d3bj_scaling"] = " ".join(f"{v:.8f}" for v in R2SCAN_D3BJ)
+        xc["vdw_potential"] = {"potential_type": "PAIR_POTENTIAL", "pair_potential": pair}
     return xc
 
 

@@ -38,6 +38,14 @@ BASIS_FILES = ("BASIS_MOLOPT", "BASIS_MOLOPT_UZH")
 #: Functionals CP2K 2023.1 has D3 and D3(BJ) parameters for (qs_dispersion_pairpot.F).
 D3_REFERENCE_FUNCTIONALS = frozenset({"PBE", "revPBE", "BLYP"})
 
+#: r2SCAN-D3(BJ) (s6, a1, s8, a2): Ehlert et al., J. Chem. Phys. 154, 061101 (2021),
+#: doi:10.1063/5.0041008 (the paper fits r2SCAN-D4 and reports these D3(BJ) values beside).
+#: CP2K 2023.1 has no r2SCAN entry of its own: they go in through D3BJ_SCALING.
+R2SCAN_D3BJ = (1.0, 0.49484001, 0.78981345, 5.73083694)
+
+#: Basis families of BASIS_MOLOPT_UZH, whose names end in the valence they were made for.
+VALENCE_SUFFIXED_FAMILIES = ("MOLOPT-SCAN-GTH", "MOLOPT-PBE-GTH")
+
 #: libxc sections r2SCAN needs in the build's input specification.
 R2SCAN_SECTIONS = ("MGGA_X_R2SCAN", "MGGA_C_R2SCAN")
 
@@ -59,8 +67,11 @@ def kinds(spec: LabellingSpec, elements: Iterable[str]) -> list[Kind]:
     for element in sorted(set(elements)):
         if element not in GTH_VALENCE:
             raise WiseAlError(f"no GTH pseudopotential valence known for element {element}")
-        basis = spec.basis_per_element.get(element, spec.basis)
-        out.append(Kind(element, basis, f"{family}-q{GTH_VALENCE[element]}"))
+        valence = GTH_VALENCE[element]
+        basis = spec.basis_per_element.get(element, spec.basis) or ""
+        if basis.endswith(VALENCE_SUFFIXED_FAMILIES):
+            basis = f"{basis}-q{valence}"  # DZVP-MOLOPT-SCAN-GTH-q6 for O
+        out.append(Kind(element, basis, f"{family}-q{valence}"))
     return out
 
 
@@ -88,7 +99,12 @@ def preflight(spec: LabellingSpec, elements: Iterable[str], cp2k: Cp2kInstallati
             f"labelling.functional: r2SCAN needs CP2K with libxc >= 5.1; CP2K {cp2k.version} "
             f"at {cp2k.binary} lacks {' / '.join(R2SCAN_SECTIONS)}"
         )
-    if spec.dispersion != "none" and spec.functional not in D3_REFERENCE_FUNCTIONALS:
+    r2scan_bj = spec.functional == "r2SCAN" and spec.dispersion == "D3BJ"
+    if (
+        spec.dispersion != "none"
+        and spec.functional not in D3_REFERENCE_FUNCTIONALS
+        and not r2scan_bj
+    ):
         raise Cp2kUnavailable(
             f"labelling.dispersion: CP2K has no {spec.dispersion} parameters for "
             f"{spec.functional}; use dispersion none or one of "
@@ -164,6 +180,10 @@ def level_of_theory(
             "basis": {k.element: k.basis for k in kinds(spec, elements)},
             "pseudopotential": {k.element: k.potential for k in kinds(spec, elements)},
         }
+        if spec.functional == "r2SCAN" and spec.dispersion == "D3BJ":
+            record["dispersion_parameters"] = dict(
+                zip(("s6", "a1", "s8", "a2"), R2SCAN_D3BJ, strict=True)
+            )
     return record
 
 

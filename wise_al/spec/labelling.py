@@ -33,20 +33,36 @@ Functional = Annotated[Literal[FUNCTIONALS], _canonical(FUNCTIONALS)]  # type: i
 Dispersion = Annotated[Literal[DISPERSIONS], _canonical(DISPERSIONS)]  # type: ignore[valid-type]
 
 
+#: Grid cutoffs (Ry) when the spec names none, per functional family, and why:
+#: - GGAs with DZVP-MOLOPT-SR-GTH: 400 Ry converges energies and forces of aqueous systems,
+#:   but every periodic label also carries a stress, and the stress converges more slowly with
+#:   the plane-wave cutoff (Pulay stress); 600 Ry keeps it within ~0.1 GPa;
+#: - r2SCAN: a meta-GGA depends on the kinetic energy density, which needs a much finer grid
+#:   for stable energies and stresses; 1000 Ry.
+#: ``wise-al converge-cutoff`` measures the change per step on a frame of your own.
+DEFAULT_CUTOFF_RY = {"GGA": 600.0, "r2SCAN": 1000.0}
+DEFAULT_REL_CUTOFF_RY = 60.0
+#: The SCAN-optimised MOLOPT basis (BASIS_MOLOPT_UZH), matching the GTH-SCAN pseudopotentials;
+#: its names end in the valence (``-q6``), added per element.
+R2SCAN_BASIS = "DZVP-MOLOPT-SCAN-GTH"
+GGA_BASIS = "DZVP-MOLOPT-SR-GTH"
+
+
 class LabellingSpec(StrictModel):
     """Reference calculations: GFN1-xTB inside CP2K, or GPW DFT.
 
-    With ``method: dft`` the functional defaults to PBE and the dispersion to ``none``; both are
-    stored filled in, so every label's level of theory is explicit.
+    With ``method: dft`` the functional defaults to PBE and the dispersion to ``none``, the
+    basis and cutoffs to the functional's (:data:`DEFAULT_CUTOFF_RY`); all are stored filled
+    in, so every label's level of theory is explicit.
     """
 
     method: Literal["xtb", "dft"] = "xtb"
     functional: Functional | None = None
     dispersion: Dispersion | None = None
-    basis: BasisName = "DZVP-MOLOPT-SR-GTH"
+    basis: BasisName | None = None
     basis_per_element: dict[str, BasisName] = Field(default_factory=dict)
-    cutoff_Ry: Annotated[float, Field(ge=50, le=3000)] = 400.0
-    rel_cutoff_Ry: Annotated[float, Field(ge=10, le=500)] = 50.0
+    cutoff_Ry: Annotated[float, Field(ge=50, le=3000)] | None = None
+    rel_cutoff_Ry: Annotated[float, Field(ge=10, le=500)] | None = None
     eps_scf: Annotated[float, Field(gt=0, le=1e-3)] = 1e-6
     max_scf: Annotated[int, Field(ge=1, le=10_000)] = 50
     cores: Annotated[int, Field(ge=1, le=100_000)] = 1
@@ -82,4 +98,13 @@ class LabellingSpec(StrictModel):
         else:
             self.functional = self.functional or "PBE"
             self.dispersion = self.dispersion or "none"
+            r2scan = self.functional == "r2SCAN"
+            if r2scan and self.dispersion == "D3":
+                raise ValueError(
+                    "dispersion: r2SCAN takes D3BJ (the published r2SCAN-D3(BJ) parameters); "
+                    "zero-damping D3 has no parameters for it in CP2K"
+                )
+            self.basis = self.basis or (R2SCAN_BASIS if r2scan else GGA_BASIS)
+            self.cutoff_Ry = self.cutoff_Ry or DEFAULT_CUTOFF_RY["r2SCAN" if r2scan else "GGA"]
+            self.rel_cutoff_Ry = self.rel_cutoff_Ry or DEFAULT_REL_CUTOFF_RY
         return self
