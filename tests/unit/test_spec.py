@@ -28,12 +28,20 @@ def test_examples_are_valid_and_have_the_documented_sizes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("molality", "pairs", "waters"), [(21.0, 16, 42), (21.0, 64, 169), (21.0, 2, 5)]
+    ("molality", "pairs", "waters"),
+    [(21.0, 16, 42), (21.0, 64, 170), (21.0, 2, 5), (21.0, 32, 85), (10.0, 16, 89)],
 )
 def test_molality_gives_the_benchmark_water_counts(
     molality: float, pairs: int, waters: int
 ) -> None:
     assert waters_for_molality(molality, pairs) == waters
+
+
+def test_the_p64_w170_cell_has_the_benchmarks_atom_count() -> None:
+    composition = {"kind": "molality", "salt": "LiTFSI", "molality_mol_per_kg": 21, "ion_pairs": 64}
+    spec = parse_spec({"name": "p64", "model": {"foundation": "medium-mpa-0"},
+                       "system": {"composition": composition}})  # fmt: skip
+    assert spec.system.atom_count() == 1534  # 64 x 16 + 170 x 3, science.md
 
 
 def test_defaults_come_from_the_science() -> None:

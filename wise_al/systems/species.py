@@ -74,9 +74,18 @@ def total_charge_e(molecules: dict[str, int]) -> int:
     return sum(SPECIES[name].charge_e * n for name, n in molecules.items())
 
 
+#: The ml-peg WiSE benchmark's cells at 21 mol/kg: ion pairs -> waters. Their counts were not
+#: made by one rounding rule (42/16 is 21.1 m, 170/64 is 20.9 m), so a spec naming 21 m and one
+#: of these pair counts gets the benchmark's own cell, comparable with its published numbers.
+BENCHMARK_CELLS_21M: dict[int, int] = {16: 42, 64: 170}
+
+
 def waters_for_molality(molality_mol_per_kg: float, ion_pairs: int) -> int:
     """Number of water molecules that dissolve ``ion_pairs`` at the given molality.
 
-    21 mol/kg is 2.64 waters per ion pair: 16 pairs take 42 waters (the p16_w42 cell).
+    21 mol/kg is 2.64 waters per ion pair, rounded to the nearest count; at 21 m the
+    benchmark's cells win (:data:`BENCHMARK_CELLS_21M`: p16_w42 and p64_w170).
     """
+    if molality_mol_per_kg == 21.0 and ion_pairs in BENCHMARK_CELLS_21M:
+        return BENCHMARK_CELLS_21M[ion_pairs]
     return round(ion_pairs * 1000.0 / (molality_mol_per_kg * WATER_MOLAR_MASS_G_PER_MOL))
