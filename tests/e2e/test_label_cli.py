@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -90,3 +91,29 @@ def test_bad_options_get_one_line_naming_the_field(tmp_path: Path) -> None:
     missing = run(tmp_path / "home", str(tmp_path / "nope.xyz"), "-o", out)
     assert missing.returncode == 1 and "no such file" in missing.stderr
     assert not Path(out).exists()
+
+
+def _converge(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WISE_AL_HOME": str(home)}
+    command = [sys.executable, "-m", "wise_al", "converge-cutoff", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+
+
+def test_a_cutoff_scan_reports_the_change_per_step(tmp_path: Path) -> None:
+    water = li_water(1, side_A=6.0)  # Li+ and 3 waters, periodic: stress too
+    write(tmp_path / "frame.extxyz", water)
+    done = _converge(tmp_path / "home", str(tmp_path / "frame.extxyz"), "--cutoffs", "250,200",
+                     "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    steps = json.loads(done.stdout)
+    assert [s["cutoff_Ry"] for s in steps] == [200.0, 250.0]  # sorted
+    assert steps[0]["delta_energy_meV_per_atom"] is None
+    for before, step in itertools.pairwise(steps):
+        change = 1000 * (step["energy_eV_per_atom"] - before["energy_eV_per_atom"])
+        assert step["delta_energy_meV_per_atom"] == change != 0
+        assert step["max_delta_force_meV_per_A"] > 0 and step["max_delta_stress_GPa"] > 0
+    table = _converge(tmp_path / "home", str(tmp_path / "frame.extxyz"), "--cutoffs", "200,250")
+    assert table.returncode == 0 and "PBE REL_CUTOFF 60 Ry" in table.stdout and "ΔE" in table.stdout
+    refused = _converge(tmp_path / "home", str(tmp_path / "frame.extxyz"), "--cutoffs", "300")
+    assert refused.returncode == 1 and "at least two cutoffs" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1

@@ -12,7 +12,7 @@ import typer
 from alembic.util import CommandError as AlembicCommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from wise_al.cli import admin, campaigns, demo, embedded, explore, label, models
+from wise_al.cli import admin, campaigns, cutoff, demo, embedded, explore, label, models
 from wise_al.cli.output import print_error
 from wise_al.errors import WiseAlError
 
@@ -24,6 +24,7 @@ app = typer.Typer(
 )
 admin.register(app)
 campaigns.register(app)
+cutoff.register(app)
 demo.register(app)
 embedded.register(app)
 explore.register(app)
