@@ -88,3 +88,26 @@ def test_a_cp2k_release_the_parser_does_not_know_is_refused_before_labelling(
     with pytest.raises(Cp2kUnavailable, match=f"CP2K {version} at .*reads the output of CP2K"):
         preflight(LabellingSpec(), ["H", "O"], fake_installation(tmp_path, version))
     preflight(LabellingSpec(), ["H", "O"], fake_installation(tmp_path, "2025.1"))
+
+
+def test_a_result_stored_with_cp2ks_stress_sign_loads_converted(tmp_path: Path) -> None:
+    """Label results cached before the stress convention existed hold CP2K's sign."""
+    import json
+
+    from wise_al.cp2k.label import LabelResult
+
+    old = {"level_of_theory": {}, "level_sha256": "a" * 64, "directory": str(tmp_path),
+           "energy_eV": -1.0, "forces_eV_per_A": [[0.0, 0.0, 0.0]],
+           "stress_eV_per_A3": [[0.01, 0.0, 0.0], [0.0, 0.02, 0.0], [0.0, 0.0, 0.03]],
+           "attempts": []}  # fmt: skip
+    (tmp_path / "result.json").write_text(json.dumps(old))
+    loaded = LabelResult.load(tmp_path / "result.json")
+    assert loaded.stress_convention == "dE_dstrain"
+    assert loaded.stress_eV_per_A3 == [
+        [-0.01, -0.0, -0.0],
+        [-0.0, -0.02, -0.0],
+        [-0.0, -0.0, -0.03],
+    ]
+    new = {**old, "stress_convention": "dE_dstrain"}
+    (tmp_path / "result.json").write_text(json.dumps(new))
+    assert LabelResult.load(tmp_path / "result.json").stress_eV_per_A3 == old["stress_eV_per_A3"]
