@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.api.dashboard.views import figure_spec
+from services.api.dashboard.views import diagonal_trace, figure_spec
 from wise_al.db.repositories.overview import IterationSummary
 
 #: Held-out splits in the order they are shown, with their line style.
@@ -56,16 +56,7 @@ def calibration_figure(
             }
         )
     if data:
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": "deviation = error",
-                "x": [low, high],
-                "y": [low, high],
-                "line": {"color": "#999", "dash": "dot"},
-            }
-        )
+        data.append(diagonal_trace(low, high, "deviation = error"))
     return figure_spec(
         "Calibration: predicted deviation vs true error on new labels",
         data,

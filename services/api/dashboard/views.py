@@ -30,6 +30,18 @@ def figure_spec(title: str, data: list[dict[str, Any]], **layout: Any) -> dict[s
     return {"data": data, "layout": {**LAYOUT, "title": {"text": title}, **layout}}
 
 
+def diagonal_trace(low: float, high: float, name: str) -> dict[str, Any]:
+    """The y = x line of a parity or calibration plot."""
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "name": name,
+        "x": [low, high],
+        "y": [low, high],
+        "line": {"color": "#888", "dash": "dash"},
+    }
+
+
 def naive_utc(moment: datetime) -> datetime:
     """UTC without tzinfo: databases hand back naive times, fresh rows aware ones."""
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
@@ -212,14 +224,7 @@ def parity_figure(pairs: dict[str, Any], title: str) -> dict[str, Any]:
                 "y": pairs["forces_pred_eV_per_A"],
                 "marker": {"size": 3, "opacity": 0.5},
             },
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": "y = x",
-                "x": [lo, hi],
-                "y": [lo, hi],
-                "line": {"color": "#888", "dash": "dash"},
-            },
+            diagonal_trace(lo, hi, "y = x"),
         ],
         xaxis={"title": {"text": f"CP2K force ({pairs['split']} labels, eV/Å)"}},
         yaxis={"title": {"text": "MACE force (eV/Å)"}, "scaleanchor": "x"},
