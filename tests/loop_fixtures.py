@@ -26,6 +26,11 @@ def small_campaign(**overrides: Any) -> dict[str, Any]:
         "model.training.max_num_epochs": 2,
         # one frame per batch: members see the frames in their own seed's order and differ
         "model.training.batch_size": 1,
+        # two training frames: bootstrap resamples of them are often the same multiset, and
+        # members trained on the same data in the same order are one model (collapsed); a
+        # learning rate of their own makes them differ whatever the order
+        "model.training.bootstrap": False,
+        "model.training.member_lr_factor": 2.0,
         "stopping.max_iterations": 2,
         "stopping.accurate_ratio_target": 1.0,
         # members fine-tuned for 2 epochs barely differ: a tight window keeps frames coming

@@ -118,6 +118,7 @@ def member_job(
         replay_file=replay_file,
         train_file=train_file,
         device=member_device(device, member),
+        member=member,
     )
 
 
@@ -139,8 +140,14 @@ def member_record(
         "log": str(member.log_file),
         "seed": job.seed,
         # what made this member differ from the others, and what mace really trained with
-        "diversity": {"seed": job.seed, "bootstrap": job.train_file is not None},
-        "training_run": effective_training(job.strategy, job.training, dataset.stress_frames),
+        "diversity": {
+            "seed": job.seed,
+            "bootstrap": job.train_file is not None,
+            "learning_rate_factor": job.training.member_lr_factor**job.member,
+        },
+        "training_run": effective_training(
+            job.strategy, job.training, dataset.stress_frames, job.member
+        ),
         "mace_arguments": list(member.arguments),
         "excluded_labels": list(dataset.excluded),
         "errors": errors,

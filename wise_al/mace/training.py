@@ -70,6 +70,7 @@ class MemberJob:
     replay_file: Path | None = None
     train_file: Path | None = None
     device: str = "cpu"
+    member: int = 0
 
     @property
     def model_file(self) -> Path:
@@ -97,14 +98,15 @@ STRATEGY_DEFAULTS: dict[str, tuple[float, float | None]] = {
 
 
 def effective_training(
-    strategy: Strategy, training: TrainingSpec, stress_frames: int
+    strategy: Strategy, training: TrainingSpec, stress_frames: int, member: int = 0
 ) -> dict[str, Any]:
     """What mace really trains with: loss, weights, learning rate, EMA, epochs, bootstrap.
 
     mace's default loss (``weighted``) ignores ``--stress_weight``: stress is only learned
     with the ``stress`` loss, chosen when the spec weights stress and training frames carry
     it (periodic frames only). Multihead fine-tuning always uses mace's ``universal`` loss,
-    which includes stress at ``stress_weight``.
+    which includes stress at ``stress_weight``. Member ``member`` scales the learning rate by
+    ``training.member_lr_factor ** member``.
     """
     default_lr, default_ema = STRATEGY_DEFAULTS[strategy]
     stress_trained = training.stress_weight > 0 and stress_frames > 0
@@ -120,7 +122,7 @@ def effective_training(
         "stress_weight": training.stress_weight if stress_trained else 0.0,
         "stress_trained": stress_trained,
         "stress_frames": stress_frames,
-        "learning_rate": training.learning_rate or default_lr,
+        "learning_rate": (training.learning_rate or default_lr) * training.member_lr_factor**member,
         "learning_rate_from": "spec" if training.learning_rate else f"{strategy} default",
         "ema_decay": training.ema_decay or default_ema,
         "max_num_epochs": training.max_num_epochs,
@@ -131,7 +133,7 @@ def effective_training(
 def mace_arguments(job: MemberJob, foundation: Path | None = None) -> list[str]:
     """The ``run_train`` command line of one member (``foundation``: the file to start from)."""
     t, files = job.training, job.dataset.files
-    run = effective_training(job.strategy, t, job.dataset.stress_frames)
+    run = effective_training(job.strategy, t, job.dataset.stress_frames, job.member)
     # mace drops the last incomplete training batch: a batch larger than the set is no batch
     batch = max(1, min(t.batch_size, job.dataset.counts.get("train", t.batch_size)))
     args = [
@@ -185,7 +187,8 @@ def mace_arguments(job: MemberJob, foundation: Path | None = None) -> list[str]:
         f"--pt_train_file={job.replay_file}",
     ]
     # mace sets lr 1e-4 and EMA itself unless told not to: only when the spec asks otherwise
-    return [*multihead, "--force_mh_ft_lr=True"] if t.learning_rate or t.ema_decay else multihead
+    asked = t.learning_rate or t.ema_decay or t.member_lr_factor != 1.0
+    return [*multihead, "--force_mh_ft_lr=True"] if asked else multihead
 
 
 _LOAD_LOCK = threading.Lock()

@@ -102,6 +102,11 @@ class TrainingSpec(StrictModel):
         "well), off from scratch (random initial weights already make members differ)",
     )
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    member_lr_factor: Annotated[float, Field(ge=1, le=10)] = Field(
+        default=1.0,
+        description="member k trains at learning_rate x factor**k: a diversity knob beside "
+        "seed and bootstrap (members that see the same data in the same order are one model)",
+    )
     replay_data: (
         Annotated[str, AfterValidator(lambda v: check_home_path(v, DATA_FILE_SUFFIXES))] | None
     ) = Field(
