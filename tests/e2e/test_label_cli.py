@@ -81,7 +81,7 @@ def test_bad_options_get_one_line_naming_the_field(tmp_path: Path) -> None:
     frames, out = str(tmp_path / "frames.extxyz"), str(tmp_path / "out.extxyz")
     cases = [
         (("--functional", "B3LYP"), "labelling.functional"),
-        (("--functional", "r2SCAN", "--dispersion", "d3bj"), "labelling.dispersion"),
+        (("--functional", "r2SCAN", "--dispersion", "d3"), "r2SCAN takes D3BJ"),
         (("--method", "xtb", "--dispersion", "d3"), "dispersion apply to method 'dft' only"),
     ]
     for options, expected in cases:

@@ -32,7 +32,10 @@ def test_train_then_evaluate_with_a_parity_plot(tmp_path: Path) -> None:
     manifest = json.loads(trained.stdout)
     assert manifest == json.loads((out / "committee.json").read_text())
     assert manifest["e0s_eV"] == {"1": -10.923452, "3": -7.270105, "8": -118.342968}
-    assert sum(manifest["dataset"]["counts"].values()) == 40
+    # the recorded clusters include 10 with forces above 20 eV/Å: left out, with the reason
+    excluded = manifest["dataset"]["excluded"]
+    assert len(excluded) == 10 and all("exceeds 20 eV/Å" in e["reason"] for e in excluded)
+    assert sum(manifest["dataset"]["counts"].values()) == 30
     model = Path(manifest["members"][0]["file"])
     assert model.is_file()
     plot = tmp_path / "parity.png"

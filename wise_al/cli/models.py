@@ -140,8 +140,9 @@ def train(
 
 def _errors_table(manifest: dict[str, Any]) -> Table:
     counts = manifest["dataset"]["counts"]
+    excluded = len(manifest["dataset"].get("excluded", []))
     table = Table(title=f"{manifest['strategy']}: {counts['train']} train, {counts['valid']} "
-                  f"valid, {counts['test']} test frames")  # fmt: skip
+                  f"valid, {counts['test']} test frames, {excluded} outliers left out")  # fmt: skip
     for column in ("member", "split", "E RMSE meV/atom", "F RMSE meV/Å"):
         table.add_column(column)
     for k, member in enumerate(manifest["members"]):

@@ -206,6 +206,7 @@ def fit_committee(
             "sha256": dataset.sha256,
             "counts": dataset.counts,
             "level_sha256": dataset.level_sha256,
+            "excluded": list(dataset.excluded),
         },
         "e0s_eV": {str(z): e for z, e in sorted(e0s.items())},
         "training": t.model_dump(),
