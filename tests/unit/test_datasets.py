@@ -213,6 +213,18 @@ def test_frames_of_one_walker_never_land_in_both_train_and_test(tmp_path: Path) 
     assert any({"train", "test"} <= splits for splits in by_structure.values())
 
 
+def test_a_single_held_out_walker_run_is_still_trained_on(tmp_path: Path) -> None:
+    frames = _walker_frames(runs=1, frames_per_run=3)
+    for run in range(1, 200):  # find a walker run whose group the hash puts in test
+        group = split_group(run, 0, 0.5)
+        for atoms in frames:
+            atoms.info["split_group"] = group
+        if split_of(frames[0], 0.1, 0.1) == "test":
+            break
+    dataset = write_dataset(frames, tmp_path, 0.1, 0.1)
+    assert dataset.counts == {"train": 2, "valid": 1, "test": 0}
+
+
 def test_long_walker_runs_split_in_blocks_that_stay_whole() -> None:
     assert split_group(7, 0, 0.5) == split_group(7, 10_000, 0.5) == "walker-run-7"
     assert split_group(7, 399, 0.5, block_fs=200.0) == "walker-run-7/block-0"

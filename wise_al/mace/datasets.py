@@ -166,6 +166,11 @@ def write_dataset(
     splits: dict[str, list[Atoms]] = {name: [] for name in SPLITS}
     for atoms in kept:
         splits[split_of(atoms, valid_fraction, test_fraction)].append(atoms)
+    if not splits["train"]:
+        # one walker run so far (a first iteration) may fall in a held-out split as a whole:
+        # with nothing else to train on it is trained on; every iteration retrains from the
+        # foundation, so no later committee has seen its later test frames
+        splits = {"train": splits["valid"] + splits["test"], "valid": [], "test": []}
     if not splits["valid"] and len(splits["train"]) > 1:
         # tiny sets: validation needs one frame; take the train frame nearest the boundary
         first = min(splits["train"], key=split_position)
