@@ -135,7 +135,8 @@ def test_the_review_gate_waits_for_decisions(
         labelled = set(session.scalars(select(Label.frame_id)))
         assert labelled == set(selected[1:])  # the rejected frame never reached CP2K
         campaign = session.get_one(Campaign, campaign_id)
-        assert campaign.status == CampaignStatus.RUNNING  # iteration 1 waits for reviews
+        errors = session.scalars(select(TaskRun.error).where(TaskRun.error.is_not(None))).all()
+        assert campaign.status == CampaignStatus.RUNNING, (campaign.status_reason, errors)
         assert "waiting for" in str(campaign.status_reason)
 
 

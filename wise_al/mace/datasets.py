@@ -176,6 +176,9 @@ def write_dataset(
         first = min(splits["train"], key=split_position)
         splits["train"] = [a for a in splits["train"] if a is not first]
         splits["valid"] = [first]
+    elif not splits["valid"] and splits["train"]:
+        # a single labelled frame: mace needs a validation set; it validates on itself
+        splits["valid"] = list(splits["train"])
     if not splits["train"]:
         raise WiseAlError(f"{len(kept)} labelled frames leave none to train on")
     directory.mkdir(parents=True, exist_ok=True)
