@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export WISE_AL_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export WISE_AL_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help setup system assets services demo up test screenshots lint format clean
+.PHONY: help setup system assets services demo up test api-check screenshots lint format clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -43,9 +43,21 @@ demo: setup  ## embedded mode running the example campaign; API left up at :8000
 up: setup  ## embedded mode: the API and a worker for every queue (SQLite, no servers)
 	WISE_AL_HOME=$${WISE_AL_HOME:-$(CURDIR)/.wise-al} $(BIN)/wise-al up
 
-test: setup services  ## the whole suite (lint first: it takes seconds)
+test: setup services  ## the whole suite (lint and the API-only check first: a minute)
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory api-check
 	$(BIN)/python -m pytest
+
+# The API image installs only `.[api]`: this venv holds exactly that (no torch, no mace),
+# and the API must start in it and serve its pages.
+API_VENV := .venv-api
+$(API_VENV)/.installed-stamp: pyproject.toml constraints.txt
+	@test -x $(API_VENV)/bin/python || $(PYTHON) -m venv $(API_VENV)
+	$(API_VENV)/bin/pip install -q --find-links /opt/wheels -e '.[api]'
+	@touch $@
+
+api-check: assets $(API_VENV)/.installed-stamp  ## start the API from a venv holding only .[api]
+	$(API_VENV)/bin/python scripts/check-api-only.py
 
 screenshots: setup services  ## the browser tests, then their screenshots into docs/ (README)
 	$(BIN)/python -m pytest -q tests/e2e/test_dashboard_browser.py
@@ -61,4 +73,4 @@ format:  ## apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 clean:  ## remove the venv and local state
-	rm -rf $(VENV) .wise-al .pytest_cache .mypy_cache .ruff_cache $(ASSETS)/node_modules
+	rm -rf $(VENV) $(API_VENV) .wise-al .pytest_cache .mypy_cache .ruff_cache $(ASSETS)/node_modules

@@ -40,8 +40,8 @@ from tests.factories import example_spec  # noqa: E402
 from wise_al.db import migrate  # noqa: E402
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction  # noqa: E402
 from wise_al.db.models import (  # noqa: E402
-    Flag,
     Frame,
+    FrameFlag,
     FrameStatus,
     Iteration,
     Phase,
@@ -94,9 +94,8 @@ def fill(url: str, n_frames: int) -> tuple[int, int]:
                 session.add(
                     TaskRun(
                         campaign_id=campaign_id,
-                        task_name=f"wise_al.{unit}",
+                        unit=unit,
                         unit_key=f"bench/{campaign_id}/{n}/{unit}",
-                        queue="default",
                         iteration_index=n,
                         status=RunStatus.DONE,
                     )
@@ -138,7 +137,7 @@ def fill(url: str, n_frames: int) -> tuple[int, int]:
                 for frame_id in ids
                 if rng.random() < 0.1
             ]
-            conn.execute(insert(Flag), flags)
+            conn.execute(insert(FrameFlag), flags)
             flagged_id = flagged_id or flags[0]["frame_id"]
             print(f"  {start + len(rows):>7} frames stored", end="\r", flush=True)
     print()

@@ -33,12 +33,14 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import select  # noqa: E402
 
+from services.worker.routes import ROUTES  # noqa: E402
 from tests.loop_fixtures import small_campaign  # noqa: E402
 from wise_al.db import migrate  # noqa: E402
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction  # noqa: E402
 from wise_al.db.models import Campaign, TaskRun  # noqa: E402
 from wise_al.db.repositories import CampaignRepository  # noqa: E402
 from wise_al.jobs.run import advance_and_plan, run_unit  # noqa: E402
+from wise_al.loop import Unit  # noqa: E402
 from wise_al.settings import WorkerSettings  # noqa: E402
 from wise_al.spec import parse_spec  # noqa: E402
 
@@ -150,8 +152,9 @@ def covered_s(runs: list[TaskRun]) -> float:
 def dispatch_waits_s(runs: list[TaskRun]) -> list[float]:
     """Per unit: start minus (queued, or the previous unit of its queue ending if later)."""
     waits = []
-    for queue in {r.queue for r in runs}:
-        ordered = sorted((r for r in runs if r.queue == queue), key=lambda r: r.started_at)
+    queue_of = {r.id: ROUTES[Unit(r.unit)][1] for r in runs}
+    for queue in set(queue_of.values()):
+        ordered = sorted((r for r in runs if queue_of[r.id] == queue), key=lambda r: r.started_at)
         previous_end = None
         for run in ordered:
             ready = run.queued_at if previous_end is None else max(run.queued_at, previous_end)

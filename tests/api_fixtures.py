@@ -19,8 +19,8 @@ from tests.factories import example_spec, with_value
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Campaign,
-    Flag,
     Frame,
+    FrameFlag,
     FrameStatus,
     Iteration,
     Label,
@@ -136,7 +136,7 @@ def explored_campaign(api: Api, tmp_path: Path, gate: str = "required") -> tuple
                 selection_reason="test",
             )
             frame.flags = [
-                Flag(kind=k, atoms=[0, 1], value=2.1, threshold=2.6, message="Li-Li 2.1 Å")
+                FrameFlag(kind=k, atoms=[0, 1], value=2.1, threshold=2.6, message="Li-Li 2.1 Å")
                 for k in kinds
             ]
             session.add(frame)

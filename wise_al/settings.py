@@ -100,10 +100,14 @@ class WorkerSettings(Cp2kSettings):
         ``exploration.device`` wins when it is not ``auto``.
     train_threads
         CPU threads of one member's training process.
+    unit_max_attempts
+        Tries of one unit of work (``WISE_AL_UNIT_MAX_ATTEMPTS``): transient errors and lost
+        workers count; after the last, the unit is settled as failed with its error.
     """
 
     device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d{1,3})?)$")
     train_threads: int = Field(default=1, gt=0)
+    unit_max_attempts: int = Field(default=8, ge=1, le=100)
 
 
 class ApiSettings(CoreSettings):

@@ -92,15 +92,18 @@ class IterationRead(BaseModel):
 
 
 class TaskRunRead(BaseModel):
-    """One unit of work: where it is queued, how it went."""
+    """The lease of one unit of work: who ran it, how often, the last error.
+
+    What the unit produced is on its own resource (frames, labels, models, iterations).
+    """
 
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    task_name: str
+    unit: str
     unit_key: str
-    queue: str
     iteration_index: int | None
+    unit_index: int | None
     status: str
     attempts: int
     error: str | None

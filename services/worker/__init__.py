@@ -1,1 +1,1 @@
-"""Celery workers: queues gpu (explore, train), dft (label), default (the rest)."""
+"""Celery workers: the units of wise_al.jobs.registry, routed by services.worker.routes."""

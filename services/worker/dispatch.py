@@ -11,11 +11,10 @@ from collections.abc import Iterable
 from celery import Celery
 from kombu import Queue
 
+from services.worker.routes import ADVANCE_TASK, DEFAULT_QUEUE, QUEUES, ROUTES
 from wise_al.db.models import TaskRun
+from wise_al.loop import Unit
 from wise_al.settings import CoreSettings
-
-QUEUES = ("gpu", "dft", "default")
-ADVANCE = "wise_al.advance"
 
 
 def create_celery(settings: CoreSettings) -> Celery:
@@ -24,7 +23,7 @@ def create_celery(settings: CoreSettings) -> Celery:
     app = Celery("wise_al", broker=broker)
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
-        task_default_queue="default",
+        task_default_queue=DEFAULT_QUEUE,
         task_acks_late=True,  # a job is acknowledged when it ends, not when it starts
         task_reject_on_worker_lost=True,  # a killed child puts its message back at once
         worker_prefetch_multiplier=1,  # never hold a second long job behind the running one
@@ -45,14 +44,15 @@ def create_celery(settings: CoreSettings) -> Celery:
 
 
 def send_runs(app: Celery, runs: Iterable[TaskRun]) -> int:
-    """Send each task run to its queue; returns how many were sent."""
+    """Send each task run to its unit's task and queue; returns how many were sent."""
     sent = 0
     for run in runs:
-        app.send_task(run.task_name, args=[run.id], queue=run.queue)
+        name, queue = ROUTES[Unit(run.unit)]
+        app.send_task(name, args=[run.id], queue=queue)
         sent += 1
     return sent
 
 
 def send_advance(app: Celery, campaign_id: int) -> None:
     """Ask a worker to move the campaign on (after start, resume or a review)."""
-    app.send_task(ADVANCE, args=[campaign_id], queue="default")
+    app.send_task(ADVANCE_TASK, args=[campaign_id], queue=DEFAULT_QUEUE)

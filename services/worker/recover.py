@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import sys
 
-from sqlalchemy import select
-
 from services.worker.dispatch import create_celery, send_advance, send_runs
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
-from wise_al.db.models import Campaign, CampaignStatus
-from wise_al.jobs.units import unfinished
+from wise_al.db.models import CampaignStatus
+from wise_al.db.repositories import CampaignRepository, TaskRunRepository
 from wise_al.settings import CoreSettings
 
 
@@ -26,10 +24,9 @@ def recover(settings: CoreSettings, purge: bool = False) -> tuple[int, int]:
         app.control.purge()
     sessions = create_session_factory(create_db_engine(settings.resolved_database_url()))
     with transaction(sessions) as session:
-        running = list(
-            session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.RUNNING))
-        )
-        runs = {campaign_id: unfinished(session, campaign_id) for campaign_id in running}
+        running = CampaignRepository(session).ids_with_status(CampaignStatus.RUNNING)
+        leases = TaskRunRepository(session)
+        runs = {campaign_id: leases.unfinished(campaign_id) for campaign_id in running}
     sent = 0
     for campaign_id, units in runs.items():
         sent += send_runs(app, units)

@@ -12,7 +12,8 @@ from typing import Any
 from celery import Task
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.worker.dispatch import ADVANCE, create_celery, send_runs
+from services.worker.dispatch import create_celery, send_runs
+from services.worker.routes import ADVANCE_TASK, ROUTES
 from wise_al.db.engine import create_db_engine, create_session_factory
 from wise_al.jobs.run import TRANSIENT, advance_and_plan, run_unit
 from wise_al.loop import Unit
@@ -26,7 +27,9 @@ RETRIES: dict[str, Any] = {
     "retry_backoff": 5,
     "retry_backoff_max": 600,
     "retry_jitter": True,
-    "max_retries": 8,
+    # the lease bounds a unit's attempts (WISE_AL_UNIT_MAX_ATTEMPTS) and then settles it as
+    # failed; Celery keeps retrying only while the database itself cannot be reached
+    "max_retries": None,
 }
 
 
@@ -41,14 +44,14 @@ def _unit_task(unit: Unit) -> None:
         return send_runs(app, run_unit(sessions(), settings, task_run_id, task.request.hostname))
 
     run.__name__ = f"run_{unit}"
-    app.task(name=f"wise_al.{unit}", bind=True, **RETRIES)(run)
+    app.task(name=ROUTES[unit][0], bind=True, **RETRIES)(run)
 
 
-for _unit in Unit:
+for _unit in ROUTES:
     _unit_task(_unit)
 
 
-@app.task(name=ADVANCE, **RETRIES)
+@app.task(name=ADVANCE_TASK, **RETRIES)
 def advance(campaign_id: int) -> int:
     """Move a campaign on; sends what the loop planned."""
     return send_runs(app, advance_and_plan(sessions(), campaign_id))

@@ -18,9 +18,9 @@ from ase.io import write
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.run import LaunchProfile
-from wise_al.mace.datasets import labelled_frame
 from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.cells import pack_cell
+from wise_al.systems.labelled import labelled_frame
 
 OUT = Path(__file__).resolve().parent / "water_stress_xtb.extxyz"
 PACKINGS = 4

@@ -21,6 +21,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
+from services.worker.routes import ROUTES
 from tests.conftest import PostgresDatabases
 from tests.cp2k_fixtures import needs_cp2k
 from tests.e2e.test_cli import WISE_AL, Cli, _wait_until_up, free_port
@@ -28,6 +29,7 @@ from tests.loop_fixtures import small_campaign
 from wise_al.client import WiseAlClient
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.models import Frame, Label, ModelVersion, RunStatus, TaskRun
+from wise_al.loop import Unit
 
 pytestmark = needs_cp2k
 
@@ -177,8 +179,8 @@ def test_a_campaign_submitted_over_rest_runs_until_its_own_rule(
     counts = _check_consistent(svc.env["WISE_AL_DATABASE_URL"], campaign["id"])
     assert counts["selected"] == 6 and counts["members"] == 4 and counts["judged_frames"] > 0
     assert counts["attempts"] == counts["runs"]  # nothing ran twice
-    queues = {r["queue"] for r in client.task_runs(campaign["id"])["items"]}
-    assert queues == {"gpu", "dft", "default"}
+    units = {Unit(r["unit"]) for r in client.task_runs(campaign["id"])["items"]}
+    assert {ROUTES[unit][1] for unit in units} == {"gpu", "dft", "default"}
     # what the campaign produced, over REST
     assert client.frames(campaign["id"], status="selected")["total"] == 6
     assert client.dataset(campaign["id"]).count("REF_energy=") == 6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -93,7 +94,6 @@ OLD_LABEL = table(
 
 def test_old_cp2k_signed_stresses_are_negated_once(empty_url: str) -> None:
     """0005 turns a label stored with CP2K's sign (compression positive) into dE/dstrain."""
-    import json
 
     migrate.upgrade(empty_url, "c4e2a9d17f35")  # the schema before stresses were converted
     old = [[0.002, 0.0001, 0.0], [0.0001, 0.003, 0.0], [0.0, 0.0, 0.001]]
@@ -152,4 +152,54 @@ def test_old_cp2k_signed_stresses_are_negated_once(empty_url: str) -> None:
     migrate.downgrade(empty_url, "c4e2a9d17f35")
     migrate.upgrade(empty_url)
     assert stored()[1] == after[1]
+    engine.dispose()
+
+
+def test_task_runs_become_leases_and_e0s_are_planned_again(empty_url: str) -> None:
+    """0006 keeps each task run's unit and index, and drops the Celery routing it held."""
+    migrate.upgrade(empty_url, "5a71c0e3d9b2")
+    engine = create_db_engine(empty_url)
+    now = utcnow()
+    old = table(
+        "task_run",
+        column("id"), column("campaign_id"), column("task_name"), column("unit_key"),
+        column("queue"), column("iteration_index"), column("payload", JSON_TYPE),
+        column("status"), column("attempts"), column("queued_at"),
+    )  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO campaign (id, name, status, schema_version, spec, created_at, "
+                "updated_at) VALUES (1, 'c', 'running', 1, '{}', :now, :now)"
+            ),
+            {"now": now},
+        )
+        for row_id, unit, index, status in ((1, "label", 42, "done"), (2, "e0s", None, "done")):
+            conn.execute(
+                old.insert().values(
+                    id=row_id,
+                    campaign_id=1,
+                    task_name=f"wise_al.{unit}",
+                    unit_key=f"campaign/1/{unit}/{index}",
+                    queue="dft",
+                    iteration_index=0,
+                    payload={"campaign_id": 1, "unit": unit, "iteration": 0, "index": index},
+                    status=status,
+                    attempts=1,
+                    queued_at=now,
+                )
+            )
+    migrate.upgrade(empty_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, unit, unit_index FROM task_run ORDER BY id")).all()
+        columns = {c[1] for c in conn.execute(text("SELECT * FROM task_run")).cursor.description}
+    # the finished e0s run is gone: the loop plans it again and records the energies
+    assert [tuple(r) for r in rows] == [(1, "label", 42)]
+    assert {"task_name", "queue", "payload"}.isdisjoint(columns)
+    migrate.downgrade(empty_url, "5a71c0e3d9b2")
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT task_name, queue, payload FROM task_run")).one()
+    assert back[0] == "wise_al.label" and back[1] == "dft"
+    payload = json.loads(back[2]) if isinstance(back[2], str) else back[2]
+    assert payload["index"] == 42
     engine.dispose()

@@ -14,18 +14,13 @@ from tests.cp2k_fixtures import fake_installation, li_water, needs_cp2k
 from wise_al.cp2k.input import build_input, merge, render_input
 from wise_al.cp2k.installation import Cp2kUnavailable, detect
 from wise_al.cp2k.label import structure_problem
-from wise_al.cp2k.level import (
-    MixedLevelsError,
-    level_of_theory,
-    preflight,
-    sha256_of,
-    single_level,
-)
+from wise_al.cp2k.level import level_of_theory, preflight
 from wise_al.cp2k.rescue import LADDER, Rung, prepare
 from wise_al.cp2k.run import UnsafeInput, check_contained
 from wise_al.cp2k.wavefunctions import WavefunctionLibrary
 from wise_al.errors import WiseAlError
 from wise_al.spec.labelling import LabellingSpec
+from wise_al.systems.levels import MixedLevelsError, sha256_of, single_level
 
 
 def _water() -> Atoms:

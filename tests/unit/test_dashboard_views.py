@@ -14,7 +14,7 @@ from services.api.dashboard.views import (
     timeline_figure,
     viewer_data,
 )
-from wise_al.db.models import Flag, Frame, FrameStatus, Iteration
+from wise_al.db.models import Frame, FrameFlag, FrameStatus, Iteration
 from wise_al.db.repositories.overview import IterationSummary, UnitSpan
 from wise_al.systems.structures import structure_to_dict
 from wise_al.uncertainty import DEVIATION_BIN_EDGES_EV_PER_A, deviation_histogram, frame_deviation
@@ -37,7 +37,7 @@ def test_frame_deviation_keeps_each_members_energy() -> None:
     assert deviation.energy_std_eV_per_atom == pytest.approx(np.std([-10, -10.5, -9.5]) / 4)
 
 
-def _frame(atoms: Atoms, flags: list[Flag]) -> Frame:
+def _frame(atoms: Atoms, flags: list[FrameFlag]) -> Frame:
     frame = Frame(
         md_step=10,
         status=FrameStatus.SELECTED,
@@ -49,8 +49,8 @@ def _frame(atoms: Atoms, flags: list[Flag]) -> Frame:
     return frame
 
 
-def _flag(atoms: tuple[int, int], value: float) -> Flag:
-    return Flag(kind="min_distance", atoms=list(atoms), value=value, threshold=9.5, message="")
+def _flag(atoms: tuple[int, int], value: float) -> FrameFlag:
+    return FrameFlag(kind="min_distance", atoms=list(atoms), value=value, threshold=9.5, message="")
 
 
 def test_a_contact_across_the_cell_boundary_is_drawn_to_the_image_the_flag_measured() -> None:

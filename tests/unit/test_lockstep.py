@@ -12,7 +12,7 @@ from ase.md.velocitydistribution import thermalize_momenta
 
 from tests.mace_models import DATA
 from wise_al.exploration.lockstep import run_walkers_lockstep
-from wise_al.exploration.walker import WalkerSettings
+from wise_al.exploration.walker import WalkerParameters
 from wise_al.flags import FlagChecker
 from wise_al.mace.committee import Committee
 from wise_al.spec.exploration import FlagsSpec
@@ -30,8 +30,8 @@ def starts() -> list[Atoms]:
     return frames
 
 
-def _settings(seed: int, temperature_K: float = 300.0) -> WalkerSettings:
-    return WalkerSettings(
+def _settings(seed: int, temperature_K: float = 300.0) -> WalkerParameters:
+    return WalkerParameters(
         temperature_K=temperature_K,
         steps=30,
         save_interval_steps=10,
@@ -66,8 +66,8 @@ def test_a_stopped_walker_leaves_the_batch_and_the_others_go_on(
     hot = starts[0].copy()
     thermalize_momenta(hot, 6000, rng=np.random.default_rng(0))
     settings = [
-        WalkerSettings(temperature_K=300, steps=30, save_interval_steps=10, seed=0),
-        WalkerSettings(
+        WalkerParameters(temperature_K=300, steps=30, save_interval_steps=10, seed=0),
+        WalkerParameters(
             temperature_K=300, steps=30, save_interval_steps=10, seed=1, early_stop_on_flags=False
         ),
     ]
@@ -80,7 +80,7 @@ def test_a_stopped_walker_leaves_the_batch_and_the_others_go_on(
 
 
 def test_mismatched_schedules_are_refused(committee: Committee, starts: list[Atoms]) -> None:
-    settings = [_settings(0), WalkerSettings(temperature_K=300, steps=40, seed=1)]
+    settings = [_settings(0), WalkerParameters(temperature_K=300, steps=40, seed=1)]
     checkers = [FlagChecker(FlagsSpec(), a) for a in starts[:2]]
     with pytest.raises(ValueError, match="share timestep"):
         run_walkers_lockstep(starts[:2], committee, settings, checkers)

@@ -119,14 +119,14 @@ def test_labelling_ends_in_training_or_skips_it() -> None:
     assert t.phase == Phase.TRAIN
     assert t.commands == tuple(Command(Unit.TRAIN, 0, k) for k in range(3))
     assert advance(snap(Phase.LABEL, e0s_ready=True), spec()).phase == Phase.DECIDE
-    t = advance(snap(Phase.LABEL, e0s_failed=True), spec())
+    t = advance(snap(Phase.LABEL, e0s_failed="CP2K is missing"), spec())
     assert t.status == CampaignStatus.FAILED and "reference energies" in t.reason
     assert advance(snap(Phase.LABEL, to_label=(3,), e0s_ready=True), spec()).phase == Phase.LABEL
 
 
 def test_training_then_evaluation() -> None:
     assert advance(snap(Phase.TRAIN, members_done=2), spec()).phase == Phase.TRAIN
-    t = advance(snap(Phase.TRAIN, members_done=2, members_failed=1), spec())
+    t = advance(snap(Phase.TRAIN, members_done=2, members_failed=("out of memory",)), spec())
     assert t.status == CampaignStatus.FAILED
     t = advance(snap(Phase.TRAIN, members_done=3), spec())
     assert t.phase == Phase.EVALUATE and t.commands == (Command(Unit.EVALUATE, 0),)

@@ -12,7 +12,7 @@ from ase.io import read
 from ase.md.velocitydistribution import thermalize_momenta
 
 from tests.mace_models import DATA
-from wise_al.exploration.walker import WalkerSettings, run_walker
+from wise_al.exploration.walker import WalkerParameters, run_walker
 from wise_al.flags import FlagChecker
 from wise_al.mace.committee import Committee
 from wise_al.spec.exploration import FlagsSpec
@@ -36,7 +36,7 @@ def test_nvt_walker_saves_annotated_frames(
     committee: Committee, cluster: Atoms, tmp_path: Path
 ) -> None:
     trajectory = tmp_path / "walker.extxyz"
-    settings = WalkerSettings(
+    settings = WalkerParameters(
         temperature_K=300, steps=60, save_interval_steps=20, seed=3, early_stop_on_flags=False
     )
     result = run_walker(
@@ -62,7 +62,7 @@ def test_nvt_walker_saves_annotated_frames(
 
 
 def test_same_seed_same_trajectory(committee: Committee, cluster: Atoms) -> None:
-    settings = WalkerSettings(temperature_K=300, steps=20, save_interval_steps=10, seed=9)
+    settings = WalkerParameters(temperature_K=300, steps=20, save_interval_steps=10, seed=9)
     checker = FlagChecker(FlagsSpec(), cluster, 300)
     a = run_walker(cluster, committee, settings, checker)
     b = run_walker(cluster, committee, settings, checker)
@@ -75,7 +75,7 @@ def test_an_unphysical_frame_stops_the_walker_and_is_kept(
     hot = cluster.copy()
     thermalize_momenta(hot, 5000, rng=np.random.default_rng(0))  # far above 2 x 300 K
     trajectory = tmp_path / "hot.extxyz"
-    settings = WalkerSettings(temperature_K=300, steps=500, save_interval_steps=5, seed=1)
+    settings = WalkerParameters(temperature_K=300, steps=500, save_interval_steps=5, seed=1)
     result = run_walker(
         hot, committee, settings, FlagChecker(FlagsSpec(), cluster, 300), trajectory
     )
@@ -88,7 +88,7 @@ def test_an_unphysical_frame_stops_the_walker_and_is_kept(
 
 def test_npt_changes_the_cell(committee: Committee) -> None:
     box = pack_cell({"Li+": 1, "H2O": 6}, density_g_per_cm3=1.0, seed=1)
-    settings = WalkerSettings(
+    settings = WalkerParameters(
         temperature_K=300,
         steps=20,
         save_interval_steps=10,

@@ -1,4 +1,4 @@
-"""``wise-al up``: the API and a worker for every queue on this machine, on SQLite.
+"""``wise-al up``: the API and one worker for every kind of unit on this machine, on SQLite.
 
 The broker is a SQLite file too (kombu's SQLAlchemy transport): nothing to install. The
 processes are started by argv, so the core never imports the services it launches.
@@ -31,11 +31,11 @@ HostOpt = Annotated[str, typer.Option(help="address the API listens on")]
 PortOpt = Annotated[int, typer.Option(min=1, max=65535)]
 
 
-def worker_command(queues: str = "gpu,dft,default", concurrency: int = 2) -> list[str]:
-    """argv of a Celery worker serving ``queues``."""
+def worker_command(concurrency: int = 2) -> list[str]:
+    """argv of one worker that takes every kind of unit (the worker app lists its queues)."""
     return [
         sys.executable, "-m", "celery", "-A", "services.worker.tasks", "worker",
-        "-Q", queues, "-c", str(concurrency), "-n", "embedded@%h", "--loglevel", "INFO",
+        "-c", str(concurrency), "-n", "embedded@%h", "--loglevel", "INFO",
     ]  # fmt: skip
 
 

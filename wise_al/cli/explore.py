@@ -150,7 +150,7 @@ def explore(
     json_: JsonOpt = False,
 ) -> None:
     """Run one committee-driven MD walker, saving frames with deviation and flags."""
-    from wise_al.exploration.walker import WalkerSettings, run_walker
+    from wise_al.exploration.walker import WalkerParameters, run_walker
     from wise_al.flags import FlagChecker
     from wise_al.mace.committee import Committee
 
@@ -160,7 +160,7 @@ def explore(
     window = campaign.uncertainty if campaign else UncertaintySpec()
     start = read_frames(structure)[-1]
     committee = Committee(models, device=device)
-    settings = WalkerSettings(
+    settings = WalkerParameters(
         temperature_K=temperature_K,
         steps=steps,
         timestep_fs=timestep_fs,

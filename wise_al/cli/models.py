@@ -59,9 +59,10 @@ def _e0s(frames: list[Atoms], data: Path, spec: Path | None, e0s: str | None) ->
         if missing:
             raise WiseAlError(f"--e0s lacks element(s) Z={sorted(missing)}")
         return given
+    from wise_al.cp2k.e0s import reference_energies
     from wise_al.cp2k.label import make_labeller
-    from wise_al.cp2k.level import level_of_theory, sha256_of
-    from wise_al.mace.e0s import reference_energies
+    from wise_al.cp2k.level import level_of_theory
+    from wise_al.systems.levels import sha256_of
 
     level = _level_spec(data, spec)
     labeller = make_labeller(Cp2kSettings(), level)
@@ -194,8 +195,8 @@ def build_demo_foundation_command(
 
     Not for science: real campaigns name a real foundation model file.
     """
+    from wise_al.cli.demo_foundation import build_demo_foundation
     from wise_al.cp2k.label import make_labeller
-    from wise_al.mace.demo_foundation import build_demo_foundation
 
     settings = Cp2kSettings()
     out = output or settings.home / "models" / "demo-foundation.model"

@@ -23,7 +23,7 @@ from wise_al.atomic_files import write_text_atomic
 from wise_al.cp2k.failures import Failure, classify
 from wise_al.cp2k.input import Electrons, build_input, frame_charge_e, render_input
 from wise_al.cp2k.installation import Cp2kInstallation, detect
-from wise_al.cp2k.level import level_of_theory, preflight, sha256_of
+from wise_al.cp2k.level import level_of_theory, preflight
 from wise_al.cp2k.parse import Cp2kOutput, parse_output
 from wise_al.cp2k.rescue import GUESS_WFN, LADDER, Rung, climbs, prepare
 from wise_al.cp2k.run import LaunchProfile, run_cp2k
@@ -31,6 +31,7 @@ from wise_al.cp2k.units import STRESS_CONVENTION
 from wise_al.cp2k.wavefunctions import Guess, WavefunctionLibrary
 from wise_al.settings import Cp2kSettings
 from wise_al.spec.labelling import LabellingSpec
+from wise_al.systems.levels import sha256_of
 from wise_al.systems.neighbours import pairs_within
 
 #: Closer than this no label means anything (pseudopotential cores overlap): refused unrun.
@@ -109,12 +110,6 @@ def structure_problem(atoms: Atoms) -> str | None:
                 f"(under {MIN_LABEL_DISTANCE_A} Å)"
             )
     return None
-
-
-def structure_sha256(atoms: Atoms) -> str:
-    """Hash of what a single point depends on: atoms, positions, cell, periodicity."""
-    parts = (atoms.numbers.astype(np.int64), atoms.positions, np.asarray(atoms.cell), atoms.pbc)
-    return hashlib.sha256(b"".join(np.ascontiguousarray(p).tobytes() for p in parts)).hexdigest()
 
 
 class Labeller:

@@ -1,7 +1,9 @@
 """Tables of the active-learning history (SQLAlchemy 2, typed).
 
-Campaign -> Iteration -> WalkerRun -> Frame -> (Flag, Review, Label); ModelVersion per
-committee member and iteration; TaskRun for every queued unit of work; ApiToken for auth.
+Campaign -> Iteration -> WalkerRun -> Frame -> (FrameFlag, Review, Label); ModelVersion per
+committee member and iteration; ReferenceEnergies per campaign. Each unit of work records
+its outcome on one of these rows; a TaskRun is only the lease of a queued unit (attempts,
+worker, last error). ApiToken for auth.
 The schema exists only through the Alembic revisions in ``migrations/``.
 """
 
@@ -151,10 +153,12 @@ class Frame(Base):
     descriptor: Mapped[list[Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    flags: Mapped[list[Flag]] = relationship(passive_deletes=True)
+    flags: Mapped[list[FrameFlag]] = relationship(passive_deletes=True)
 
 
-class Flag(Base):
+class FrameFlag(Base):
+    """A physics flag raised on a stored frame (the stored form of ``wise_al.flags.Flag``)."""
+
     __tablename__ = "flag"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -224,21 +228,44 @@ class ModelVersion(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     file_path: Mapped[str | None] = mapped_column(Text)
     file_sha256: Mapped[str | None] = mapped_column(String(64))
+    # why a member failed to train (status failed): the loop fails the campaign on it
+    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ReferenceEnergies(Base):
+    """Isolated-atom energies of a campaign's elements at its level of theory (the E0s)."""
+
+    __tablename__ = "reference_energies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.PENDING)
+    # atomic number (as a string: JSON keys) -> energy in eV
+    energies_eV: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
 class TaskRun(Base):
+    """The lease of one queued unit of work: who holds it, how often it was tried, why not.
+
+    What the unit produced or why it failed lives on its domain row; the loop reads those.
+    """
+
     __tablename__ = "task_run"
     __table_args__ = (Index("ix_task_run_campaign_status", "campaign_id", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
-    task_name: Mapped[str] = mapped_column(String(80))
+    unit: Mapped[str] = mapped_column(String(40))
     unit_key: Mapped[str] = mapped_column(String(200), unique=True)
-    queue: Mapped[str] = mapped_column(String(40))
     iteration_index: Mapped[int | None]
-    # what the task is sent with: enough to send it again after a restart
-    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # the walker, frame id or member the unit is about (None for whole-iteration units)
+    unit_index: Mapped[int | None]
     status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms, units
 
-from wise_al.exploration.walker import WalkerResult, WalkerSettings, prepare_start, record_frame
+from wise_al.exploration.walker import WalkerParameters, WalkerResult, prepare_start, record_frame
 from wise_al.flags import FlagChecker
 from wise_al.mace.committee import Committee
 from wise_al.uncertainty import frame_deviation
@@ -23,7 +23,7 @@ from wise_al.uncertainty import frame_deviation
 @dataclass
 class _Walker:
     atoms: Atoms
-    settings: WalkerSettings
+    settings: WalkerParameters
     checker: FlagChecker
     trajectory: Path | None
     rng: np.random.Generator
@@ -35,7 +35,7 @@ class _Walker:
 def run_walkers_lockstep(
     starts: list[Atoms],
     committee: Committee,
-    settings: list[WalkerSettings],
+    settings: list[WalkerParameters],
     checkers: list[FlagChecker],
     trajectories: list[Path | None] | None = None,
 ) -> list[WalkerResult]:

@@ -31,7 +31,7 @@ WATER_COMPRESSIBILITY_PER_BAR = 4.6e-5
 
 
 @dataclass(frozen=True)
-class WalkerSettings:
+class WalkerParameters:
     """MD settings of one walker (from the campaign spec's exploration and walker sections)."""
 
     temperature_K: float
@@ -65,7 +65,7 @@ class _StopWalker(Exception):
     """Raised by the observer to end the run right after the frame that shows the problem."""
 
 
-def _integrator(atoms: Atoms, settings: WalkerSettings) -> MolecularDynamics:
+def _integrator(atoms: Atoms, settings: WalkerParameters) -> MolecularDynamics:
     timestep = settings.timestep_fs * units.fs
     rng = np.random.default_rng(settings.seed)
     if settings.ensemble == "NPT":
@@ -91,7 +91,7 @@ def _integrator(atoms: Atoms, settings: WalkerSettings) -> MolecularDynamics:
     )
 
 
-def prepare_start(start: Atoms, settings: WalkerSettings) -> Atoms:
+def prepare_start(start: Atoms, settings: WalkerParameters) -> Atoms:
     """A copy of ``start`` ready for MD: no reference labels, momenta at the temperature."""
     atoms = start.copy()
     # reference labels of the start structure do not describe the frames MD will reach
@@ -105,38 +105,59 @@ def prepare_start(start: Atoms, settings: WalkerSettings) -> Atoms:
     return atoms
 
 
-def record_frame(
+def judge_frame(
     step: int,
     atoms: Atoms,
     deviation: Deviation,
-    settings: WalkerSettings,
+    settings: WalkerParameters,
     flag_checker: FlagChecker,
-    result: WalkerResult,
-    trajectory: Path | None,
-) -> bool:
-    """Judge, keep and write one saved frame; True when the walker must stop here."""
-    frame = SavedFrame(
+) -> SavedFrame:
+    """One saved frame with its committee class and physics flags."""
+    return SavedFrame(
         step=step,
         atoms=atoms.copy(),
         deviation=deviation,
         frame_class=deviation.classify(settings.trust_lo_eV_per_A, settings.trust_hi_eV_per_A),
         flags=tuple(flag_checker.check(atoms)),
     )
+
+
+def write_frame(trajectory: Path, frame: SavedFrame) -> None:
+    """Append a saved frame, with its annotations, to the walker's extxyz trajectory."""
+    write(trajectory, frame.annotated(), format="extxyz", append=True)
+
+
+def stop_reason(frame: SavedFrame, settings: WalkerParameters) -> str | None:
+    """Why the walker must stop at this frame (it left physical space), or None."""
+    if settings.early_stop_on_flags and frame.unphysical:
+        kinds = sorted({f.kind for f in frame.flags})
+        return f"step {frame.step}: unphysical frame ({', '.join(kinds)})"
+    return None
+
+
+def record_frame(
+    step: int,
+    atoms: Atoms,
+    deviation: Deviation,
+    settings: WalkerParameters,
+    flag_checker: FlagChecker,
+    result: WalkerResult,
+    trajectory: Path | None,
+) -> bool:
+    """Judge, keep and write one saved frame; True when the walker must stop here."""
+    frame = judge_frame(step, atoms, deviation, settings, flag_checker)
     result.frames.append(frame)
     result.steps_done = step
     if trajectory is not None:
-        write(trajectory, frame.annotated(), format="extxyz", append=True)
-    if settings.early_stop_on_flags and frame.unphysical:
-        kinds = sorted({f.kind for f in frame.flags})
-        result.stop_reason = f"step {step}: unphysical frame ({', '.join(kinds)})"
-        return True
-    return False
+        write_frame(trajectory, frame)
+    result.stop_reason = stop_reason(frame, settings)
+    return result.stop_reason is not None
 
 
 def run_walker(
     start: Atoms,
     committee: Committee,
-    settings: WalkerSettings,
+    settings: WalkerParameters,
     flag_checker: FlagChecker,
     trajectory: Path | None = None,
     on_step: Callable[[int], None] | None = None,
@@ -165,18 +186,38 @@ def run_walker(
     if trajectory is not None:
         trajectory.unlink(missing_ok=True)
 
-    def observe() -> None:
-        step = dynamics.nsteps
-        if step == 0:
+    def fresh() -> SavedFrame | None:
+        # the frame judged at this very step (observers also run at step 0, before any)
+        last = result.frames[-1] if result.frames else None
+        return last if last is not None and last.step == dynamics.nsteps else None
+
+    def judge() -> None:
+        if dynamics.nsteps == 0:
             return
         atoms.get_forces()  # cached: the integrator evaluated this geometry already
         deviation: Deviation = atoms.calc.results["deviation"]
-        if record_frame(step, atoms, deviation, settings, flag_checker, result, trajectory):
-            raise _StopWalker
-        if on_step is not None:
-            on_step(step)
+        result.frames.append(judge_frame(dynamics.nsteps, atoms, deviation, settings, flag_checker))
+        result.steps_done = dynamics.nsteps
 
-    dynamics.attach(observe, interval=settings.save_interval_steps)
+    def keep() -> None:
+        frame = fresh()
+        if frame is not None and trajectory is not None:
+            write_frame(trajectory, frame)
+
+    def stop() -> None:
+        frame = fresh()
+        if frame is not None:
+            result.stop_reason = stop_reason(frame, settings)
+            if result.stop_reason is not None:
+                raise _StopWalker
+
+    def report() -> None:
+        if on_step is not None and fresh() is not None:
+            on_step(dynamics.nsteps)
+
+    # separate observers, called in this order at every save interval (ASE's attach)
+    for observer in (judge, keep, stop, report):
+        dynamics.attach(observer, interval=settings.save_interval_steps)
     try:
         dynamics.run(settings.steps)
         result.steps_done = settings.steps

@@ -1,4 +1,8 @@
-"""The fan-in step: lock the campaign, ask the loop, persist its decision, plan the work."""
+"""The fan-in step: lock the campaign, ask the loop, persist its decision, plan the work.
+
+This is the only place a campaign's status, iteration or phase changes while it runs, and
+it changes them only as :func:`wise_al.loop.advance` decides.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,13 @@ from sqlalchemy.orm import Session
 
 from wise_al.db.base import utcnow
 from wise_al.db.models import Campaign, CampaignStatus, Iteration, Phase, TaskRun
-from wise_al.db.repositories import CampaignRepository
-from wise_al.jobs.snapshot import (
-    current_iteration,
-    ended_walkers,
-    exploration_counts,
-    take_snapshot,
-)
-from wise_al.jobs.units import plan
+from wise_al.db.repositories import CampaignRepository, IterationRepository, TaskRunRepository
+from wise_al.jobs.snapshot import record_exploration, take_snapshot
+from wise_al.jobs.unit import campaign_spec
 from wise_al.loop import Transition, advance
-from wise_al.spec import CampaignSpec
 
 #: Phases one call may pass through (e.g. evaluate -> decide -> explore): more is a bug.
 MAX_HOPS = 10
-
-
-def campaign_spec(campaign: Campaign) -> CampaignSpec:
-    """The stored spec of a campaign, validated again (every job reloads it)."""
-    return CampaignSpec.model_validate(campaign.spec)
 
 
 def _apply(session: Session, campaign: Campaign, iteration: Iteration, t: Transition) -> Iteration:
@@ -53,22 +46,17 @@ def advance_campaign(session: Session, campaign_id: int) -> list[TaskRun]:
     if campaign.status != CampaignStatus.RUNNING:
         return []
     spec = campaign_spec(campaign)
-    iteration = current_iteration(session, campaign_id)
+    iteration = IterationRepository(session).current(campaign_id)
     assert iteration is not None, "a running campaign has an iteration"
     planned: list[TaskRun] = []
     for _ in range(MAX_HOPS):
         snapshot = take_snapshot(session, campaign, spec)
         transition = advance(snapshot, spec)
         if snapshot.phase == Phase.EXPLORE and transition.moves_from(snapshot):
-            iteration.metrics = {
-                **iteration.metrics,
-                "exploration": {
-                    **exploration_counts(ended_walkers(session, iteration)),
-                    "accurate_ratio": snapshot.accurate_ratio if snapshot.has_committee else None,
-                },
-            }
+            ratio = snapshot.accurate_ratio if snapshot.has_committee else None
+            record_exploration(session, iteration, ratio)
         iteration = _apply(session, campaign, iteration, transition)
-        planned += plan(session, campaign_id, transition.commands)
+        planned += TaskRunRepository(session).plan(campaign_id, transition.commands)
         if not transition.moves_from(snapshot) or transition.status != CampaignStatus.RUNNING:
             break
     return planned

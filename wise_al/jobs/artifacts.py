@@ -16,8 +16,6 @@ def iteration_dir(settings: CoreSettings, campaign_id: int, iteration: int) -> P
     return path
 
 
-def e0s_file(settings: CoreSettings, campaign_id: int) -> Path:
-    """Isolated-atom energies at a campaign's level of theory (a JSON dict Z -> eV)."""
-    path = settings.resolved_artifact_dir() / "campaigns" / str(campaign_id) / "e0s.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+def legacy_e0s_file(settings: CoreSettings, campaign_id: int) -> Path:
+    """Where isolated-atom energies were kept before they moved to the database (read only)."""
+    return settings.resolved_artifact_dir() / "campaigns" / str(campaign_id) / "e0s.json"

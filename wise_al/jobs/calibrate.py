@@ -5,18 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from wise_al.db.engine import transaction
-from wise_al.db.models import RunStatus
 from wise_al.db.repositories import (
-    CampaignRepository,
     FrameRepository,
+    IterationRepository,
     LabelRepository,
     ModelVersionRepository,
 )
-from wise_al.jobs.advance import campaign_spec
-from wise_al.jobs.snapshot import iteration_at
+from wise_al.jobs.unit import Resource, Sessions, UnitKind, spec_of
+from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
 from wise_al.systems.structures import structure_from_dict
 
@@ -24,7 +23,7 @@ CALIBRATION_KEY = "calibration"
 
 
 def calibrate_iteration(
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     settings: WorkerSettings,
     campaign_id: int,
     iteration_index: int,
@@ -39,12 +38,12 @@ def calibrate_iteration(
     from wise_al.mace.committee import Committee
 
     with transaction(sessions) as session:
-        iteration = iteration_at(session, campaign_id, iteration_index)
+        iteration = IterationRepository(session).at(campaign_id, iteration_index)
         if CALIBRATION_KEY in (iteration.metrics or {}):
             return
-        spec = campaign_spec(CampaignRepository(session).get(campaign_id))
+        spec = spec_of(session, campaign_id)
         members = ModelVersionRepository(session).latest_committee(campaign_id, iteration_index)
-        model_files = [Path(str(m.file_path)) for m in members if m.status == RunStatus.DONE]
+        model_files = [Path(str(m.file_path)) for m in members]
         committee_iteration = members[0].iteration_index if members else None
         labels = LabelRepository(session).done_of_iteration(campaign_id, iteration.id)
         rows = FrameRepository(session).by_id([x.frame_id for x in labels])
@@ -66,5 +65,29 @@ def calibrate_iteration(
         )
         record = {"status": "done", "committee_iteration": committee_iteration, **result.to_dict()}
     with transaction(sessions) as session:
-        iteration = iteration_at(session, campaign_id, iteration_index, for_update=True)
-        iteration.metrics = {**iteration.metrics, CALIBRATION_KEY: record}
+        IterationRepository(session).record(
+            campaign_id, iteration_index, **{CALIBRATION_KEY: record}
+        )
+
+
+def _calibrated(session: Session, campaign_id: int, command: Command) -> bool:
+    metrics = IterationRepository(session).at(campaign_id, command.iteration).metrics or {}
+    return CALIBRATION_KEY in metrics
+
+
+def _calibration_failed(session: Session, campaign_id: int, command: Command, error: str) -> None:
+    # the loop goes on without it: an uncalibrated committee just cannot converge
+    failed = {"status": "failed", "reason": error}
+    IterationRepository(session).record(campaign_id, command.iteration, **{CALIBRATION_KEY: failed})
+
+
+#: The exploring committee against this iteration's new labels (MACE inference).
+CALIBRATE = UnitKind(
+    Unit.CALIBRATE,
+    Resource.GPU,
+    lambda sessions, settings, campaign_id, c: calibrate_iteration(
+        sessions, settings, campaign_id, c.iteration
+    ),
+    _calibrated,
+    _calibration_failed,
+)

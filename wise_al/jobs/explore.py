@@ -5,17 +5,21 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from wise_al.db.engine import transaction
-from wise_al.db.models import Flag, Frame, FrameStatus, Iteration, RunStatus, WalkerRun
-from wise_al.db.repositories import CampaignRepository, ModelVersionRepository
+from wise_al.db.models import Frame, FrameFlag, FrameStatus, RunStatus
+from wise_al.db.repositories import (
+    FrameRepository,
+    IterationRepository,
+    ModelVersionRepository,
+    WalkerRunRepository,
+)
 from wise_al.errors import WiseAlError
 from wise_al.exploration.frames import SavedFrame
-from wise_al.jobs.advance import campaign_spec
 from wise_al.jobs.artifacts import iteration_dir
-from wise_al.jobs.snapshot import iteration_at
+from wise_al.jobs.unit import Resource, Sessions, UnitKind, index_of, spec_of
+from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
 from wise_al.spec import CampaignSpec
 from wise_al.systems.structures import structure_to_dict
@@ -40,26 +44,18 @@ def walker_conditions(spec: CampaignSpec) -> list[dict[str, float]]:
     ]
 
 
-def _start_walker(session: Session, iteration: Iteration, index: int, spec: CampaignSpec) -> int:
-    conditions = walker_conditions(spec)[index]
-    run = session.scalars(
-        select(WalkerRun).where(
-            WalkerRun.iteration_id == iteration.id, WalkerRun.walker_index == index
-        )
-    ).one_or_none()
-    if run is None:
-        run = WalkerRun(
-            iteration_id=iteration.id,
-            walker_index=index,
-            conditions=conditions,
-            seed=spec.selection.seed + 1000 * iteration.index + index,
-        )
-        session.add(run)
-        session.flush()
+def _seed(spec: CampaignSpec, iteration_index: int, walker_index: int) -> int:
+    return spec.selection.seed + 1000 * iteration_index + walker_index
+
+
+def _start_walker(session: Session, campaign_id: int, iteration_index: int, index: int) -> int:
+    spec = spec_of(session, campaign_id)
+    iteration = IterationRepository(session).at(campaign_id, iteration_index)
+    run = WalkerRunRepository(session).start(
+        iteration.id, index, walker_conditions(spec)[index], _seed(spec, iteration_index, index)
+    )
     # a previous attempt died mid-run: its frames were never selected, start clean
-    session.execute(delete(Frame).where(Frame.walker_run_id == run.id))
-    run.status, run.error = RunStatus.RUNNING, None
-    session.flush()
+    FrameRepository(session).delete_of_walker(run.id)
     return run.id
 
 
@@ -68,7 +64,7 @@ def _frame_status(frame: SavedFrame, judged: bool) -> FrameStatus:
 
 
 def explore_walker(
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     settings: WorkerSettings,
     campaign_id: int,
     iteration_index: int,
@@ -80,7 +76,7 @@ def explore_walker(
     saved frame is a candidate and selection picks by diversity.
     """
     from wise_al.exploration.relax import relax_start
-    from wise_al.exploration.walker import WalkerSettings, run_walker
+    from wise_al.exploration.walker import WalkerParameters, run_walker
     from wise_al.flags import FlagChecker
     from wise_al.mace.committee import Committee
     from wise_al.mace.fit import file_sha256
@@ -88,13 +84,11 @@ def explore_walker(
     from wise_al.systems.cells import pack_cell
 
     with transaction(sessions) as session:
-        campaign = CampaignRepository(session).get(campaign_id)
-        spec = campaign_spec(campaign)
-        iteration = iteration_at(session, campaign_id, iteration_index)
+        spec = spec_of(session, campaign_id)
+        iteration_id = IterationRepository(session).at(campaign_id, iteration_index).id
         members = ModelVersionRepository(session).latest_committee(campaign_id, iteration_index)
-        run_id = _start_walker(session, iteration, walker_index, spec)
-        seed = session.get_one(WalkerRun, run_id).seed
-        iteration_id = iteration.id
+        run_id = _start_walker(session, campaign_id, iteration_index, walker_index)
+        seed = WalkerRunRepository(session).get(run_id).seed
     if members:
         model_files = [Path(str(m.file_path)) for m in members]
     elif spec.model.foundation:
@@ -113,7 +107,7 @@ def explore_walker(
     )
     start, _ = relax_start(packed, committee)
     exploration, window = spec.exploration, spec.uncertainty
-    walker = WalkerSettings(
+    walker = WalkerParameters(
         temperature_K=conditions["temperature_K"],
         steps=exploration.steps_for(iteration_index),
         timestep_fs=exploration.timestep_fs,
@@ -144,7 +138,9 @@ def explore_walker(
         for row in committee.descriptors([f.atoms for f in kept[k : k + DESCRIPTOR_BATCH]])
     ]
     with transaction(sessions) as session:
-        run = session.get_one(WalkerRun, run_id)
+        run = WalkerRunRepository(session).get(run_id, for_update=True)
+        if run.status != RunStatus.RUNNING:
+            return  # a concurrent delivery of this walker finished first: its frames stand
         for frame, descriptor in zip(kept, descriptors, strict=True):
             deviation = frame.deviation
             row = Frame(
@@ -163,7 +159,7 @@ def explore_walker(
                 descriptor=[float(x) for x in descriptor],
             )
             row.flags = [
-                Flag(
+                FrameFlag(
                     kind=f.kind,
                     atoms=list(f.atoms),
                     value=f.value,
@@ -186,3 +182,29 @@ def explore_walker(
         run.status = RunStatus.STOPPED_EARLY if result.stopped_early else RunStatus.DONE
         run.trajectory_path = str(trajectory)
         run.trajectory_sha256 = file_sha256(trajectory)
+
+
+def _explore(sessions: Sessions, settings: WorkerSettings, campaign_id: int, c: Command) -> None:
+    explore_walker(sessions, settings, campaign_id, c.iteration, index_of(c))
+
+
+def _explored(session: Session, campaign_id: int, command: Command) -> bool:
+    iteration = IterationRepository(session).at(campaign_id, command.iteration)
+    run = WalkerRunRepository(session).find(iteration.id, index_of(command))
+    return run is not None and run.status in (RunStatus.DONE, RunStatus.STOPPED_EARLY)
+
+
+def _walker_failed(session: Session, campaign_id: int, command: Command, error: str) -> None:
+    spec, index = spec_of(session, campaign_id), index_of(command)
+    iteration = IterationRepository(session).at(campaign_id, command.iteration)
+    WalkerRunRepository(session).record_failure(
+        iteration.id,
+        index,
+        walker_conditions(spec)[index],
+        _seed(spec, command.iteration, index),
+        error,
+    )
+
+
+#: One walker of an iteration: committee MD on a GPU; its walker run holds the outcome.
+EXPLORE = UnitKind(Unit.EXPLORE, Resource.GPU, _explore, _explored, _walker_failed)

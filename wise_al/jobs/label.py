@@ -1,29 +1,19 @@
-"""Label one frame with CP2K, and the isolated-atom energies training needs."""
+"""Label one frame with CP2K; the frame's label row holds the outcome."""
 
 from __future__ import annotations
 
-import json
+from sqlalchemy.orm import Session
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from wise_al.atomic_files import write_text_atomic
 from wise_al.db.engine import transaction
-from wise_al.db.models import Frame
-from wise_al.db.repositories import CampaignRepository, LabelRepository
-from wise_al.jobs.advance import campaign_spec
-from wise_al.jobs.artifacts import e0s_file
+from wise_al.db.repositories import FrameRepository, LabelRepository
+from wise_al.jobs.unit import Resource, Sessions, UnitKind, index_of, spec_of
+from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
-from wise_al.spec import CampaignSpec
 from wise_al.systems.structures import structure_from_dict
 
 
-def _spec(sessions: sessionmaker[Session], campaign_id: int) -> CampaignSpec:
-    with transaction(sessions) as session:
-        return campaign_spec(CampaignRepository(session).get(campaign_id))
-
-
 def label_frame(
-    sessions: sessionmaker[Session], settings: WorkerSettings, campaign_id: int, frame_id: int
+    sessions: Sessions, settings: WorkerSettings, campaign_id: int, frame_id: int
 ) -> None:
     """Label a selected frame; a failed run is stored as a failed label with its class.
 
@@ -38,11 +28,11 @@ def label_frame(
         never share a training set.
     """
     from wise_al.cp2k.label import make_labeller
-    from wise_al.cp2k.level import MixedLevelsError, level_difference
+    from wise_al.systems.levels import MixedLevelsError, level_difference
 
-    spec = _spec(sessions, campaign_id)
     with transaction(sessions) as session:
-        atoms = structure_from_dict(session.get_one(Frame, frame_id).structure)
+        spec = spec_of(session, campaign_id)
+        atoms = structure_from_dict(FrameRepository(session).get(frame_id).structure)
         levels = LabelRepository(session).levels(campaign_id)
     labeller = make_labeller(settings, spec.labelling)
     record, level_sha = labeller.level(atoms)
@@ -56,26 +46,21 @@ def label_frame(
         LabelRepository(session).record(frame_id, result)
 
 
-def compute_e0s(
-    sessions: sessionmaker[Session], settings: WorkerSettings, campaign_id: int
-) -> None:
-    """Isolated-atom energies of the system's elements, written once per campaign.
-
-    The CP2K runs behind them are cached by input in the label store, so campaigns at the
-    same level of theory compute each atom only once.
-    """
-    from wise_al.cp2k.label import make_labeller
-    from wise_al.mace.e0s import reference_energies
-
-    target = e0s_file(settings, campaign_id)
-    if target.exists():
-        return
-    spec = _spec(sessions, campaign_id)
-    e0s = reference_energies(make_labeller(settings, spec.labelling), spec.system.elements())
-    write_text_atomic(target, json.dumps({str(z): e for z, e in sorted(e0s.items())}, indent=1))
+def _labelled(session: Session, campaign_id: int, command: Command) -> bool:
+    return LabelRepository(session).is_finished(index_of(command))
 
 
-def load_e0s(settings: WorkerSettings, campaign_id: int) -> dict[int, float]:
-    """A campaign's isolated-atom energies (eV per atomic number); no CP2K needed to read them."""
-    target = e0s_file(settings, campaign_id)
-    return {int(z): float(e) for z, e in json.loads(target.read_text()).items()}
+def _label_failed(session: Session, campaign_id: int, command: Command, error: str) -> None:
+    LabelRepository(session).record_failure(index_of(command), error)
+
+
+#: One selected frame labelled by CP2K on a DFT worker; ``index`` is the frame id.
+LABEL = UnitKind(
+    Unit.LABEL,
+    Resource.DFT,
+    lambda sessions, settings, campaign_id, c: label_frame(
+        sessions, settings, campaign_id, index_of(c)
+    ),
+    _labelled,
+    _label_failed,
+)

@@ -3,35 +3,31 @@
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session
 
 from wise_al.db.engine import transaction
-from wise_al.db.models import Frame, FrameStatus
-from wise_al.db.repositories import CampaignRepository, LabelRepository
-from wise_al.jobs.advance import campaign_spec
-from wise_al.jobs.snapshot import iteration_at
+from wise_al.db.models import FrameStatus
+from wise_al.db.repositories import FrameRepository, IterationRepository, LabelRepository
+from wise_al.jobs.unit import Resource, Sessions, UnitKind, spec_of
+from wise_al.loop import Command, Unit
 from wise_al.selection import Candidate, select_frames
 from wise_al.settings import CoreSettings
 
+#: Where an iteration's metrics hold the number of frames selected (its outcome).
+SELECTED_KEY = "selected"
+
 
 def select_iteration(
-    sessions: sessionmaker[Session], settings: CoreSettings, campaign_id: int, iteration_index: int
+    sessions: Sessions, settings: CoreSettings, campaign_id: int, iteration_index: int
 ) -> None:
     """Mark the chosen frames selected, keep every decision's reason, record the count."""
     with transaction(sessions) as session:
-        spec = campaign_spec(CampaignRepository(session).get(campaign_id))
-        iteration = iteration_at(session, campaign_id, iteration_index, for_update=True)
-        if "selected" in iteration.metrics:
+        spec = spec_of(session, campaign_id)
+        iterations = IterationRepository(session)
+        iteration = iterations.at(campaign_id, iteration_index, for_update=True)
+        if SELECTED_KEY in iteration.metrics:
             return  # selected already: a repeated task changes nothing
-        frames = {
-            f.id: f
-            for f in session.scalars(
-                select(Frame)
-                .where(Frame.iteration_id == iteration.id)
-                .options(selectinload(Frame.flags))
-            )
-        }
+        frames = {f.id: f for f in FrameRepository(session).of_iteration(iteration.id)}
         judged = any(f.max_deviation_eV_per_A is not None for f in frames.values())
         candidates = [
             Candidate(
@@ -53,4 +49,25 @@ def select_iteration(
             if decision.selected:
                 frame.status = FrameStatus.SELECTED
         chosen = sum(d.selected for d in decisions)
-        iteration.metrics = {**iteration.metrics, "selected": chosen, "candidates": len(frames)}
+        iterations.record(campaign_id, iteration_index, selected=chosen, candidates=len(frames))
+
+
+def _selected(session: Session, campaign_id: int, command: Command) -> bool:
+    metrics = IterationRepository(session).at(campaign_id, command.iteration).metrics or {}
+    return SELECTED_KEY in metrics
+
+
+def _selection_failed(session: Session, campaign_id: int, command: Command, error: str) -> None:
+    IterationRepository(session).record_failure(campaign_id, command.iteration, Unit.SELECT, error)
+
+
+#: Selection of one iteration's frames: database work; the count lands in the metrics.
+SELECT = UnitKind(
+    Unit.SELECT,
+    Resource.CPU,
+    lambda sessions, settings, campaign_id, c: select_iteration(
+        sessions, settings, campaign_id, c.iteration
+    ),
+    _selected,
+    _selection_failed,
+)

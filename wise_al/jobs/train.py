@@ -1,34 +1,24 @@
-"""Train one committee member on every label of the campaign; evaluate the committee."""
+"""Train one committee member on every label of the campaign; its model version holds it."""
 
 from __future__ import annotations
 
-from statistics import fmean
-
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from wise_al.db.engine import transaction
-from wise_al.db.models import Frame, ModelVersion, RunStatus
+from wise_al.db.models import Frame
 from wise_al.db.repositories import (
-    CampaignRepository,
     FrameRepository,
     LabelRepository,
     ModelVersionRepository,
+    ReferenceEnergiesRepository,
 )
 from wise_al.errors import WiseAlError
-from wise_al.jobs.advance import campaign_spec
 from wise_al.jobs.artifacts import iteration_dir
-from wise_al.jobs.label import load_e0s
-from wise_al.jobs.snapshot import iteration_at
+from wise_al.jobs.unit import Resource, Sessions, UnitKind, index_of, spec_of
+from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
+from wise_al.systems.labelled import labelled_frame
 from wise_al.systems.structures import structure_from_dict
-
-#: Held-out errors averaged over a committee's members.
-ERROR_KEYS = (
-    "energy_rmse_meV_per_atom",
-    "forces_rmse_meV_per_A",
-    "stress_rmse_meV_per_A3",
-    "stress_rmse_GPa",
-)
 
 
 def _group(frame: Frame, timestep_fs: float, block_fs: float | None) -> str | None:
@@ -41,7 +31,7 @@ def _group(frame: Frame, timestep_fs: float, block_fs: float | None) -> str | No
 
 
 def train_member(
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     settings: WorkerSettings,
     campaign_id: int,
     iteration_index: int,
@@ -52,17 +42,14 @@ def train_member(
     Every iteration starts again from the foundation on all labels so far, so a member's
     quality never depends on the history of earlier members.
     """
-    from wise_al.mace.datasets import (
-        check_external_test,
-        labelled_frame,
-        write_dataset,
-    )
+    from wise_al.mace.datasets import check_external_test, write_dataset
     from wise_al.mace.fit import file_sha256, member_job, member_record
     from wise_al.mace.foundations import resolve_foundation
-    from wise_al.mace.training import train_member as run_training
+    from wise_al.mace.training import run_training
 
     with transaction(sessions) as session:
-        spec = campaign_spec(CampaignRepository(session).get(campaign_id))
+        spec = spec_of(session, campaign_id)
+        e0s = ReferenceEnergiesRepository(session).energies(campaign_id)
         labels = LabelRepository(session).for_training(campaign_id)
         rows = FrameRepository(session).by_id([x.frame_id for x in labels])
         t, timestep_fs = spec.model.training, spec.exploration.timestep_fs
@@ -106,7 +93,7 @@ def train_member(
         dataset,
         spec.model.strategy,
         t,
-        load_e0s(settings, campaign_id),
+        e0s,
         work,
         foundation,
         replay,
@@ -133,28 +120,26 @@ def train_member(
         )
 
 
-def evaluate_iteration(
-    sessions: sessionmaker[Session],
-    settings: WorkerSettings,
-    campaign_id: int,
-    iteration_index: int,
-) -> None:
-    """Gather the committee's errors on held-out labels into the iteration's metrics."""
-    del settings  # the members measured their errors when they were trained
-    with transaction(sessions) as session:
-        iteration = iteration_at(session, campaign_id, iteration_index, for_update=True)
-        members: list[ModelVersion] = ModelVersionRepository(session).committee(
-            campaign_id, iteration_index
-        )
-        evaluation: dict[str, object] = {"members": len(members)}
-        for split in ("valid", "test", "external"):
-            for key in ERROR_KEYS:
-                values = [
-                    float(m.metrics["errors"][split][key])
-                    for m in members
-                    if m.status == RunStatus.DONE
-                    and m.metrics.get("errors", {}).get(split, {}).get(key) is not None
-                ]
-                if values:
-                    evaluation[f"{split}_{key}"] = fmean(values)
-        iteration.metrics = {**iteration.metrics, "evaluation": evaluation}
+def _trained(session: Session, campaign_id: int, command: Command) -> bool:
+    return ModelVersionRepository(session).is_trained(
+        campaign_id, command.iteration, index_of(command)
+    )
+
+
+def _member_failed(session: Session, campaign_id: int, command: Command, error: str) -> None:
+    strategy = spec_of(session, campaign_id).model.strategy
+    ModelVersionRepository(session).record_failure(
+        campaign_id, command.iteration, index_of(command), strategy, error
+    )
+
+
+#: One committee member of an iteration, trained on a GPU; its model version holds it.
+TRAIN = UnitKind(
+    Unit.TRAIN,
+    Resource.GPU,
+    lambda sessions, settings, campaign_id, c: train_member(
+        sessions, settings, campaign_id, c.iteration, index_of(c)
+    ),
+    _trained,
+    _member_failed,
+)

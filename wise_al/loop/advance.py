@@ -91,6 +91,8 @@ def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
             reason = f"not converged although {share}: " + _uncalibrated(snap)
         return _go(snap, Phase.SELECT, reason, Command(Unit.SELECT, snap.iteration))
     if snap.phase == Phase.SELECT:
+        if snap.selection_failed:
+            return _end(snap, CampaignStatus.FAILED, f"selection failed: {snap.selection_failed}")
         if snap.selected is None:
             return _stay(snap, "selecting frames", Command(Unit.SELECT, snap.iteration))
         if snap.selected == 0:
@@ -106,7 +108,11 @@ def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
         return _go(snap, Phase.LABEL, f"{len(snap.to_label)} frames accepted", *_label(snap))
     if snap.phase == Phase.LABEL:
         if snap.e0s_failed:
-            return _end(snap, CampaignStatus.FAILED, "isolated-atom reference energies failed")
+            return _end(
+                snap,
+                CampaignStatus.FAILED,
+                f"isolated-atom reference energies failed: {snap.e0s_failed}",
+            )
         if snap.to_label or not snap.e0s_ready:
             return _stay(snap, f"labelling: {len(snap.to_label)} frames to go", *_label(snap))
         if snap.labels_done_iteration == 0:
@@ -122,8 +128,11 @@ def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
         )
     if snap.phase == Phase.TRAIN:
         if snap.members_failed:
+            first = snap.members_failed[0]
             return _end(
-                snap, CampaignStatus.FAILED, f"{snap.members_failed} members failed to train"
+                snap,
+                CampaignStatus.FAILED,
+                f"{len(snap.members_failed)} members failed to train, the first: {first}",
             )
         if snap.members_done < spec.model.committee_size:
             done = f"{snap.members_done}/{spec.model.committee_size}"
@@ -132,6 +141,8 @@ def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
             snap, Phase.EVALUATE, "committee trained", Command(Unit.EVALUATE, snap.iteration)
         )
     if snap.phase == Phase.EVALUATE:
+        if snap.evaluation_failed:
+            return _end(snap, CampaignStatus.FAILED, f"evaluation failed: {snap.evaluation_failed}")
         if not snap.evaluated:
             return _stay(snap, "evaluating", Command(Unit.EVALUATE, snap.iteration))
         return _go(snap, Phase.DECIDE, "committee evaluated")

@@ -36,7 +36,7 @@ class Phase(enum.StrEnum):
 
 
 class Unit(enum.StrEnum):
-    """Kinds of unit of work a command asks for; each maps to one task and one queue."""
+    """Kinds of unit of work a command asks for (each declared in :mod:`wise_al.jobs`)."""
 
     EXPLORE = "explore"  # one walker
     SELECT = "select"
@@ -73,6 +73,8 @@ class Snapshot:
         Fraction of this iteration's saved frames the committee called accurate.
     selected
         Frames selected this iteration (None until selection ran).
+    selection_failed
+        Why this iteration's selection failed (None unless it did).
     awaiting_review
         Selected frames without a review decision.
     to_label
@@ -80,7 +82,7 @@ class Snapshot:
     labels_done_iteration, labels_total
         Successful labels of this iteration and of the whole campaign.
     e0s_ready, e0s_failed
-        Isolated-atom energies at the campaign's level of theory.
+        Isolated-atom energies at the campaign's level of theory: computed, or why not.
     calibrated
         Whether the exploring committee was compared with this iteration's labels (or that
         comparison was given up on).
@@ -90,9 +92,9 @@ class Snapshot:
     dispersion_ratio
         That calibration's predicted deviation over true error, at the median.
     members_done, members_failed
-        Committee members trained this iteration.
-    evaluated
-        Whether this iteration's committee was evaluated.
+        Committee members trained this iteration, and the errors of those that failed.
+    evaluated, evaluation_failed
+        Whether this iteration's committee was evaluated, and why that failed.
     """
 
     status: CampaignStatus
@@ -104,18 +106,20 @@ class Snapshot:
     walkers_failed: int = 0
     accurate_ratio: float | None = None
     selected: int | None = None
+    selection_failed: str | None = None
     awaiting_review: int = 0
     to_label: tuple[int, ...] = field(default_factory=tuple)
     labels_done_iteration: int = 0
     labels_total: int = 0
     e0s_ready: bool = False
-    e0s_failed: bool = False
+    e0s_failed: str | None = None
     calibrated: bool = False
     calibration_verdict: str | None = None
     dispersion_ratio: float | None = None
     members_done: int = 0
-    members_failed: int = 0
+    members_failed: tuple[str, ...] = ()
     evaluated: bool = False
+    evaluation_failed: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,15 @@ import numpy as np
 from ase import Atoms
 from ase.io import write
 
-from wise_al.cp2k.label import structure_sha256
-from wise_al.cp2k.level import single_level
 from wise_al.errors import WiseAlError
 from wise_al.mace.outliers import label_outliers
+from wise_al.systems.labelled import LABEL_ID_KEY, SPLIT_GROUP_KEY, structure_sha256
+from wise_al.systems.levels import single_level
 
 SPLITS = ("train", "valid", "test")
 #: Keys a labelled frame must carry (mace's convention); stress is optional.
 REQUIRED_KEYS = ("REF_energy", "REF_forces")
 LEVEL_KEY = "REF_level_sha256"
-SPLIT_GROUP_KEY = "split_group"
-LABEL_ID_KEY = "label_id"
 
 
 @dataclass(frozen=True)
@@ -60,33 +58,6 @@ class Dataset:
     level_sha256: str | None
     stress_frames: int = 0
     excluded: tuple[dict[str, Any], ...] = ()
-
-
-def labelled_frame(
-    atoms: Atoms,
-    energy_eV: float,
-    forces_eV_per_A: Any,
-    stress_eV_per_A3: Any | None = None,
-    level_sha256: str | None = None,
-    group: str | None = None,
-    label_id: int | None = None,
-) -> Atoms:
-    """A bare copy of ``atoms`` carrying a label under mace's ``REF_`` keys.
-
-    ``group`` is its split group (:func:`split_group`), ``label_id`` the database row.
-    """
-    out = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
-    if group is not None:
-        out.info[SPLIT_GROUP_KEY] = group
-    if label_id is not None:
-        out.info[LABEL_ID_KEY] = label_id
-    out.info["REF_energy"] = energy_eV
-    out.arrays["REF_forces"] = np.array(forces_eV_per_A, dtype=float)
-    if stress_eV_per_A3 is not None:
-        out.info["REF_stress"] = np.array(stress_eV_per_A3, dtype=float).reshape(9)
-    if level_sha256 is not None:
-        out.info["REF_level_sha256"] = level_sha256
-    return out
 
 
 def split_group(

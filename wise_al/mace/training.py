@@ -237,7 +237,7 @@ class TrainedMember:
     arguments: tuple[str, ...] = ()  # the run_train command line it ran with
 
 
-def train_member(job: MemberJob, threads: int = 1) -> TrainedMember:
+def run_training(job: MemberJob, threads: int = 1) -> TrainedMember:
     """Train one member in its own process (mace's trainer owns global state)."""
     job.work_dir.mkdir(parents=True, exist_ok=True)
     foundation = job.foundation
@@ -267,7 +267,7 @@ def train_committee(
     parallel = max(1, min(parallel, len(jobs)))
     threads = max(1, (os.cpu_count() or 1) // parallel)
     with ThreadPoolExecutor(max_workers=parallel) as pool:
-        futures = [pool.submit(train_member, job, threads) for job in jobs]
+        futures = [pool.submit(run_training, job, threads) for job in jobs]
         for future in as_completed(futures):
             if on_done is not None:
                 on_done(future.result())

@@ -24,6 +24,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from services.api.deps import SessionDep
 from wise_al.db.models import ApiToken
+from wise_al.db.repositories import TokenRepository
 from wise_al.settings import ApiSettings
 
 SESSION_COOKIE = "wise_al_session"
@@ -106,8 +107,8 @@ def current_viewer(request: Request, session: SessionDep) -> Viewer:
     reviewer = None
     token_id = signer.token_id(request.cookies.get(SESSION_COOKIE))
     if token_id is not None:
-        token = session.get(ApiToken, token_id)
-        if token is not None and token.revoked_at is None:
+        token = TokenRepository(session).live(token_id)
+        if token is not None:
             reviewer = token.name
     csrf = request.cookies.get(CSRF_COOKIE)
     if signer.csrf_valid(csrf):

@@ -38,7 +38,7 @@ from wise_al.db.repositories import (
     TokenRepository,
 )
 from wise_al.errors import NotFoundError
-from wise_al.jobs.advance import campaign_spec
+from wise_al.jobs.unit import campaign_spec
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,7 +91,7 @@ def _live_context(overview: OverviewRepository, campaign: Campaign) -> dict[str,
     gate = campaign_spec(campaign).review.gate
     return {
         "active_runs": overview.active_runs(campaign.id),
-        "queue_counts": overview.queue_counts(campaign.id, gate),
+        "review_counts": overview.review_counts(campaign.id, gate),
         "gate": gate,
     }
 
@@ -155,7 +155,7 @@ def frame_page(
     """One frame in 3D with its flags, committee energies, provenance, review and label."""
     campaign = CampaignRepository(session).get(campaign_id)
     frames = FrameRepository(session)
-    frame = frames.get(campaign_id, frame_id)
+    frame = frames.in_campaign(campaign_id, frame_id)
     iteration, walker = frames.provenance(frame)
     spec = campaign_spec(campaign)
     labels = LabelRepository(session).of_frame(frame_id)
@@ -230,7 +230,7 @@ def parity_figure(
     campaign_id: CampaignId, version_id: VersionId, request: Request, session: SessionDep
 ) -> JSONResponse:
     """The parity figure (plotly JSON) of one member on its held-out labels."""
-    version = ModelVersionRepository(session).get(campaign_id, version_id)
+    version = ModelVersionRepository(session).in_campaign(campaign_id, version_id)
     path = artifact_file(
         request, version.metrics.get("parity"), f"the parity data of model version {version_id}"
     )

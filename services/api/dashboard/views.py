@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from wise_al.db.models import Flag, Frame
+from wise_al.db.models import Frame, FrameFlag
 from wise_al.db.repositories.overview import IterationSummary, UnitSpan
 from wise_al.systems.structures import structure_from_dict
 from wise_al.uncertainty import DEVIATION_BIN_EDGES_EV_PER_A
@@ -55,9 +55,7 @@ def elapsed_s(start: datetime, end: datetime | None = None) -> float:
 
 def timeline_figure(spans: list[UnitSpan]) -> dict[str, Any]:
     """Gantt chart of the units of each iteration: when explore, label, train ... ran."""
-    rows = [
-        f"iteration {s.iteration_index} · {s.task_name.removeprefix('wise_al.')}" for s in spans
-    ]
+    rows = [f"iteration {s.iteration_index} · {s.unit}" for s in spans]
     durations_ms = [elapsed_s(s.started_at, s.finished_at) * 1000 for s in spans]
     text = [
         f"{s.units} unit{'s' if s.units != 1 else ''}, {d / 1000:.0f} s"
@@ -243,7 +241,7 @@ def _image_vector(
     return best
 
 
-def viewer_data(frame: Frame, flags: list[Flag]) -> dict[str, Any]:
+def viewer_data(frame: Frame, flags: list[FrameFlag]) -> dict[str, Any]:
     """Atoms, cell, per-atom deviation and flagged contacts for the 3D viewer.
 
     A contact is drawn from one atom to the periodic image of the other that the flag

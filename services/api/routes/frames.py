@@ -56,7 +56,7 @@ def list_frames(
 def get_frame(campaign_id: CampaignId, frame_id: FrameId, session: SessionDep) -> FrameDetailRead:
     """One frame: structure (Å), per-atom deviation, flags, its walker and MD step, reviews."""
     frames = FrameRepository(session)
-    frame = frames.get(campaign_id, frame_id)
+    frame = frames.in_campaign(campaign_id, frame_id)
     iteration, walker = frames.provenance(frame)
     return FrameDetailRead.model_validate(
         {
@@ -80,7 +80,7 @@ def get_frame(campaign_id: CampaignId, frame_id: FrameId, session: SessionDep) -
 )
 def get_frame_extxyz(campaign_id: CampaignId, frame_id: FrameId, session: SessionDep) -> str:
     """One frame as extended XYZ (opens in ASE, OVITO, VMD)."""
-    frame = FrameRepository(session).get(campaign_id, frame_id)
+    frame = FrameRepository(session).in_campaign(campaign_id, frame_id)
     atoms = structure_from_dict(frame.structure)
     atoms.info.update({"frame_id": frame.id, "md_step": frame.md_step, "status": str(frame.status)})
     if frame.atom_deviations_eV_per_A is not None:

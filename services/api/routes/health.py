@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 import wise_al
 from services.api.schemas import HealthRead
+from wise_al.db.engine import ping
 
 router = APIRouter(tags=["health"])
 
@@ -17,7 +17,7 @@ def health(request: Request) -> JSONResponse:
     """200 when the database answers, 503 (with the reason) when it does not."""
     try:
         with request.app.state.session_factory() as session:
-            session.execute(text("SELECT 1"))
+            ping(session)
         database, code = "ok", 200
     except Exception as exc:  # any driver error means "not healthy", reported, not raised
         database, code = f"error: {type(exc).__name__}", 503

@@ -10,15 +10,19 @@ from ase.io import write
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as FastApiPath
 from fastapi.responses import FileResponse, PlainTextResponse
-from sqlalchemy import select
 
 from services.api.deps import SessionDep
 from services.api.routes.campaigns import ERROR_RESPONSES, CampaignId
 from services.api.schemas import LabelRead, ModelVersionRead
-from wise_al.db.models import Frame, Label, RunStatus
-from wise_al.db.repositories import CampaignRepository, LabelRepository, ModelVersionRepository
+from wise_al.db.models import RunStatus
+from wise_al.db.repositories import (
+    CampaignRepository,
+    FrameRepository,
+    LabelRepository,
+    ModelVersionRepository,
+)
 from wise_al.errors import NotFoundError
-from wise_al.mace.datasets import labelled_frame
+from wise_al.systems.labelled import labelled_frame
 from wise_al.systems.structures import structure_from_dict
 
 router = APIRouter(prefix="/campaigns/{campaign_id}", tags=["results"])
@@ -34,15 +38,8 @@ def list_labels(
 ) -> list[LabelRead]:
     """Labels of a campaign's frames with their provenance, oldest first."""
     CampaignRepository(session).get(campaign_id)
-    query = (
-        select(Label)
-        .join(Frame, Frame.id == Label.frame_id)
-        .where(Frame.campaign_id == campaign_id)
-    )
-    if status is not None:
-        query = query.where(Label.status == status)
-    rows = session.scalars(query.order_by(Label.id).limit(limit).offset(offset))
-    return [LabelRead.model_validate(r) for r in rows]
+    page = LabelRepository(session).page(campaign_id, status, limit, offset)
+    return [LabelRead.model_validate(r) for r in page.items]
 
 
 @router.get("/models", response_model=list[ModelVersionRead], responses=ERROR_RESPONSES)
@@ -71,7 +68,7 @@ def download_model(
     request: Request,
 ) -> FileResponse:
     """The member's ``.model`` file (torch.save'd MACE model), with its SHA-256 in a header."""
-    version = ModelVersionRepository(session).get(campaign_id, version_id)
+    version = ModelVersionRepository(session).in_campaign(campaign_id, version_id)
     path = artifact_file(request, version.file_path, f"the file of model version {version_id}")
     iteration, member = version.iteration_index, version.member_index
     name = f"campaign{campaign_id}-iteration{iteration}-member{member}.model"
@@ -99,10 +96,7 @@ def export_dataset(
     """
     CampaignRepository(session).get(campaign_id)
     labels = LabelRepository(session).for_training(campaign_id, level_sha256)
-    frames = {
-        f.id: f
-        for f in session.scalars(select(Frame).where(Frame.id.in_([x.frame_id for x in labels])))
-    }
+    frames = FrameRepository(session).by_id([x.frame_id for x in labels])
     buffer = io.StringIO()
     for label in labels:
         frame = frames[label.frame_id]

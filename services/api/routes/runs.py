@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
-from sqlalchemy import func, select
 
 from services.api.deps import SessionDep, TokenDep
 from services.api.routes.campaigns import ERROR_RESPONSES, CampaignId
 from services.api.schemas import CampaignRead, IterationRead, TaskRunPage, TaskRunRead
 from services.worker.dispatch import send_advance, send_runs
-from wise_al.db.models import Campaign, Iteration, RunStatus, TaskRun
-from wise_al.db.repositories import CampaignRepository
+from wise_al.db.models import Campaign, RunStatus
+from wise_al.db.repositories import CampaignRepository, IterationRepository, TaskRunRepository
 from wise_al.errors import ConflictError
-from wise_al.jobs.units import unfinished
 from wise_al.spec import CampaignSpec
 from wise_al.spec.model import MACE_FOUNDATION_NAMES
 
@@ -62,7 +60,7 @@ def control_campaign(
     celery = request.app.state.celery
     # sent after the response, so after the commit: a worker never reads the old status
     if action == "resume":
-        background.add_task(send_runs, celery, unfinished(session, campaign_id))
+        background.add_task(send_runs, celery, TaskRunRepository(session).unfinished(campaign_id))
     if action in ("start", "resume"):
         background.add_task(send_advance, celery, campaign_id)
     return CampaignRead.from_row(campaign)
@@ -74,9 +72,7 @@ def control_campaign(
 def list_iterations(campaign_id: CampaignId, session: SessionDep) -> list[IterationRead]:
     """Every iteration of a campaign, oldest first, with phase and metrics."""
     CampaignRepository(session).get(campaign_id)
-    rows = session.scalars(
-        select(Iteration).where(Iteration.campaign_id == campaign_id).order_by(Iteration.index)
-    )
+    rows = IterationRepository(session).of_campaign(campaign_id)
     return [IterationRead.model_validate(row) for row in rows]
 
 
@@ -90,13 +86,10 @@ def list_task_runs(
 ) -> TaskRunPage:
     """Units of work of a campaign, oldest first, optionally of one status."""
     CampaignRepository(session).get(campaign_id)
-    where = [TaskRun.campaign_id == campaign_id]
-    if status is not None:
-        where.append(TaskRun.status == status)
-    total = session.scalar(select(func.count()).select_from(TaskRun).where(*where)) or 0
-    rows = session.scalars(
-        select(TaskRun).where(*where).order_by(TaskRun.id).limit(limit).offset(offset)
-    )
+    page = TaskRunRepository(session).page(campaign_id, status, limit, offset)
     return TaskRunPage(
-        items=[TaskRunRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+        items=[TaskRunRead.model_validate(r) for r in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
     )

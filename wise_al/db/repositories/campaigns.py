@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from wise_al.db.models import Campaign, CampaignStatus, Iteration, Phase
-from wise_al.db.repositories.base import Repository
-from wise_al.errors import ConflictError, NotFoundError
+from wise_al.db.repositories.base import Page, Repository
+from wise_al.errors import ConflictError
 from wise_al.spec import CampaignSpec, dump_spec
 
-T = TypeVar("T")
 
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a listing, with the total count for pagers."""
-
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
-
-
-class CampaignRepository(Repository):
+class CampaignRepository(Repository[Campaign]):
     """Create, read and delete campaigns."""
+
+    model = Campaign
+    noun = "campaign"
 
     def create(self, spec: CampaignSpec, created_by: str | None = None) -> Campaign:
         """Store a validated spec (defaults filled in) as a new draft campaign."""
@@ -41,29 +31,22 @@ class CampaignRepository(Repository):
         self.session.flush()
         return campaign
 
-    def get(self, campaign_id: int, *, for_update: bool = False) -> Campaign:
-        """The campaign with this id; raises :class:`NotFoundError` if there is none."""
-        query = select(Campaign).where(Campaign.id == campaign_id)
-        if for_update:
-            query = query.with_for_update()
-        campaign = self.session.scalars(query).one_or_none()
-        if campaign is None:
-            raise NotFoundError(f"campaign {campaign_id} does not exist")
-        return campaign
-
     def list(
         self, *, limit: int = 50, offset: int = 0, status: CampaignStatus | None = None
     ) -> Page[Campaign]:
         """Campaigns, newest first."""
-        query = select(Campaign)
-        count = select(func.count()).select_from(Campaign)
+        query = select(Campaign).order_by(Campaign.id.desc())
         if status is not None:
             query = query.where(Campaign.status == status)
-            count = count.where(Campaign.status == status)
-        items = self.session.scalars(
-            query.order_by(Campaign.id.desc()).limit(limit).offset(offset)
-        ).all()
-        return Page(list(items), self.session.scalar(count) or 0, limit, offset)
+        return self.paginate(query, limit, offset)
+
+    def ids_with_status(self, status: CampaignStatus) -> tuple[int, ...]:
+        """Ids of every campaign with this status, oldest first."""
+        return tuple(
+            self.session.scalars(
+                select(Campaign.id).where(Campaign.status == status).order_by(Campaign.id)
+            )
+        )
 
     def delete_draft(self, campaign_id: int) -> None:
         """Delete a campaign that has not started; anything else is a :class:`ConflictError`."""

@@ -5,21 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from wise_al.db.models import (
-    Flag,
     Frame,
+    FrameFlag,
     FrameStatus,
     Iteration,
     Label,
     Review,
     ReviewDecision,
+    RunStatus,
     WalkerRun,
 )
-from wise_al.db.repositories.base import Repository
-from wise_al.db.repositories.campaigns import Page
+from wise_al.db.repositories.base import Page, Repository
 from wise_al.errors import ConflictError, NotFoundError
 
 #: Sort keys of frame listings (a leading ``-`` sorts descending).
@@ -41,8 +41,11 @@ class FrameFilter:
     iteration: int | None = None
 
 
-class FrameRepository(Repository):
+class FrameRepository(Repository[Frame]):
     """Explored frames of campaigns."""
+
+    model = Frame
+    noun = "frame"
 
     def page(
         self,
@@ -58,7 +61,7 @@ class FrameRepository(Repository):
             conditions.append(Frame.status == where.status)
         if where.flag_kind is not None:
             conditions.append(
-                exists().where(Flag.frame_id == Frame.id, Flag.kind == where.flag_kind)
+                exists().where(FrameFlag.frame_id == Frame.id, FrameFlag.kind == where.flag_kind)
             )
         if where.min_deviation_eV_per_A is not None:
             conditions.append(Frame.max_deviation_eV_per_A >= where.min_deviation_eV_per_A)
@@ -74,18 +77,15 @@ class FrameRepository(Repository):
             )
         column = SORTS[sort.removeprefix("-")]
         order = column.desc() if sort.startswith("-") else column.asc()
-        total = self.session.scalar(select(func.count()).select_from(Frame).where(*conditions))
-        items = self.session.scalars(
+        query = (
             select(Frame)
             .where(*conditions)
             .options(selectinload(Frame.flags))
             .order_by(order.nulls_last(), Frame.id)
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        return Page(list(items), int(total or 0), limit, offset)
+        )
+        return self.paginate(query, limit, offset)
 
-    def get(self, campaign_id: int, frame_id: int, *, for_update: bool = False) -> Frame:
+    def in_campaign(self, campaign_id: int, frame_id: int, *, for_update: bool = False) -> Frame:
         """One frame of a campaign; :class:`NotFoundError` when the campaign has no such frame."""
         query = select(Frame).where(Frame.id == frame_id, Frame.campaign_id == campaign_id)
         if for_update:
@@ -138,7 +138,7 @@ class FrameRepository(Repository):
         ConflictError
             The frame is not selected, was reviewed already, or has been labelled.
         """
-        frame = self.get(campaign_id, frame_id, for_update=True)
+        frame = self.in_campaign(campaign_id, frame_id, for_update=True)
         if frame.status not in (FrameStatus.SELECTED, FrameStatus.REJECTED):
             raise ConflictError(
                 f"frame {frame_id} is {frame.status}: only frames selected for labelling are "
@@ -154,3 +154,46 @@ class FrameRepository(Repository):
             frame.status = FrameStatus.REJECTED
         self.session.flush()
         return review
+
+    def of_iteration(self, iteration_id: int) -> list[Frame]:
+        """Every stored frame of an iteration, with its flags, by id."""
+        return list(
+            self.session.scalars(
+                select(Frame)
+                .where(Frame.iteration_id == iteration_id)
+                .options(selectinload(Frame.flags))
+                .order_by(Frame.id)
+            )
+        )
+
+    def delete_of_walker(self, walker_run_id: int) -> None:
+        """Remove a walker run's frames (a restarted walker starts clean)."""
+        self.session.execute(delete(Frame).where(Frame.walker_run_id == walker_run_id))
+
+    def to_label(self, iteration_id: int, gate: str) -> tuple[int, ...]:
+        """Selected (and, behind a review gate, accepted) frames without a finished label."""
+        finished = exists().where(
+            Label.frame_id == Frame.id, Label.status.in_([RunStatus.DONE, RunStatus.FAILED])
+        )
+        query = select(Frame.id).where(
+            Frame.iteration_id == iteration_id, Frame.status == FrameStatus.SELECTED, ~finished
+        )
+        if gate == "required":
+            accepted = exists().where(
+                Review.frame_id == Frame.id, Review.decision == ReviewDecision.ACCEPT
+            )
+            query = query.where(accepted)
+        return tuple(self.session.scalars(query.order_by(Frame.id)))
+
+    def awaiting_review(self, iteration_id: int) -> int:
+        """Selected frames of an iteration with no review decision yet."""
+        return int(
+            self.session.scalar(
+                select(func.count()).where(
+                    Frame.iteration_id == iteration_id,
+                    Frame.status == FrameStatus.SELECTED,
+                    ~exists().where(Review.frame_id == Frame.id),
+                )
+            )
+            or 0
+        )

@@ -7,17 +7,24 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from wise_al.cp2k.level import single_level
 from wise_al.db.base import utcnow
 from wise_al.db.models import Frame, Label, RunStatus
-from wise_al.db.repositories.base import Repository
+from wise_al.db.repositories.base import Page, Repository
+from wise_al.systems.levels import single_level
 
 if TYPE_CHECKING:  # the API imports repositories; it never loads the CP2K runner
     from wise_al.cp2k.label import LabelResult
 
 
-class LabelRepository(Repository):
+#: The level recorded on a label whose unit failed before CP2K said what level it ran.
+UNKNOWN_LEVEL = "unknown"
+
+
+class LabelRepository(Repository[Label]):
     """Labels of frames."""
+
+    model = Label
+    noun = "label"
 
     def record(self, frame_id: int, result: LabelResult) -> Label:
         """Store a labelling result for a frame: numbers only when it succeeded.
@@ -54,6 +61,54 @@ class LabelRepository(Repository):
         label.finished_at = utcnow()
         self.session.flush()
         return label
+
+    def record_failure(self, frame_id: int, error: str) -> Label | None:
+        """Record that labelling a frame failed outright (no CP2K result: a bug, no CP2K).
+
+        Returns None when the frame has a finished label already: that outcome stands.
+        """
+        if self.is_finished(frame_id):
+            return None
+        label = Label(
+            frame_id=frame_id,
+            level_sha256=UNKNOWN_LEVEL,
+            level_of_theory={},
+            status=RunStatus.FAILED,
+            failure_class="unit_failed",
+            failure_detail=error,
+            finished_at=utcnow(),
+        )
+        self.session.add(label)
+        self.session.flush()
+        return label
+
+    def is_finished(self, frame_id: int) -> bool:
+        """Whether a frame has a label that succeeded or failed (its unit is over)."""
+        return (
+            self.session.scalar(
+                select(Label.id)
+                .where(
+                    Label.frame_id == frame_id,
+                    Label.status.in_([RunStatus.DONE, RunStatus.FAILED]),
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
+    def page(
+        self, campaign_id: int, status: RunStatus | None, limit: int, offset: int
+    ) -> Page[Label]:
+        """A page of a campaign's labels, oldest first, optionally of one status."""
+        query = (
+            select(Label)
+            .join(Frame, Frame.id == Label.frame_id)
+            .where(Frame.campaign_id == campaign_id)
+            .order_by(Label.id)
+        )
+        if status is not None:
+            query = query.where(Label.status == status)
+        return self.paginate(query, limit, offset)
 
     def of_frame(self, frame_id: int) -> list[Label]:
         """Labels of one frame (one per level of theory), newest first."""

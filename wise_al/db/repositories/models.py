@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wise_al.db.models import ModelVersion, RunStatus
 from wise_al.db.repositories.base import Repository
 from wise_al.errors import NotFoundError
 
 
-class ModelVersionRepository(Repository):
+class ModelVersionRepository(Repository[ModelVersion]):
     """Committee members, one row per member and iteration."""
+
+    model = ModelVersion
+    noun = "model version"
+
+    def _member(self, campaign_id: int, iteration_index: int, member_index: int) -> Any:
+        return self.session.scalars(
+            select(ModelVersion).where(
+                ModelVersion.campaign_id == campaign_id,
+                ModelVersion.iteration_index == iteration_index,
+                ModelVersion.member_index == member_index,
+            )
+        ).one_or_none()
 
     def record_member(
         self,
@@ -28,16 +40,16 @@ class ModelVersionRepository(Repository):
         level_sha256: str | None = None,
         parent_id: int | None = None,
     ) -> ModelVersion:
-        """Store one trained member (a fit's ``member_record``); repeating it changes nothing."""
-        version = self.session.scalars(
-            select(ModelVersion).where(
-                ModelVersion.campaign_id == campaign_id,
-                ModelVersion.iteration_index == iteration_index,
-                ModelVersion.member_index == member_index,
-            )
-        ).one_or_none()
-        if version is not None:
+        """Store one trained member (a fit's ``member_record``); repeating it changes nothing.
+
+        A member recorded as failed by an earlier attempt is replaced by the trained one.
+        """
+        version = self._member(campaign_id, iteration_index, member_index)
+        if version is not None and version.status == RunStatus.DONE:
             return version
+        if version is not None:
+            self.session.delete(version)
+            self.session.flush()
         version = ModelVersion(
             campaign_id=campaign_id,
             iteration_index=iteration_index,
@@ -94,6 +106,57 @@ class ModelVersionRepository(Repository):
             for index, member in enumerate(manifest["members"])
         ]
 
+    def record_failure(
+        self, campaign_id: int, iteration_index: int, member_index: int, strategy: str, error: str
+    ) -> ModelVersion:
+        """Record that a member failed to train; a member trained already stays as it is."""
+        version = self._member(campaign_id, iteration_index, member_index)
+        if version is None:
+            version = ModelVersion(
+                campaign_id=campaign_id,
+                iteration_index=iteration_index,
+                member_index=member_index,
+                strategy=strategy,
+            )
+            self.session.add(version)
+        if version.status != RunStatus.DONE:
+            version.status, version.error = RunStatus.FAILED, error
+        self.session.flush()
+        return version
+
+    def is_trained(self, campaign_id: int, iteration_index: int, member_index: int) -> bool:
+        """Whether this member of this iteration was trained."""
+        version = self._member(campaign_id, iteration_index, member_index)
+        return version is not None and version.status == RunStatus.DONE
+
+    def count(self, campaign_id: int, status: RunStatus, iteration_index: int) -> int:
+        """Members of one iteration with this status."""
+        return int(
+            self.session.scalar(
+                select(func.count()).where(
+                    ModelVersion.campaign_id == campaign_id,
+                    ModelVersion.status == status,
+                    ModelVersion.iteration_index == iteration_index,
+                )
+            )
+            or 0
+        )
+
+    def trained_before(self, campaign_id: int, iteration_index: int) -> bool:
+        """Whether any member was trained by an iteration before this one."""
+        return (
+            self.session.scalar(
+                select(ModelVersion.id)
+                .where(
+                    ModelVersion.campaign_id == campaign_id,
+                    ModelVersion.status == RunStatus.DONE,
+                    ModelVersion.iteration_index < iteration_index,
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
     def committee(self, campaign_id: int, iteration_index: int) -> list[ModelVersion]:
         """The members of one iteration, by member index."""
         return list(
@@ -108,7 +171,7 @@ class ModelVersionRepository(Repository):
         )
 
     def latest_committee(self, campaign_id: int, before_iteration: int) -> list[ModelVersion]:
-        """The members of the campaign's last trained committee before an iteration."""
+        """The trained members of the campaign's last committee before an iteration."""
         last = self.session.scalar(
             select(ModelVersion.iteration_index)
             .where(
@@ -119,7 +182,9 @@ class ModelVersionRepository(Repository):
             .order_by(ModelVersion.iteration_index.desc())
             .limit(1)
         )
-        return [] if last is None else self.committee(campaign_id, last)
+        if last is None:
+            return []
+        return [m for m in self.committee(campaign_id, last) if m.status == RunStatus.DONE]
 
     def for_campaign(self, campaign_id: int) -> list[ModelVersion]:
         """Every member of every iteration of a campaign, by iteration then member."""
@@ -131,7 +196,7 @@ class ModelVersionRepository(Repository):
             )
         )
 
-    def get(self, campaign_id: int, version_id: int) -> ModelVersion:
+    def in_campaign(self, campaign_id: int, version_id: int) -> ModelVersion:
         """One model version of a campaign; :class:`NotFoundError` when there is none."""
         version = self.session.scalars(
             select(ModelVersion).where(

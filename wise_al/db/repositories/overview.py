@@ -13,8 +13,8 @@ from sqlalchemy import Integer, func, select
 
 from wise_al.db.models import (
     Campaign,
-    Flag,
     Frame,
+    FrameFlag,
     FrameStatus,
     Iteration,
     Label,
@@ -42,7 +42,7 @@ class UnitSpan:
     """When the units of one kind ran in one iteration (e.g. every label of iteration 2)."""
 
     iteration_index: int
-    task_name: str
+    unit: str
     started_at: datetime
     finished_at: datetime | None
     units: int
@@ -59,8 +59,11 @@ class IterationSummary:
     histogram: list[int] | None = None
 
 
-class OverviewRepository(Repository):
+class OverviewRepository(Repository[Campaign]):
     """Summaries of campaigns for the dashboard."""
+
+    model = Campaign
+    noun = "campaign"
 
     def campaigns(self, limit: int = 200) -> list[CampaignSummary]:
         """The newest campaigns with their latest iteration, frame and label counts."""
@@ -152,7 +155,7 @@ class OverviewRepository(Repository):
         rows = self.session.execute(
             select(
                 TaskRun.iteration_index,
-                TaskRun.task_name,
+                TaskRun.unit,
                 func.min(func.coalesce(TaskRun.started_at, TaskRun.queued_at)),
                 func.max(TaskRun.finished_at),
                 func.count(),
@@ -160,7 +163,7 @@ class OverviewRepository(Repository):
                 func.count(TaskRun.finished_at),
             )
             .where(TaskRun.campaign_id == campaign_id, TaskRun.iteration_index.is_not(None))
-            .group_by(TaskRun.iteration_index, TaskRun.task_name)
+            .group_by(TaskRun.iteration_index, TaskRun.unit)
             .order_by(TaskRun.iteration_index, func.min(TaskRun.queued_at))
         )
         return [
@@ -175,7 +178,7 @@ class OverviewRepository(Repository):
             query = query.where(TaskRun.campaign_id == campaign_id)
         return list(self.session.scalars(query.order_by(TaskRun.queued_at).limit(limit)))
 
-    def queue_counts(self, campaign_id: int, gate: str = "required") -> dict[str, int]:
+    def review_counts(self, campaign_id: int, gate: str = "required") -> dict[str, int]:
         """Frames waiting for a decision, accepted and rejected: the review queue's tabs.
 
         With the review gate ``auto`` no frame waits for anyone: selected frames go straight
@@ -206,10 +209,10 @@ class OverviewRepository(Repository):
         """Flag kinds raised in a campaign (the queue's filter choices)."""
         return list(
             self.session.scalars(
-                select(Flag.kind)
-                .join(Frame, Frame.id == Flag.frame_id)
+                select(FrameFlag.kind)
+                .join(Frame, Frame.id == FrameFlag.frame_id)
                 .where(Frame.campaign_id == campaign_id)
                 .distinct()
-                .order_by(Flag.kind)
+                .order_by(FrameFlag.kind)
             )
         )

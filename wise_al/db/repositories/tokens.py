@@ -10,7 +10,7 @@ from sqlalchemy import select
 from wise_al.db.base import utcnow
 from wise_al.db.models import ApiToken
 from wise_al.db.repositories.base import Repository
-from wise_al.errors import NotFoundError, WiseAlError
+from wise_al.errors import WiseAlError
 
 TOKEN_PREFIX = "wal_"
 MAX_NAME_LENGTH = 120
@@ -21,8 +21,11 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class TokenRepository(Repository):
+class TokenRepository(Repository[ApiToken]):
     """Mint, authenticate, list and revoke API tokens."""
+
+    model = ApiToken
+    noun = "token"
 
     def create(self, name: str) -> tuple[ApiToken, str]:
         """Mint a token; returns the row and the secret, which is never stored."""
@@ -44,14 +47,17 @@ class TokenRepository(Repository):
         token.last_used_at = utcnow()
         return token
 
+    def live(self, token_id: int) -> ApiToken | None:
+        """The token with this id unless it is unknown or revoked."""
+        token = self.session.get(ApiToken, token_id)
+        return token if token is not None and token.revoked_at is None else None
+
     def list(self) -> list[ApiToken]:
         """Every token, oldest first (secrets are not recoverable)."""
         return list(self.session.scalars(select(ApiToken).order_by(ApiToken.id)).all())
 
     def revoke(self, token_id: int) -> ApiToken:
         """Revoke a token; later requests with it get 401."""
-        token = self.session.get(ApiToken, token_id)
-        if token is None:
-            raise NotFoundError(f"token {token_id} does not exist")
+        token = self.get(token_id)
         token.revoked_at = token.revoked_at or utcnow()
         return token

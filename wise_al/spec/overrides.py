@@ -4,7 +4,8 @@ Overrides are a nested dict in cp2k-input-tools' simplified form, merged into th
 input. They may only tune how the SCF is solved (an allowlist of sections), never the level
 of theory that the typed spec fields own (functional, dispersion, cutoffs, method), never the
 structure, and never name a file outside the label's own directory. Whatever passes is
-checked against CP2K's input specification.
+checked against CP2K's input specification (the one cp2k-input-tools ships, or a given
+``cp2k --xml``). This is spec data: it needs the cp2k-input-tools library, not a CP2K run.
 """
 
 from __future__ import annotations

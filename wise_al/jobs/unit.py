@@ -1,0 +1,77 @@
+"""What a kind of unit of work declares: what it needs, how it runs, where its outcome lives.
+
+Each kind is declared once, in its own module of this package (``explore.EXPLORE``,
+``label.LABEL``, ...), and gathered in :mod:`wise_al.jobs.registry`. A unit records what it
+produced, or why it failed, on its domain row (walker run, label, model version, reference
+energies, the iteration's metrics); the loop reads those rows and alone decides what they
+mean for the campaign. Queues and task names are the worker's business, not the core's.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from wise_al.db.models import Campaign
+from wise_al.db.repositories import CampaignRepository
+from wise_al.loop import Command, Unit
+from wise_al.settings import WorkerSettings
+from wise_al.spec import CampaignSpec
+
+Sessions = sessionmaker[Session]
+
+
+class Resource(enum.StrEnum):
+    """What a unit needs to run; a worker that has it takes units of that class."""
+
+    GPU = "gpu"  # MACE: committee MD, training, calibration
+    DFT = "dft"  # CP2K
+    CPU = "cpu"  # bookkeeping in the database: selection, evaluation
+
+
+@dataclass(frozen=True)
+class UnitKind:
+    """One kind of unit of work.
+
+    Attributes
+    ----------
+    unit
+        The loop's name for it.
+    resource
+        What it needs (the worker routes it by this).
+    run
+        ``run(sessions, settings, campaign_id, command)``: do the work and record its
+        outcome on the domain row. Idempotent: a repeated run changes nothing.
+    is_done
+        ``is_done(session, campaign_id, command)``: whether its domain row holds its outcome
+        already (a success, or a failure the unit recorded itself such as a failed label).
+    record_failure
+        ``record_failure(session, campaign_id, command, error)``: write a failure that the
+        unit could not record itself (an exception, retries exhausted) on its domain row.
+        Never overwrites a success.
+    """
+
+    unit: Unit
+    resource: Resource
+    run: Callable[[Sessions, WorkerSettings, int, Command], None]
+    is_done: Callable[[Session, int, Command], bool]
+    record_failure: Callable[[Session, int, Command, str], None]
+
+
+def campaign_spec(campaign: Campaign) -> CampaignSpec:
+    """The stored spec of a campaign, validated again (every job reloads it)."""
+    return CampaignSpec.model_validate(campaign.spec)
+
+
+def spec_of(session: Session, campaign_id: int) -> CampaignSpec:
+    """The spec of campaign ``campaign_id``."""
+    return campaign_spec(CampaignRepository(session).get(campaign_id))
+
+
+def index_of(command: Command) -> int:
+    """The walker, frame id or member a command is about."""
+    assert command.index is not None, f"{command.unit} needs an index"
+    return command.index
