@@ -31,7 +31,7 @@ from ase.md.velocitydistribution import thermalize_momenta
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
-from tests.mace_models import train_tiny_member  # noqa: E402
+from tests.support.mace_models import train_tiny_member  # noqa: E402
 from wise_al.flags import FlagChecker  # noqa: E402
 from wise_al.mace.calculator import CommitteeCalculator  # noqa: E402
 from wise_al.mace.committee import Committee  # noqa: E402

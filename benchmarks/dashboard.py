@@ -34,9 +34,9 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from tests.conftest import PostgresDatabases  # noqa: E402
-from tests.e2e.test_cli import free_port  # noqa: E402
-from tests.factories import example_spec  # noqa: E402
+from tests.support.cli import free_port  # noqa: E402
+from tests.support.databases import PostgresDatabases  # noqa: E402
+from tests.support.factories import example_spec  # noqa: E402
 from wise_al.db import migrate  # noqa: E402
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction  # noqa: E402
 from wise_al.db.models import (  # noqa: E402

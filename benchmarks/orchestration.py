@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import select  # noqa: E402
 
 from services.worker.routes import ROUTES  # noqa: E402
-from tests.loop_fixtures import small_campaign  # noqa: E402
+from tests.support.loop_fixtures import small_campaign  # noqa: E402
 from wise_al.db import migrate  # noqa: E402
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction  # noqa: E402
 from wise_al.db.models import Campaign, TaskRun  # noqa: E402

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.support.databases import PostgresDatabases
 from wise_al.db import (
     migrate,
     models,  # noqa: F401  (registers every table on Base.metadata)
@@ -31,27 +30,6 @@ DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 def _admin_url() -> str:
     return normalize_url(os.environ.get("WISE_AL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
-
-
-class PostgresDatabases:
-    """Creates and drops throw-away databases on the test PostgreSQL server."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        self.created: list[str] = []
-
-    def create(self) -> str:
-        name = f"wise_al_test_{uuid.uuid4().hex[:10]}"
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        self.created.append(name)
-        return make_url(str(self.admin.url)).set(database=name).render_as_string(False)
-
-    def drop_all(self) -> None:
-        with self.admin.connect() as conn:
-            for name in self.created:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        self.admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +108,7 @@ def table_names(url: str) -> set[str]:
 @pytest.fixture(scope="session")
 def tiny_committee_paths(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Two real MACE models (H, Li, O) trained once per test session (~20 s on CPU)."""
-    from tests.mace_models import train_tiny_member
+    from tests.support.mace_models import train_tiny_member
 
     work = tmp_path_factory.mktemp("committee")
     return [train_tiny_member(work, seed) for seed in (1, 2)]

@@ -53,10 +53,6 @@ class Deviation:
         """A single model's frame: nobody disagrees (callers must not read it as accurate)."""
         return cls(np.zeros(n_atoms), 0.0, 0.0, 0.0)
 
-    def classify(self, trust_lo_eV_per_A: float, trust_hi_eV_per_A: float) -> FrameClass:
-        """Accurate / candidate / failed against the trust window."""
-        return classify(self.max_eV_per_A, trust_lo_eV_per_A, trust_hi_eV_per_A)
-
 
 def atom_force_deviation(forces_eV_per_A: ArrayLike) -> NDArray[np.float64]:
     """σ_i from member forces of shape (members, atoms, 3) or (members, frames, atoms, 3)."""
@@ -90,7 +86,7 @@ def frame_deviation(energies_eV: ArrayLike, forces_eV_per_A: ArrayLike) -> Devia
     )
 
 
-def classify(
+def classify_deviation(
     max_deviation_eV_per_A: float, trust_lo_eV_per_A: float, trust_hi_eV_per_A: float
 ) -> FrameClass:
     """Accurate below ``trust_lo``, candidate in ``[trust_lo, trust_hi)``, failed above."""

@@ -22,10 +22,10 @@ import redis
 from sqlalchemy import func, select
 
 from services.worker.routes import ROUTES
-from tests.conftest import PostgresDatabases
-from tests.cp2k_fixtures import needs_cp2k
-from tests.e2e.test_cli import WISE_AL, Cli, _wait_until_up, free_port
-from tests.loop_fixtures import small_campaign
+from tests.support.cli import WISE_AL, Cli, free_port, wait_until_up
+from tests.support.cp2k_fixtures import needs_cp2k
+from tests.support.databases import PostgresDatabases
+from tests.support.loop_fixtures import small_campaign
 from wise_al.client import WiseAlClient
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.models import Frame, Label, ModelVersion, RunStatus, TaskRun
@@ -112,7 +112,7 @@ def service(
     svc = Service(env, logs)
     try:
         api = svc.start("api", [*WISE_AL, "serve", "--port", str(port)])
-        _wait_until_up(env["WISE_AL_API_URL"], api)
+        wait_until_up(env["WISE_AL_API_URL"], api)
         for queue in ("gpu", "dft", "default"):
             svc.worker(queue)
         with WiseAlClient(env["WISE_AL_API_URL"], token) as client:

@@ -7,68 +7,19 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 import yaml
 
-from tests.conftest import PostgresDatabases
-from tests.cp2k_fixtures import needs_cp2k
-from tests.factories import EXAMPLES, example_spec, with_value
-from tests.loop_fixtures import small_campaign
+from tests.support.cli import WISE_AL, Cli, free_port, wait_until_up
+from tests.support.cp2k_fixtures import needs_cp2k
+from tests.support.databases import PostgresDatabases
+from tests.support.factories import EXAMPLES, example_spec, with_value
+from tests.support.loop_fixtures import small_campaign
 from wise_al.db.engine import create_db_engine, create_session_factory
 from wise_al.db.repositories import CampaignRepository, TokenRepository
-
-WISE_AL = [sys.executable, "-m", "wise_al"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Cli:
-    env: dict[str, str]
-
-    def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [*WISE_AL, *args], env=self.env, capture_output=True, text=True, timeout=120
-        )
-        if ok:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.run(*args, "--json").stdout)
-
-    def fails(self, *args: str, code: int = 1) -> str:
-        """Run a command that must fail; return its single stderr line."""
-        result = self.run(*args, ok=False)
-        assert result.returncode == code, (result.stdout, result.stderr)
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1, result.stderr
-        assert lines[0].startswith("error: ")
-        return lines[0]
-
-
-def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "wise-al serve exited early"
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("wise-al serve did not come up")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -93,7 +44,7 @@ def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Cli, P
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_until_up(env["WISE_AL_API_URL"], server)
+            wait_until_up(env["WISE_AL_API_URL"], server)
             yield cli, log
         finally:
             server.terminate()

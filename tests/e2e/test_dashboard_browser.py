@@ -27,10 +27,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import REPO, PostgresDatabases
-from tests.cp2k_fixtures import needs_cp2k
-from tests.e2e.test_cli import free_port
-from tests.loop_fixtures import drain, small_campaign
+from tests.conftest import REPO
+from tests.support.cli import free_port
+from tests.support.cp2k_fixtures import needs_cp2k
+from tests.support.databases import PostgresDatabases
+from tests.support.loop_fixtures import drain, small_campaign
 from wise_al.db import migrate
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.models import CampaignStatus, FrameStatus, ReviewDecision

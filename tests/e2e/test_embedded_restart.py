@@ -15,9 +15,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tests.cp2k_fixtures import needs_cp2k
-from tests.e2e.test_cli import WISE_AL, Cli, _wait_until_up, free_port
-from tests.loop_fixtures import small_campaign
+from tests.support.cli import WISE_AL, Cli, free_port, wait_until_up
+from tests.support.cp2k_fixtures import needs_cp2k
+from tests.support.loop_fixtures import small_campaign
 from wise_al.client import WiseAlClient
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.models import Frame, FrameStatus, Label, ModelVersion, RunStatus, TaskRun
@@ -72,7 +72,7 @@ def test_up_killed_mid_campaign_resumes_it_on_the_next_start(
     log = tmp_path / "up.log"
     first = _up(env, port, log)
     try:
-        _wait_until_up(env["WISE_AL_API_URL"], first)
+        wait_until_up(env["WISE_AL_API_URL"], first)
         token = str(Cli(env).json("token", "create", "--name", "restart")["token"])
         client = WiseAlClient(env["WISE_AL_API_URL"], token)
         campaign_id = int(client.create_campaign(small_campaign())["id"])
@@ -88,7 +88,7 @@ def test_up_killed_mid_campaign_resumes_it_on_the_next_start(
         first.wait(timeout=30)
     second = _up(env, port, log)
     try:
-        _wait_until_up(env["WISE_AL_API_URL"], second)
+        wait_until_up(env["WISE_AL_API_URL"], second)
 
         def finished() -> bool:
             status = client.get_campaign(campaign_id)["status"]

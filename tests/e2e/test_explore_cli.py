@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from ase.io import write
 
-from tests.mace_models import DATA
+from tests.support.mace_models import DATA
 from wise_al.cli.explore import read_frames
 from wise_al.mace.committee import Committee
 from wise_al.uncertainty import frame_deviation

@@ -13,7 +13,7 @@ import numpy as np
 import yaml
 from ase.io import read, write
 
-from tests.cp2k_fixtures import li_water, needs_cp2k, wrapper
+from tests.support.cp2k_fixtures import li_water, needs_cp2k, wrapper
 
 pytestmark = needs_cp2k
 EXAMPLE = Path(__file__).parents[2] / "examples" / "demo.yaml"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from ase.io import read
 
-from tests.cp2k_fixtures import needs_cp2k
-from tests.mace_models import DATA
+from tests.support.cp2k_fixtures import needs_cp2k
+from tests.support.mace_models import DATA
 
 E0S = '{"1": -10.923452, "3": -7.270105, "8": -118.342968}'  # GFN1-xTB atoms (CP2K)
 

@@ -1,5 +1,5 @@
 """Fixtures of the integration tests."""
 
-from tests.api_fixtures import api
+from tests.support.api_fixtures import api
 
 __all__ = ["api"]

@@ -15,8 +15,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.app import create_app
-from tests.api_fixtures import CAMPAIGNS, Api
-from tests.factories import BAD_SPECS, EXAMPLES, example_spec, with_value
+from tests.support.api_fixtures import CAMPAIGNS, Api
+from tests.support.factories import BAD_SPECS, EXAMPLES, example_spec, with_value
 from wise_al.db.engine import create_db_engine, transaction
 from wise_al.db.models import Campaign, CampaignStatus
 from wise_al.db.repositories import TokenRepository

@@ -13,7 +13,7 @@ import numpy as np
 from ase.io import read
 from sqlalchemy import select
 
-from tests.api_fixtures import CAMPAIGNS, Api, explored_campaign
+from tests.support.api_fixtures import CAMPAIGNS, Api, explored_campaign
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Frame,

@@ -17,7 +17,7 @@ import torch
 from ase import Atoms
 from ase.io import read
 
-from tests.mace_models import DATA
+from tests.support.mace_models import DATA
 from wise_al.calibration import UNDER_DISPERSED_RATIO, Calibration, calibrate
 from wise_al.mace.committee import Committee
 

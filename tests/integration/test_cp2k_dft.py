@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cp2k_fixtures import li_water, needs_cp2k
-from tests.cp2k_reference import ase_single_point
+from tests.support.cp2k_fixtures import li_water, needs_cp2k
+from tests.support.cp2k_reference import ase_single_point
 from wise_al.cp2k.input import build_input
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller

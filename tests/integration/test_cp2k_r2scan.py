@@ -14,7 +14,7 @@ import pytest
 from ase import Atoms
 from ase.build import molecule
 
-from tests.cp2k_fixtures import needs_cp2k
+from tests.support.cp2k_fixtures import needs_cp2k
 from wise_al.cp2k import units
 from wise_al.cp2k.input import build_input, render_input
 from wise_al.cp2k.installation import detect

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cp2k_fixtures import li_water, needs_cp2k, wrapper
+from tests.support.cp2k_fixtures import li_water, needs_cp2k, wrapper
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.run import LaunchProfile

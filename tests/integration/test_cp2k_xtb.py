@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cp2k_fixtures import li_water, needs_cp2k, wrapper
-from tests.cp2k_reference import ase_single_point
-from wise_al.cp2k.failures import Failure, classify
+from tests.support.cp2k_fixtures import li_water, needs_cp2k, wrapper
+from tests.support.cp2k_reference import ase_single_point
+from wise_al.cp2k.failures import Failure, classify_failure
 from wise_al.cp2k.input import build_input, frame_charge_e, render_input
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller
@@ -57,7 +57,7 @@ def _run(
     profile = LaunchProfile(binary=binary, time_limit_s=time_limit_s)
     outcome = run_cp2k(render_input(build_input(spec, li_water())), work, profile)
     text = outcome.output.read_text() if outcome.output.exists() else ""
-    return classify(outcome, parse_output(text) if text else None, text)
+    return classify_failure(outcome, parse_output(text) if text else None, text)
 
 
 def test_failures_are_classified(tmp_path: Path) -> None:
@@ -73,13 +73,13 @@ def test_failures_are_classified(tmp_path: Path) -> None:
     bad.mkdir()
     outcome = run_cp2k("&GLOBAL\n  BOGUS_KEYWORD 1\n&END GLOBAL\n", bad, LaunchProfile())
     text = outcome.output.read_text()
-    assert classify(outcome, parse_output(text), text) == Failure.INVALID_INPUT
+    assert classify_failure(outcome, parse_output(text), text) == Failure.INVALID_INPUT
     # a run cut short: keep the first half of a good output
     finished = RunOutcome(0, False, 1.0, tmp_path / "ok" / "label.out")
     good = finished.output.read_text()
     cut = good[: len(good) // 2]
-    assert classify(finished, parse_output(cut), cut) == Failure.TRUNCATED_OUTPUT
-    assert classify(finished, None) == Failure.MISSING_OUTPUT
+    assert classify_failure(finished, parse_output(cut), cut) == Failure.TRUNCATED_OUTPUT
+    assert classify_failure(finished, None) == Failure.MISSING_OUTPUT
 
 
 def test_a_time_limit_kills_the_whole_process_tree(tmp_path: Path) -> None:

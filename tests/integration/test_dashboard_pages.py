@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.api_fixtures import CAMPAIGNS, Api, explored_campaign
+from tests.support.api_fixtures import CAMPAIGNS, Api, explored_campaign
 from wise_al.db.engine import transaction
 from wise_al.db.models import Review
 from wise_al.db.repositories import TokenRepository

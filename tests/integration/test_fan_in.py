@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.loop_fixtures import small_campaign
 from tests.support.fake_units import FAKE_UNITS, FRAMES_PER_WALKER, fake_label_row, with_fault
+from tests.support.loop_fixtures import small_campaign
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Campaign,

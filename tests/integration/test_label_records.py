@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.cp2k_fixtures import needs_cp2k, wrapper
-from tests.factories import example_spec
+from tests.support.cp2k_fixtures import needs_cp2k, wrapper
+from tests.support.factories import example_spec
 from wise_al.cp2k.label import Attempt, LabelResult
 from wise_al.db.engine import transaction
 from wise_al.db.models import Frame, FrameStatus, Iteration, Label, RunStatus

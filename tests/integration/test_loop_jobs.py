@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.cp2k_fixtures import needs_cp2k
-from tests.loop_fixtures import drain, small_campaign
+from tests.support.cp2k_fixtures import needs_cp2k
+from tests.support.loop_fixtures import drain, small_campaign
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Campaign,
@@ -23,6 +23,7 @@ from wise_al.db.models import (
     Iteration,
     Label,
     ModelVersion,
+    ReferenceEnergies,
     ReviewDecision,
     RunStatus,
     TaskRun,
@@ -102,7 +103,7 @@ def _table_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
     with transaction(sessions) as session:
         return {
             table.__name__: int(session.scalar(select(func.count()).select_from(table)) or 0)
-            for table in (Frame, Label, ModelVersion, TaskRun, Iteration)
+            for table in (Frame, Label, ModelVersion, TaskRun, Iteration, ReferenceEnergies)
         }
 
 
@@ -159,7 +160,11 @@ def test_a_dft_worker_without_cp2k_fails_the_campaign_with_the_reason(
         campaign = session.get_one(Campaign, campaign_id)
         assert campaign.status == CampaignStatus.FAILED
         assert "reference energies failed" in str(campaign.status_reason)
+        assert "no-cp2k-here" in str(campaign.status_reason)  # the unit's own error
         failed = session.scalars(select(TaskRun).where(TaskRun.status == RunStatus.FAILED)).all()
         assert failed and all("no-cp2k-here" in str(r.error) for r in failed)
         assert all(r.attempts == 1 for r in failed)  # deterministic: never retried
-        assert session.scalar(select(func.count()).select_from(Label)) == 0
+        # a label unit that ran before the campaign failed left its failure on a label row
+        labels = session.scalars(select(Label)).all()
+        assert all(x.status == RunStatus.FAILED and x.energy_eV is None for x in labels)
+        assert all("no-cp2k-here" in str(x.failure_detail) for x in labels)

@@ -12,7 +12,8 @@ from sqlalchemy import JSON, column, table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import PostgresDatabases, table_names
+from tests.conftest import table_names
+from tests.support.databases import PostgresDatabases
 from wise_al.db import (
     migrate,
     models,  # noqa: F401  (registers every table on Base.metadata)

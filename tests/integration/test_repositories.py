@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.factories import example_spec, with_value
+from tests.support.factories import example_spec, with_value
 from wise_al.db.engine import transaction
 from wise_al.db.models import ApiToken, Campaign, CampaignStatus
 from wise_al.db.repositories import CampaignRepository, TokenRepository

@@ -14,7 +14,7 @@ import pytest
 from ase import Atoms
 from ase.build import molecule
 
-from tests.cp2k_fixtures import needs_cp2k
+from tests.support.cp2k_fixtures import needs_cp2k
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.run import LaunchProfile

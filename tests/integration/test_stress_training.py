@@ -15,8 +15,8 @@ import pytest
 from ase import Atoms
 from ase.io import read
 
-from tests.cp2k_fixtures import needs_cp2k
-from tests.mace_models import STRESS_DATA
+from tests.support.cp2k_fixtures import needs_cp2k
+from tests.support.mace_models import STRESS_DATA
 from wise_al.cp2k.e0s import reference_energies
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller

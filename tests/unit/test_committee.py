@@ -11,7 +11,7 @@ from ase import Atoms, units
 from ase.io import read
 from ase.md.verlet import VelocityVerlet
 
-from tests.mace_models import DATA
+from tests.support.mace_models import DATA
 from wise_al.errors import WiseAlError
 from wise_al.mace.calculator import CommitteeCalculator
 from wise_al.mace.committee import Committee

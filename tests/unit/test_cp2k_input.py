@@ -10,7 +10,7 @@ import pytest
 from ase import Atoms
 from ase.build import molecule
 
-from tests.cp2k_fixtures import fake_installation, li_water, needs_cp2k
+from tests.support.cp2k_fixtures import fake_installation, li_water, needs_cp2k
 from wise_al.cp2k.input import build_input, merge, render_input
 from wise_al.cp2k.installation import Cp2kUnavailable, detect
 from wise_al.cp2k.label import structure_problem

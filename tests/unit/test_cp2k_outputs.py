@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cp2k_fixtures import fake_installation
+from tests.support.cp2k_fixtures import fake_installation
 from wise_al.cp2k import units
-from wise_al.cp2k.failures import Failure, classify
+from wise_al.cp2k.failures import Failure, classify_failure
 from wise_al.cp2k.installation import Cp2kUnavailable
 from wise_al.cp2k.level import preflight
 from wise_al.cp2k.parse import Cp2kOutput, parse_output
@@ -30,7 +30,7 @@ def _replay(name: str, returncode: int = 0) -> tuple[Failure | None, Cp2kOutput]
     path = OUTPUTS / name
     text = path.read_text()
     output = parse_output(text)
-    return classify(RunOutcome(returncode, False, 1.0, path), output, text), output
+    return classify_failure(RunOutcome(returncode, False, 1.0, path), output, text), output
 
 
 def test_the_same_cell_reads_the_same_in_2024_1_and_2025_1() -> None:

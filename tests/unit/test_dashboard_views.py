@@ -89,8 +89,8 @@ def test_the_histogram_shades_the_trust_window_and_skips_unjudged_iterations() -
 def test_the_timeline_marks_running_and_failed_units() -> None:
     start = datetime(2026, 1, 1, 12, 0, 0)
     spans = [
-        UnitSpan(0, "wise_al.explore", start, start + timedelta(seconds=30), 2, 0),
-        UnitSpan(0, "wise_al.label", start + timedelta(seconds=30), None, 8, 1),
+        UnitSpan(0, "explore", start, start + timedelta(seconds=30), 2, 0),
+        UnitSpan(0, "label", start + timedelta(seconds=30), None, 8, 1),
     ]
     (trace,) = timeline_figure(spans)["data"]
     assert trace["y"] == ["iteration 0 · explore", "iteration 0 · label"]

@@ -9,8 +9,8 @@ import pytest
 from ase import Atoms
 from ase.io import read, write
 
-from tests.cp2k_fixtures import fake_installation
-from tests.mace_models import DATA, STRESS_DATA
+from tests.support.cp2k_fixtures import fake_installation
+from tests.support.mace_models import DATA, STRESS_DATA
 from wise_al.cp2k.level import level_of_theory, spec_from_level
 from wise_al.errors import WiseAlError
 from wise_al.mace.datasets import (

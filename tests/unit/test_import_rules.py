@@ -59,7 +59,7 @@ def test_api_process_never_loads_torch_or_mace(tmp_path: Path) -> None:
         "from wise_al.settings import ApiSettings\n"
         "from services.api.app import create_app\n"
         f"create_app(ApiSettings(home={str(tmp_path)!r}))\n"
-        "from tests.factories import example_spec\n"
+        "from tests.support.factories import example_spec\n"
         "from wise_al.spec import parse_spec\n"
         "parse_spec(example_spec('21m'))\n"
     )
@@ -278,3 +278,14 @@ def test_every_library_the_core_imports_is_declared() -> None:
                 undeclared[str(path.relative_to(REPO))] = root
     assert undeclared == {}
     assert outside_mace == {}
+
+
+def test_benchmarks_share_helpers_only_through_tests_support() -> None:
+    """Benchmarks import the helpers tests use from tests.support, never a test module."""
+    offenders = {
+        str(path.relative_to(REPO)): module
+        for path in (REPO / "benchmarks").rglob("*.py")
+        for module in _imports(path)
+        if module.startswith("tests") and not module.startswith("tests.support")
+    }
+    assert offenders == {}

@@ -10,7 +10,7 @@ from ase import Atoms
 from ase.io import read
 from ase.md.velocitydistribution import thermalize_momenta
 
-from tests.mace_models import DATA
+from tests.support.mace_models import DATA
 from wise_al.exploration.lockstep import run_walkers_lockstep
 from wise_al.exploration.walker import WalkerParameters
 from wise_al.flags import FlagChecker

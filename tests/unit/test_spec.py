@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.factories import BAD_SPECS, EXAMPLES, example_spec, with_value
+from tests.support.factories import BAD_SPECS, EXAMPLES, example_spec, with_value
 from wise_al.errors import SpecError
 from wise_al.spec import dump_spec, load_spec, parse_spec, parse_spec_text, spec_json_schema
 from wise_al.spec.io import MAX_SPEC_BYTES

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wise_al.uncertainty import FrameClass, atom_force_deviation, classify, frame_deviation
+from wise_al.uncertainty import (
+    FrameClass,
+    atom_force_deviation,
+    classify_deviation,
+    frame_deviation,
+)
 
 
 def test_deviation_matches_a_direct_computation() -> None:
@@ -49,4 +54,4 @@ def test_one_member_is_not_a_committee() -> None:
     ],
 )
 def test_trust_window(max_dev: float, expected: FrameClass) -> None:
-    assert classify(max_dev, 0.05, 0.15) == expected
+    assert classify_deviation(max_dev, 0.05, 0.15) == expected

@@ -11,7 +11,7 @@ from ase import Atoms
 from ase.io import read
 from ase.md.velocitydistribution import thermalize_momenta
 
-from tests.mace_models import DATA
+from tests.support.mace_models import DATA
 from wise_al.exploration.walker import WalkerParameters, run_walker
 from wise_al.flags import FlagChecker
 from wise_al.mace.committee import Committee

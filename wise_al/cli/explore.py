@@ -17,6 +17,7 @@ from wise_al.spec.exploration import FlagsSpec, UncertaintySpec
 from wise_al.spec.io import load_spec
 from wise_al.systems.cells import BENCHMARK_CELLS, build_benchmark_cell, build_wise_cell
 from wise_al.systems.species import DENSITY_21M_G_PER_CM3
+from wise_al.uncertainty import classify_deviation
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 SpecOpt = Annotated[
@@ -120,7 +121,11 @@ def deviation(
                         "mean_deviation_eV_per_A": result.mean_eV_per_A,
                         "energy_std_eV_per_atom": result.energy_std_eV_per_atom,
                         "class": str(
-                            result.classify(window.trust_lo_eV_per_A, window.trust_hi_eV_per_A)
+                            classify_deviation(
+                                result.max_eV_per_A,
+                                window.trust_lo_eV_per_A,
+                                window.trust_hi_eV_per_A,
+                            )
                         ),
                     }
                 )

@@ -27,7 +27,7 @@ class Failure(StrEnum):
     INVALID_STRUCTURE = "invalid_structure"  # refused before running: NaN, no cell, overlap
 
 
-def classify(
+def classify_failure(
     outcome: RunOutcome, output: Cp2kOutput | None, output_text: str = ""
 ) -> Failure | None:
     """The failure class of a run, or None when its energy and forces can become a label."""

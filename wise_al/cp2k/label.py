@@ -20,7 +20,7 @@ import numpy as np
 from ase import Atoms
 
 from wise_al.atomic_files import write_text_atomic
-from wise_al.cp2k.failures import Failure, classify
+from wise_al.cp2k.failures import Failure, classify_failure
 from wise_al.cp2k.input import Electrons, build_input, frame_charge_e, render_input
 from wise_al.cp2k.installation import Cp2kInstallation, detect
 from wise_al.cp2k.level import level_of_theory, preflight
@@ -190,7 +190,7 @@ class Labeller:
             result.attempts.append(attempt)
             result.wall_time_s += attempt.wall_time_s
             if attempt.failure is None:
-                assert output is not None  # classify() fails every run without output
+                assert output is not None  # classify_failure() fails every run without output
                 self._accept(result, atoms, output, attempt_dir, guess)
                 break
             failure = Failure(attempt.failure)
@@ -215,7 +215,7 @@ class Labeller:
         outcome = run_cp2k(text, attempt_dir, self.profile)
         output_text = outcome.output.read_text(errors="replace") if outcome.output.exists() else ""
         output = parse_output(output_text) if output_text else None
-        failure = classify(outcome, output, output_text)
+        failure = classify_failure(outcome, output, output_text)
         attempt = Attempt(
             rung=rung.value,
             directory=attempt_dir.name,

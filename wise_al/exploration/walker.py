@@ -24,7 +24,7 @@ from wise_al.exploration.frames import SavedFrame
 from wise_al.flags import FlagChecker
 from wise_al.mace.calculator import CommitteeCalculator
 from wise_al.mace.committee import Committee
-from wise_al.uncertainty import Deviation
+from wise_al.uncertainty import Deviation, classify_deviation
 
 #: Isothermal compressibility of water, 4.6e-5 1/bar: sets NPT's barostat response.
 WATER_COMPRESSIBILITY_PER_BAR = 4.6e-5
@@ -117,7 +117,9 @@ def judge_frame(
         step=step,
         atoms=atoms.copy(),
         deviation=deviation,
-        frame_class=deviation.classify(settings.trust_lo_eV_per_A, settings.trust_hi_eV_per_A),
+        frame_class=classify_deviation(
+            deviation.max_eV_per_A, settings.trust_lo_eV_per_A, settings.trust_hi_eV_per_A
+        ),
         flags=tuple(flag_checker.check(atoms)),
     )
 

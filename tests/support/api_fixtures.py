@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.app import create_app
-from tests.factories import example_spec, with_value
+from tests.support.factories import example_spec, with_value
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Campaign,

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.factories import example_spec, with_value
+from tests.support.factories import example_spec, with_value
 from wise_al.jobs.run import advance_and_plan, run_unit
 from wise_al.settings import WorkerSettings
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def example_spec(name: str = "demo") -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from ase import Atoms
 from ase.io import read
 
-from tests.mace_models import DATA
+from tests.support.mace_models import DATA
 
 needs_cp2k = pytest.mark.skipif(shutil.which("cp2k") is None, reason="CP2K is not installed")
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent / "data" / "li_water_xtb.extxyz"
+DATA = Path(__file__).resolve().parents[1] / "data" / "li_water_xtb.extxyz"
 #: Periodic water cells, compressed and expanded, with xTB stresses (make_water_stress_xtb.py).
 STRESS_DATA = DATA.with_name("water_stress_xtb.extxyz")
 

@@ -1,0 +1,62 @@
+"""The `wise-al` command as a user runs it, and waiting for a server to come up."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+WISE_AL = [sys.executable, "-m", "wise_al"]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Cli:
+    """The `wise-al` command with an environment, as a user runs it."""
+
+    env: dict[str, str]
+
+    def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*WISE_AL, *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+        if ok:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "--json").stdout)
+
+    def fails(self, *args: str, code: int = 1) -> str:
+        """Run a command that must fail; return its single stderr line."""
+        result = self.run(*args, ok=False)
+        assert result.returncode == code, (result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("error: ")
+        return lines[0]
+
+
+def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
+    """Return once the API at ``url`` answers its health check."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "wise-al serve exited early"
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("wise-al serve did not come up")
