@@ -222,4 +222,5 @@ class ModelVersionRead(BaseModel):
     training_set_sha256: str | None
     file_sha256: str | None
     metrics: dict[str, Any]
+    error: str | None = None  # why a failed member did not train
     created_at: datetime

@@ -14,7 +14,7 @@ from wise_al.db.repositories import (
     LabelRepository,
     ModelVersionRepository,
 )
-from wise_al.jobs.unit import Resource, Sessions, UnitKind, spec_of
+from wise_al.jobs.unit import Resource, Sessions, UnitKind, outcome_in_metrics, spec_of
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
 from wise_al.systems.structures import structure_from_dict
@@ -70,11 +70,6 @@ def calibrate_iteration(
         )
 
 
-def _calibrated(session: Session, campaign_id: int, command: Command) -> bool:
-    metrics = IterationRepository(session).at(campaign_id, command.iteration).metrics or {}
-    return CALIBRATION_KEY in metrics
-
-
 def _calibration_failed(session: Session, campaign_id: int, command: Command, error: str) -> None:
     # the loop goes on without it: an uncalibrated committee just cannot converge
     failed = {"status": "failed", "reason": error}
@@ -88,6 +83,6 @@ CALIBRATE = UnitKind(
     lambda sessions, settings, campaign_id, c: calibrate_iteration(
         sessions, settings, campaign_id, c.iteration
     ),
-    _calibrated,
+    outcome_in_metrics(CALIBRATION_KEY),
     _calibration_failed,
 )

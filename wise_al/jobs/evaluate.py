@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from statistics import fmean
 
-from sqlalchemy.orm import Session
-
 from wise_al.db.engine import transaction
 from wise_al.db.models import RunStatus
 from wise_al.db.repositories import IterationRepository, ModelVersionRepository
-from wise_al.jobs.unit import Resource, Sessions, UnitKind
-from wise_al.loop import Command, Unit
+from wise_al.jobs.unit import (
+    Resource,
+    Sessions,
+    UnitKind,
+    failure_in_metrics,
+    outcome_in_metrics,
+)
+from wise_al.loop import Unit
 from wise_al.settings import WorkerSettings
 
 #: Where an iteration's metrics hold its committee's evaluation (the unit's outcome).
@@ -47,17 +51,6 @@ def evaluate_iteration(
         )
 
 
-def _evaluated(session: Session, campaign_id: int, command: Command) -> bool:
-    metrics = IterationRepository(session).at(campaign_id, command.iteration).metrics or {}
-    return EVALUATION_KEY in metrics
-
-
-def _evaluation_failed(session: Session, campaign_id: int, command: Command, error: str) -> None:
-    IterationRepository(session).record_failure(
-        campaign_id, command.iteration, Unit.EVALUATE, error
-    )
-
-
 #: The committee of one iteration evaluated (database work only).
 EVALUATE = UnitKind(
     Unit.EVALUATE,
@@ -65,6 +58,6 @@ EVALUATE = UnitKind(
     lambda sessions, settings, campaign_id, c: evaluate_iteration(
         sessions, settings, campaign_id, c.iteration
     ),
-    _evaluated,
-    _evaluation_failed,
+    outcome_in_metrics(EVALUATION_KEY),
+    failure_in_metrics(Unit.EVALUATE),
 )

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy.orm import Session
 
 from wise_al.db.engine import transaction
 from wise_al.db.models import FrameStatus
 from wise_al.db.repositories import FrameRepository, IterationRepository, LabelRepository
-from wise_al.jobs.unit import Resource, Sessions, UnitKind, spec_of
-from wise_al.loop import Command, Unit
+from wise_al.jobs.unit import (
+    Resource,
+    Sessions,
+    UnitKind,
+    failure_in_metrics,
+    outcome_in_metrics,
+    spec_of,
+)
+from wise_al.loop import Unit
 from wise_al.selection import Candidate, select_frames
 from wise_al.settings import CoreSettings
 
@@ -52,15 +58,6 @@ def select_iteration(
         iterations.record(campaign_id, iteration_index, selected=chosen, candidates=len(frames))
 
 
-def _selected(session: Session, campaign_id: int, command: Command) -> bool:
-    metrics = IterationRepository(session).at(campaign_id, command.iteration).metrics or {}
-    return SELECTED_KEY in metrics
-
-
-def _selection_failed(session: Session, campaign_id: int, command: Command, error: str) -> None:
-    IterationRepository(session).record_failure(campaign_id, command.iteration, Unit.SELECT, error)
-
-
 #: Selection of one iteration's frames: database work; the count lands in the metrics.
 SELECT = UnitKind(
     Unit.SELECT,
@@ -68,6 +65,6 @@ SELECT = UnitKind(
     lambda sessions, settings, campaign_id, c: select_iteration(
         sessions, settings, campaign_id, c.iteration
     ),
-    _selected,
-    _selection_failed,
+    outcome_in_metrics(SELECTED_KEY),
+    failure_in_metrics(Unit.SELECT),
 )

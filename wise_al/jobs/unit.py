@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from wise_al.db.models import Campaign
-from wise_al.db.repositories import CampaignRepository
+from wise_al.db.repositories import CampaignRepository, IterationRepository
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
 from wise_al.spec import CampaignSpec
@@ -75,3 +75,22 @@ def index_of(command: Command) -> int:
     """The walker, frame id or member a command is about."""
     assert command.index is not None, f"{command.unit} needs an index"
     return command.index
+
+
+def outcome_in_metrics(key: str) -> Callable[[Session, int, Command], bool]:
+    """``is_done`` of a whole-iteration unit whose outcome is ``key`` in the metrics."""
+
+    def is_done(session: Session, campaign_id: int, command: Command) -> bool:
+        iteration = IterationRepository(session).at(campaign_id, command.iteration)
+        return key in (iteration.metrics or {})
+
+    return is_done
+
+
+def failure_in_metrics(unit: Unit) -> Callable[[Session, int, Command, str], None]:
+    """``record_failure`` of a whole-iteration unit: its error in the iteration's failures."""
+
+    def record_failure(session: Session, campaign_id: int, command: Command, error: str) -> None:
+        IterationRepository(session).record_failure(campaign_id, command.iteration, unit, error)
+
+    return record_failure

@@ -28,28 +28,33 @@ class WalkerRunRepository(Repository[WalkerRun]):
             )
         ).one_or_none()
 
-    def start(
+    def _find_or_add(
         self, iteration_id: int, walker_index: int, conditions: dict[str, Any], seed: int
     ) -> WalkerRun:
-        """The walker's row, created on first start; set running again on a restart.
+        """The walker's row, created if missing.
 
         A concurrent delivery that inserted the row first wins the unique constraint: the
         insert runs in a savepoint, and the row it wrote is used instead.
         """
         run = self.find(iteration_id, walker_index)
-        if run is None:
-            run = WalkerRun(
-                iteration_id=iteration_id,
-                walker_index=walker_index,
-                conditions=conditions,
-                seed=seed,
-            )
-            try:
-                with self.session.begin_nested():
-                    self.session.add(run)
-            except IntegrityError:
-                run = self.find(iteration_id, walker_index)
-                assert run is not None, "the walker row that won the race is visible"
+        if run is not None:
+            return run
+        run = WalkerRun(
+            iteration_id=iteration_id, walker_index=walker_index, conditions=conditions, seed=seed
+        )
+        try:
+            with self.session.begin_nested():
+                self.session.add(run)
+        except IntegrityError:
+            run = self.find(iteration_id, walker_index)
+            assert run is not None, "the walker row that won the race is visible"
+        return run
+
+    def start(
+        self, iteration_id: int, walker_index: int, conditions: dict[str, Any], seed: int
+    ) -> WalkerRun:
+        """The walker's row, created on first start; set running again on a restart."""
+        run = self._find_or_add(iteration_id, walker_index, conditions, seed)
         run.status, run.error = RunStatus.RUNNING, None
         self.session.flush()
         return run
@@ -63,15 +68,7 @@ class WalkerRunRepository(Repository[WalkerRun]):
         error: str,
     ) -> None:
         """Mark a walker failed with its error; a walker that finished stays finished."""
-        run = self.find(iteration_id, walker_index)
-        if run is None:
-            run = WalkerRun(
-                iteration_id=iteration_id,
-                walker_index=walker_index,
-                conditions=conditions,
-                seed=seed,
-            )
-            self.session.add(run)
+        run = self._find_or_add(iteration_id, walker_index, conditions, seed)
         if run.status not in SUCCEEDED:
             run.status, run.error = RunStatus.FAILED, error
         self.session.flush()
