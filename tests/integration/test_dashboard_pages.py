@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from tests.support.api_fixtures import CAMPAIGNS, Api, explored_campaign
 from wise_al.db.engine import transaction
 from wise_al.db.models import Review
-from wise_al.db.repositories import TokenRepository
+from wise_al.db.repositories import ModelVersionRepository, TokenRepository
 
 HTML = {"Accept": "text/html"}
 
@@ -99,8 +99,18 @@ def test_pages_render_for_anonymous_visitors(api: Api, tmp_path: Path) -> None:
     viewer = json.loads(data.group(1))
     assert viewer["flagged"] == [0, 1] and len(viewer["contacts"]) == 1
     assert "Sign in</a> to accept or reject" in frame.text
+    with transaction(api.sessions) as session:  # a member whose training failed
+        ModelVersionRepository(session).record_failure(
+            campaign_id, 0, 1, "fine_tune_naive", "member 1 failed to train (exit 137)"
+        )
     models = api.client.get(f"/campaigns/{campaign_id}/models", headers=HTML)
     assert models.status_code == 200 and "download" in models.text
+    assert "member 1 failed to train (exit 137)" in models.text
+    rest = api.client.get(f"{CAMPAIGNS}/{campaign_id}/models").json()
+    assert [(m["member_index"], m["status"], m["error"]) for m in rest] == [
+        (0, "done", None),
+        (1, "failed", "member 1 failed to train (exit 137)"),
+    ]
 
 
 def test_errors_are_pages_for_browsers_and_json_for_the_api(api: Api) -> None:

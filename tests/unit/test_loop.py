@@ -124,6 +124,15 @@ def test_labelling_ends_in_training_or_skips_it() -> None:
     assert advance(snap(Phase.LABEL, to_label=(3,), e0s_ready=True), spec()).phase == Phase.LABEL
 
 
+def test_a_failed_selection_or_evaluation_fails_the_campaign_with_its_error() -> None:
+    t = advance(snap(Phase.SELECT, selection_failed="ValueError: no descriptor"), spec())
+    assert t.status == CampaignStatus.FAILED and "no descriptor" in t.reason
+    t = advance(snap(Phase.EVALUATE, evaluation_failed="KeyError: 'errors'"), spec())
+    assert t.status == CampaignStatus.FAILED and "KeyError" in t.reason
+    t = advance(snap(Phase.TRAIN, members_failed=("exit 137", "exit 1")), spec())
+    assert "2 members failed to train, the first: exit 137" in t.reason
+
+
 def test_training_then_evaluation() -> None:
     assert advance(snap(Phase.TRAIN, members_done=2), spec()).phase == Phase.TRAIN
     t = advance(snap(Phase.TRAIN, members_done=2, members_failed=("out of memory",)), spec())
