@@ -12,7 +12,17 @@ import typer
 from alembic.util import CommandError as AlembicCommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from wise_al.cli import admin, campaigns, cutoff, demo, embedded, explore, label, models
+from wise_al.cli import (
+    admin,
+    campaigns,
+    cutoff,
+    demo,
+    embedded,
+    explore,
+    label,
+    models,
+    observe,
+)
 from wise_al.cli.output import print_error
 from wise_al.errors import WiseAlError
 
@@ -30,6 +40,7 @@ embedded.register(app)
 explore.register(app)
 label.register(app)
 models.register(app)
+observe.register(app)
 
 
 @app.callback(invoke_without_command=True)

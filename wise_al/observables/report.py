@@ -1,0 +1,123 @@
+"""Every observable of a trajectory, beside experiment: what ``wise-al observe`` prints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from wise_al.observables.contacts import LI_LI_CONTACT_A, li_li_contacts
+from wise_al.observables.convergence import block_average
+from wise_al.observables.coordination import li_o_coordination
+from wise_al.observables.density import densities_g_per_cm3
+from wise_al.observables.diffusion import diffusion, order_matches_experiment
+from wise_al.observables.reference import experimental_sq, references_21m
+from wise_al.observables.structure_factor import first_peak_per_A, r_factor, smooth, xray_sq
+
+#: Block averages need this many frames; fewer report the plain mean without an error.
+MIN_FRAMES_FOR_BLOCKS = 10
+
+
+def check_trajectory(frames: Sequence[Atoms]) -> None:
+    """Refuse what the observables cannot read: open cells, a changing composition.
+
+    Raises
+    ------
+    ValueError
+        Naming the first frame at fault.
+    """
+    if not frames:
+        raise ValueError("the trajectory holds no frame")
+    first = frames[0].get_chemical_symbols()
+    for k, atoms in enumerate(frames):
+        if not atoms.pbc.all() or atoms.cell.rank < 3:
+            raise ValueError(f"frame {k}: observables need a periodic frame with a 3D cell")
+        if not np.isfinite(atoms.positions).all():
+            raise ValueError(f"frame {k}: positions contain NaN or infinity")
+        if atoms.get_chemical_symbols() != first:
+            raise ValueError(f"frame {k}: its atoms differ from frame 0's (one system per file)")
+
+
+def _mean_and_error(values: np.ndarray) -> tuple[float, float | None]:
+    if len(values) < MIN_FRAMES_FOR_BLOCKS:
+        return float(values.mean()), None
+    blocks = block_average(values, blocks=5)
+    return blocks.mean, blocks.stderr
+
+
+def observe(
+    frames: Sequence[Atoms],
+    frame_interval_fs: float | None = None,
+    sq_vectors_per_bin: int = 200,
+    sq_window: int = 11,
+    contact_distance_A: float = LI_LI_CONTACT_A,
+) -> dict[str, Any]:
+    """Density, Li–O coordination, X-ray S(q) and its R-factor, Li–Li contacts, diffusion.
+
+    Diffusion needs ``frame_interval_fs`` and at least 8 frames; it is None otherwise.
+    """
+    check_trajectory(frames)
+    symbols = set(frames[0].get_chemical_symbols())
+    density, density_err = _mean_and_error(densities_g_per_cm3(frames))
+    report: dict[str, Any] = {
+        "frames": len(frames),
+        "atoms": len(frames[0]),
+        "density_g_per_cm3": density,
+        "density_stderr_g_per_cm3": density_err,
+    }
+    if "Li" in symbols and "O" in symbols:
+        cn = li_o_coordination(frames)
+        report |= {"cn_li_o_water": cn.water, "cn_li_o_tfsi": cn.tfsi, "cn_li_o_total": cn.total}
+    sq = xray_sq(frames, vectors_per_bin=sq_vectors_per_bin)
+    smoothed = smooth(sq.s, sq_window)
+    q_exp, s_exp = experimental_sq()
+    report |= {
+        "sq_q_per_A": sq.q_per_A.round(4).tolist(),
+        "sq": [None if not np.isfinite(v) else round(float(v), 5) for v in smoothed],
+        "sq_r_factor": r_factor(sq.q_per_A, smoothed, q_exp, s_exp),
+        "sq_first_peak_per_A": first_peak_per_A(sq.q_per_A, smoothed),
+    }
+    if "Li" in symbols:
+        contacts = li_li_contacts(frames, contact_distance_A)
+        report |= {
+            "li_li_contact_distance_A": contacts.distance_A,
+            "li_li_contact_fraction": contacts.frame_fraction,
+            "li_li_contact_li_fraction": contacts.li_fraction,
+            "li_li_contact_mean_lifetime_frames": contacts.mean_lifetime_frames,
+        }
+    report["diffusion_A2_per_ps"] = None
+    if frame_interval_fs is not None and len(frames) >= 8:
+        found = diffusion(frames, frame_interval_fs)
+        report["diffusion_A2_per_ps"] = {
+            name: {"d": d.d_A2_per_ps, "stderr": d.stderr_A2_per_ps} for name, d in found.items()
+        }
+        if {"H2O", "Li+", "TFSI-"} <= set(found):
+            report["diffusion_order_matches_experiment"] = order_matches_experiment(found)
+    return report
+
+
+def comparison_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(observable, this trajectory, experiment) rows for a table."""
+    refs = references_21m()
+    cn = refs["li_o_coordination"]["experiment"]
+
+    def fmt(value: Any, digits: int = 3) -> str:
+        return "–" if value is None else f"{value:.{digits}f}"
+
+    density = refs["density_g_cm3"]["value"]
+    peak = refs["xray_sq"]["first_peak_A-1"]
+    rows = [
+        ("density (g/cm³)", fmt(report["density_g_per_cm3"], 4), f"{density}"),
+        ("Li–O CN, water O", fmt(report.get("cn_li_o_water"), 2), f"{cn['water']}"),
+        ("Li–O CN, TFSI O", fmt(report.get("cn_li_o_tfsi"), 2), f"{cn['tfsi']}"),
+        ("Li–O CN, total", fmt(report.get("cn_li_o_total"), 2), f"{cn['total']}"),
+        ("S(q) R-factor", fmt(report["sq_r_factor"]), "good < 0.02, bad > 0.21"),
+        ("S(q) first peak (1/Å)", fmt(report["sq_first_peak_per_A"], 2), f"{peak}"),
+        ("Li–Li contact frames", fmt(report.get("li_li_contact_fraction")), "0"),
+    ]
+    for name, d in (report.get("diffusion_A2_per_ps") or {}).items():
+        value = f"{d['d']:.4f} ± {d['stderr']:.4f}"
+        rows.append((f"D {name} (Å²/ps)", value, "water > Li+ > TFSI-"))
+    return rows
