@@ -18,6 +18,8 @@ from wise_al.observables.structure_factor import first_peak_per_A, r_factor, smo
 
 #: Block averages need this many frames; fewer report the plain mean without an error.
 MIN_FRAMES_FOR_BLOCKS = 10
+#: Wave vectors per S(q) bin summed over a run's frames, by default.
+SQ_SAMPLES_PER_BIN = 10_000
 
 
 def check_trajectory(frames: Sequence[Atoms]) -> None:
@@ -50,13 +52,16 @@ def _mean_and_error(values: np.ndarray) -> tuple[float, float | None]:
 def observe(
     frames: Sequence[Atoms],
     frame_interval_fs: float | None = None,
-    sq_vectors_per_bin: int = 200,
+    sq_vectors_per_bin: int | None = None,
     sq_window: int = 11,
     contact_distance_A: float = LI_LI_CONTACT_A,
 ) -> dict[str, Any]:
     """Density, Li–O coordination, X-ray S(q) and its R-factor, Li–Li contacts, diffusion.
 
     Diffusion needs ``frame_interval_fs`` and at least 8 frames; it is None otherwise.
+    S(q) draws ``sq_vectors_per_bin`` wave vectors per bin and frame; by default enough for
+    about :data:`SQ_SAMPLES_PER_BIN` over the run (between 20 and 200 per frame), since the
+    cost is atoms x vectors per frame and a long run needs few vectors per frame.
     """
     check_trajectory(frames)
     symbols = set(frames[0].get_chemical_symbols())
@@ -70,7 +75,8 @@ def observe(
     if "Li" in symbols and "O" in symbols:
         cn = li_o_coordination(frames)
         report |= {"cn_li_o_water": cn.water, "cn_li_o_tfsi": cn.tfsi, "cn_li_o_total": cn.total}
-    sq = xray_sq(frames, vectors_per_bin=sq_vectors_per_bin)
+    per_bin = sq_vectors_per_bin or int(np.clip(SQ_SAMPLES_PER_BIN / len(frames), 20, 200))
+    sq = xray_sq(frames, vectors_per_bin=per_bin)
     smoothed = smooth(sq.s, sq_window)
     q_exp, s_exp = experimental_sq()
     report |= {
