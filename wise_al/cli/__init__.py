@@ -20,6 +20,7 @@ from wise_al.cli import (
     embedded,
     explore,
     label,
+    md,
     models,
     observe,
 )
@@ -39,6 +40,7 @@ demo.register(app)
 embedded.register(app)
 explore.register(app)
 label.register(app)
+md.register(app)
 models.register(app)
 observe.register(app)
 

@@ -73,7 +73,9 @@ def run_walkers_lockstep(
                 np.empty(0),
             )
         )
-    _evaluate(committee, walkers)
+    # a batch driven by member 0 alone needs the other members only on saved frames
+    member_driven = all(s.driver == "member" for s in settings)
+    _evaluate(committee, walkers, driver_only=False)
     dt = first.timestep_fs * units.fs
     for step in range(1, first.steps + 1):
         live = [w for w in walkers if w.live]
@@ -90,11 +92,12 @@ def run_walkers_lockstep(
             )
             w.atoms.positions = positions + 0.5 * dt * velocities
             w.atoms.set_velocities(velocities)
-        predictions = _evaluate(committee, live)
+        saving = step % first.save_interval_steps == 0
+        predictions = _evaluate(committee, live, driver_only=member_driven and not saving)
         for w, (energies, forces) in zip(live, predictions, strict=True):  # B
             masses = w.atoms.get_masses()[:, None]
             w.atoms.set_velocities(w.atoms.get_velocities() + 0.5 * dt * w.forces / masses)
-            if step % first.save_interval_steps == 0:
+            if saving:
                 deviation = frame_deviation(energies, forces)
                 stop = record_frame(
                     step, w.atoms, deviation, w.settings, w.checker, w.result, w.trajectory
@@ -106,9 +109,12 @@ def run_walkers_lockstep(
     return [w.result for w in walkers]
 
 
-def _evaluate(committee: Committee, walkers: list[_Walker]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """One committee pass over every walker; sets each walker's driving force."""
-    prediction = committee.predict([w.atoms for w in walkers])
+def _evaluate(
+    committee: Committee, walkers: list[_Walker], driver_only: bool
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One batched pass over every walker (member 0 alone when ``driver_only``); sets each
+    walker's driving force and returns each walker's (energies, forces) of the members run."""
+    prediction = committee.predict([w.atoms for w in walkers], members=[0] if driver_only else None)
     members = []
     for k, w in enumerate(walkers):
         energies, forces = prediction.energies_eV[:, k], prediction.forces_eV_per_A[k]

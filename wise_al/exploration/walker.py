@@ -197,7 +197,8 @@ def run_walker(
         if dynamics.nsteps == 0:
             return
         atoms.get_forces()  # cached: the integrator evaluated this geometry already
-        deviation: Deviation = atoms.calc.results["deviation"]
+        # under driver "member" only this asks the other members: one model per step
+        deviation: Deviation = atoms.calc.committee_deviation()
         result.frames.append(judge_frame(dynamics.nsteps, atoms, deviation, settings, flag_checker))
         result.steps_done = dynamics.nsteps
 

@@ -143,11 +143,32 @@ class Committee:
                 result[key] = value.to(self.dtype)
         return result
 
-    def predict(self, frames: Sequence[Atoms], compute_stress: bool = False) -> CommitteePrediction:
-        """Energies and forces of every member on every frame (one graph, one pass each)."""
+    def predict(
+        self,
+        frames: Sequence[Atoms],
+        compute_stress: bool = False,
+        members: Sequence[int] | None = None,
+    ) -> CommitteePrediction:
+        """Energies and forces of the members on every frame (one graph, one pass each).
+
+        Parameters
+        ----------
+        frames
+            The frames, batched into one graph.
+        compute_stress
+            Also the stress (a second derivative: only for NPT).
+        members
+            Indices of the members to evaluate, in the order the prediction stacks them;
+            all members when None. MD driven by one member evaluates only that one per step.
+        """
+        chosen = range(len(self.models)) if members is None else members
+        if not chosen or any(not 0 <= k < len(self.models) for k in chosen):
+            raise WiseAlError(
+                f"members {list(chosen)} are not a non-empty subset of 0..{len(self) - 1}"
+            )
         batch = self._batch(frames)
         energies, forces, stresses = [], [], []
-        for model in self.models:
+        for model in (self.models[k] for k in chosen):
             inputs = {k: (v.clone() if torch.is_tensor(v) else v) for k, v in batch.items()}
             out = model(inputs, training=False, compute_force=True, compute_stress=compute_stress)
             energies.append(out["energy"].detach().cpu().numpy())

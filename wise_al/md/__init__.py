@@ -1,0 +1,1 @@
+"""Production MD: thermostatted runs that checkpoint, resume and feed the observables."""
