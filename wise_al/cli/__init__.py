@@ -7,6 +7,7 @@ Errors print one line on stderr and exit with a non-zero code: 1 for a refused o
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 from alembic.util import CommandError as AlembicCommandError
@@ -53,6 +54,9 @@ def _root(ctx: typer.Context) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``wise-al`` script."""
+    # the ML stack warns about its own torch usage on import and load: not the user's business,
+    # and stderr carries our one-line errors
+    warnings.filterwarnings("ignore", module=r"(e3nn|mace|torch|torch_geometric)(\.|$)")
     try:
         code = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:

@@ -8,8 +8,9 @@ Members' raw predictions are returned stacked; metrics come from :mod:`wise_al.u
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
-import sys
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,14 @@ from ase import Atoms
 
 from wise_al.errors import WiseAlError
 
-# mace prints a notice on stdout when imported; stdout belongs to the data (`--json`)
-with contextlib.redirect_stdout(sys.stderr):
+# mace prints a notice on stdout when imported (optional GPU kernels missing): stdout belongs
+# to the data (`--json`) and stderr to one-line errors, so the notice goes to the debug log
+_notice = io.StringIO()
+with contextlib.redirect_stdout(_notice):
     from mace import data as mace_data
     from mace.tools import torch_geometric, torch_tools
     from mace.tools.utils import AtomicNumberTable
+logging.getLogger(__name__).debug("mace: %s", _notice.getvalue().strip())
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 

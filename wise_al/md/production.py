@@ -21,7 +21,7 @@ from ase.calculators.calculator import BaseCalculator
 from ase.calculators.mixing import LinearCombinationCalculator
 from ase.io import write
 from ase.md.md import MolecularDynamics
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
 from wise_al.errors import WiseAlError
 from wise_al.mace.calculator import CommitteeCalculator
@@ -54,10 +54,8 @@ def _start_atoms(start: Atoms, parameters: ProductionParameters) -> Atoms:
     if start.has("momenta") and start.get_momenta().any():
         atoms.set_momenta(start.get_momenta())  # continuing a previous run keeps its velocities
     else:
-        MaxwellBoltzmannDistribution(
-            atoms,
-            temperature_K=parameters.temperature_K,
-            rng=np.random.default_rng(parameters.seed),
+        thermalize_momenta(
+            atoms, parameters.temperature_K, rng=np.random.default_rng(parameters.seed)
         )
         Stationary(atoms)
     if not np.isfinite(atoms.positions).all():
