@@ -64,13 +64,31 @@ def test_observe_reports_every_observable_as_json(trajectory: tuple[Path, list[A
     assert len(report["sq"]) == len(report["sq_q_per_A"]) == 625
     assert 0 < report["sq_r_factor"] < 1
     assert set(report["diffusion_A2_per_ps"]) == {"Li+", "H2O", "TFSI-"}
+    assert report["time_ps"][:2] == [0.0, 0.01] and len(report["density_series_g_per_cm3"]) == 12
+    # g(r) normalisation, independently: 4 pi rho_b sum g r^2 dr to the cutoff is the CN
+    rdf = report["rdf"]
+    r = np.asarray(rdf["r_A"])
+    assert r.max() < 6.0 and len(rdf["li_o_water"]) == len(rdf["li_li"]) == len(r)
+    lo, hi = r - 0.01, r + 0.01
+    shells = 4 / 3 * np.pi * (hi**3 - lo**3)
+    waters = 42  # p16_w42: one water O per molecule
+    rho_water_o = waters / frames[0].get_volume()
+    running = np.cumsum(np.asarray(rdf["li_o_water"]) * shells * rho_water_o)
+    below, above = running[hi <= 2.83 + 1e-9][-1], running[lo < 2.83][-1]
+    assert below - 1e-3 <= report["cn_li_o_water"] <= above + 1e-3
 
 
-def test_observe_prints_a_table_beside_experiment(trajectory: tuple[Path, list[Atoms]]) -> None:
-    result = run("observe", str(trajectory[0]), "--every", "3")
+def test_observe_prints_a_table_beside_experiment_and_plots(
+    trajectory: tuple[Path, list[Atoms]], tmp_path: Path
+) -> None:
+    result = run("observe", str(trajectory[0]), "--every", "3", "--plot", str(tmp_path / "figs"))
     assert result.returncode == 0, result.stderr
     assert "4 frames of 382 atoms" in result.stdout
     assert "1.7126" in result.stdout and "R-factor" in result.stdout and "4.21" in result.stdout
+    figures = {p.name for p in (tmp_path / "figs").iterdir()}
+    assert figures == {"sq.html", "rdf.html", "density.html", "plotly.min.js"}  # offline
+    sq = (tmp_path / "figs" / "sq.html").read_text()
+    assert 'src="plotly.min.js"' in sq and "experiment (Zhang 2021)" in sq and "R = " in sq
 
 
 def test_bad_trajectories_get_one_line_and_exit_1(tmp_path: Path) -> None:

@@ -141,3 +141,29 @@ def test_the_reference_data_ships_with_the_package() -> None:
     assert len(q) == 299 and np.all(np.diff(q) >= 0)  # sorted (the digitised file is not)
     assert 0.2 < q[0] < 0.25 and 11.8 < q[-1] < 12.0
     assert 0.9 < s[-1] < 1.0  # S(q) -> 1 at large q (Faber-Ziman)
+
+
+def test_figures_draw_the_report_over_experiment() -> None:
+    from wise_al.observables.figures import report_figures
+    from wise_al.observables.reference import experimental_sq
+
+    report = {
+        "frames": 3,
+        "time_ps": [0.0, 0.5, 1.0],
+        "density_series_g_per_cm3": [1.70, 1.72, 1.71],
+        "density_running_g_per_cm3": [1.70, 1.71, 1.71],
+        "sq_q_per_A": [0.5, 0.52],
+        "sq": [0.9, 1.1],
+        "sq_r_factor": 0.123,
+        "rdf": {"r_A": [1.0, 2.0], "li_o_water": [0, 3], "li_o_tfsi": [0, 2], "li_li": [0, 0]},
+    }
+    figures = report_figures(report)
+    assert set(figures) == {"sq", "density", "rdf"}
+    experiment, ours = figures["sq"].data
+    np.testing.assert_array_equal(experiment.x, experimental_sq()[0])
+    assert list(ours.y) == report["sq"] and "R = 0.123" in figures["sq"].layout.title.text
+    assert list(figures["density"].data[1].y) == report["density_running_g_per_cm3"]
+    assert figures["density"].layout.shapes[0].y0 == 1.7126  # the experimental line
+    assert [t.name for t in figures["rdf"].data] == ["Li–O water", "Li–O TFSI", "Li–Li"]
+    del report["rdf"], report["time_ps"]
+    assert set(report_figures(report)) == {"sq", "density"}

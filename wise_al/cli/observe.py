@@ -23,6 +23,9 @@ def observe(
     sq_window: Annotated[
         int, typer.Option(min=3, max=201, help="Savitzky–Golay window of S(q), in bins (odd)")
     ] = 11,
+    plot: Annotated[
+        Path | None, typer.Option(help="write S(q), g(r) and density figures (HTML) here")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Density, Li–O coordination by oxygen class, X-ray S(q) with its R-factor against
@@ -38,6 +41,11 @@ def observe(
         report = observe_frames(frames, frame_interval_fs=interval, sq_window=sq_window)
     except ValueError as exc:
         raise WiseAlError(f"{trajectory}: {exc}") from None
+    written = []
+    if plot is not None:
+        from wise_al.observables.figures import write_figures
+
+        written = write_figures(report, plot)
     if json_:
         print_json(report)
         return
@@ -47,6 +55,8 @@ def observe(
     for row in comparison_rows(report):
         table.add_row(*row)
     console.print(table)
+    for path in written:
+        console.print(f"figure: {path}")
 
 
 def register(app: typer.Typer) -> None:

@@ -9,10 +9,11 @@ import numpy as np
 from ase import Atoms
 
 from wise_al.observables.contacts import LI_LI_CONTACT_A, li_li_contacts
-from wise_al.observables.convergence import block_average
-from wise_al.observables.coordination import li_o_coordination
+from wise_al.observables.convergence import block_average, running_average
+from wise_al.observables.coordination import li_o_coordination, oxygen_classes
 from wise_al.observables.density import densities_g_per_cm3
 from wise_al.observables.diffusion import diffusion, order_matches_experiment
+from wise_al.observables.rdf import DR_A, R_MAX_A, cell_heights_A, partial_rdf
 from wise_al.observables.reference import experimental_sq, references_21m
 from wise_al.observables.structure_factor import first_peak_per_A, r_factor, smooth, xray_sq
 
@@ -65,16 +66,23 @@ def observe(
     """
     check_trajectory(frames)
     symbols = set(frames[0].get_chemical_symbols())
-    density, density_err = _mean_and_error(densities_g_per_cm3(frames))
+    series = densities_g_per_cm3(frames)
+    density, density_err = _mean_and_error(series)
+    interval_ps = None if frame_interval_fs is None else frame_interval_fs / 1000
     report: dict[str, Any] = {
         "frames": len(frames),
         "atoms": len(frames[0]),
         "density_g_per_cm3": density,
         "density_stderr_g_per_cm3": density_err,
+        # the series behind the averages: is the run long enough? (convergence plots)
+        "time_ps": None if interval_ps is None else (np.arange(len(frames)) * interval_ps).tolist(),
+        "density_series_g_per_cm3": series.round(5).tolist(),
+        "density_running_g_per_cm3": running_average(series).round(5).tolist(),
     }
     if "Li" in symbols and "O" in symbols:
         cn = li_o_coordination(frames)
         report |= {"cn_li_o_water": cn.water, "cn_li_o_tfsi": cn.tfsi, "cn_li_o_total": cn.total}
+        report["rdf"] = _li_rdfs(frames)
     per_bin = sq_vectors_per_bin or int(np.clip(SQ_SAMPLES_PER_BIN / len(frames), 20, 200))
     sq = xray_sq(frames, vectors_per_bin=per_bin)
     smoothed = smooth(sq.s, sq_window)
@@ -102,6 +110,19 @@ def observe(
         if {"H2O", "Li+", "TFSI-"} <= set(found):
             report["diffusion_order_matches_experiment"] = order_matches_experiment(found)
     return report
+
+
+def _li_rdfs(frames: Sequence[Atoms]) -> dict[str, list[float]]:
+    """g(r) of Li–O (water O, TFSI O) and Li–Li, to 6 Å or half the smallest cell height."""
+    half_cell = min(cell_heights_A(f).min() for f in frames) / 2
+    r_max = min(R_MAX_A, np.floor(half_cell / DR_A) * DR_A)  # whole bins only
+    curves = {
+        "li_o_water": partial_rdf(frames, "Li", lambda a: oxygen_classes(a).water, r_max),
+        "li_o_tfsi": partial_rdf(frames, "Li", lambda a: oxygen_classes(a).tfsi, r_max),
+        "li_li": partial_rdf(frames, "Li", "Li", r_max),
+    }
+    rdfs = {"r_A": next(iter(curves.values())).r_A.round(4).tolist()}
+    return rdfs | {name: c.g.round(4).tolist() for name, c in curves.items()}
 
 
 def comparison_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
