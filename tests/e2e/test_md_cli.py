@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ase import Atoms
 from ase.io import read, write
 
 from tests.support.cli import WISE_AL, Cli
@@ -84,6 +85,7 @@ def test_bad_runs_are_refused_in_one_line_and_change_nothing(
     hotter = cli.fails("md", *model, "-o", str(out), *short, "--temperature-K", "500")
     assert "temperature_K differ" in hotter
     moved = read(water)
+    assert isinstance(moved, Atoms)
     moved.positions[0, 0] += 0.1
     write(tmp_path / "moved.extxyz", moved)
     other = cli.fails(

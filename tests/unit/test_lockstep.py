@@ -84,3 +84,23 @@ def test_mismatched_schedules_are_refused(committee: Committee, starts: list[Ato
     checkers = [FlagChecker(FlagsSpec(), a) for a in starts[:2]]
     with pytest.raises(ValueError, match="share timestep"):
         run_walkers_lockstep(starts[:2], committee, settings, checkers)
+
+
+def test_member_driven_lockstep_is_the_single_model_run_judged_on_saved_frames(
+    committee: Committee, tiny_committee_paths: list[Path], starts: list[Atoms]
+) -> None:
+    from dataclasses import replace
+
+    from wise_al.uncertainty import frame_deviation
+
+    settings = [replace(_settings(seed), driver="member") for seed in range(2)]
+    checkers = [FlagChecker(FlagsSpec(), a, 300.0) for a in starts[:2]]
+    judged = run_walkers_lockstep(starts[:2], committee, settings, checkers)
+    single = Committee(tiny_committee_paths[:1], min_members=1)
+    alone = run_walkers_lockstep(starts[:2], single, settings, checkers)
+    for ours, theirs in zip(judged, alone, strict=True):
+        for frame, reference in zip(ours.frames, theirs.frames, strict=True):
+            np.testing.assert_array_equal(frame.atoms.positions, reference.atoms.positions)
+            prediction = committee.predict([frame.atoms])
+            full = frame_deviation(prediction.energies_eV[:, 0], prediction.forces_eV_per_A[0])
+            assert frame.deviation.max_eV_per_A == pytest.approx(full.max_eV_per_A, rel=1e-10)

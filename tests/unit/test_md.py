@@ -35,7 +35,7 @@ class CountingCommittee(Committee):
 
     passes: list[int]
 
-    def predict(self, frames, compute_stress=False, members=None) -> CommitteePrediction:  # type: ignore[no-untyped-def]
+    def predict(self, frames, compute_stress=False, members=None) -> CommitteePrediction:
         self.passes.append(len(self) if members is None else len(members))
         return super().predict(frames, compute_stress=compute_stress, members=members)
 
@@ -116,6 +116,7 @@ def test_saved_pressure_is_minus_de_dv_plus_the_kinetic_term(
         water_box, CommitteeCalculator(committee), _npt(steps=20), tmp_path, driven_by={}
     )
     frame = read(result.trajectory, -1)
+    assert isinstance(frame, Atoms)
     momenta = np.load(tmp_path / "checkpoint.npz")["momenta"]  # the state of that same step
 
     def energy(strain: float) -> float:

@@ -2,8 +2,9 @@
 
 Each walker integrates Langevin dynamics with the BAOAB splitting (Leimkuhler & Matthews,
 2013); the force evaluations of all live walkers at a step are one ``Committee.predict``
-call. Whether that beats walkers one after another depends on the device: on a 2-core CPU
-it does not (benchmarks/committee_md.py); on a GPU a bigger batch fills the device.
+call. Walkers driven by member 0 evaluate it alone between saved frames. Whether that
+beats walkers one after another depends on the device: on a 2-core CPU it does not
+(benchmarks/committee_md.py); on a GPU a bigger batch fills the device.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ase import Atoms, units
 from wise_al.exploration.walker import WalkerParameters, WalkerResult, prepare_start, record_frame
 from wise_al.flags import FlagChecker
 from wise_al.mace.committee import Committee
-from wise_al.uncertainty import frame_deviation
+from wise_al.uncertainty import Deviation, frame_deviation
 
 
 @dataclass
@@ -98,7 +99,11 @@ def run_walkers_lockstep(
             masses = w.atoms.get_masses()[:, None]
             w.atoms.set_velocities(w.atoms.get_velocities() + 0.5 * dt * w.forces / masses)
             if saving:
-                deviation = frame_deviation(energies, forces)
+                deviation = (  # one model (the foundation alone) has no spread
+                    frame_deviation(energies, forces)
+                    if len(energies) > 1
+                    else Deviation.unjudged(forces.shape[1])
+                )
                 stop = record_frame(
                     step, w.atoms, deviation, w.settings, w.checker, w.result, w.trajectory
                 )
