@@ -35,16 +35,26 @@ def run_migrations_online() -> None:
     assert url, "sqlalchemy.url must be set by the caller"
     engine = create_db_engine(url)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # a batch rebuild drops and recreates a table: with foreign keys enforced, dropping
+            # a parent (iteration) would cascade into its children. Off before any transaction
+            # (the pragma is a no-op inside one), checked again after the migration.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's autobegun transaction: alembic opens its own
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
             # SQLite cannot ALTER most things: batch mode rebuilds tables instead.
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=sqlite,
             compare_type=True,
             render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            assert not broken, f"the migration left dangling foreign keys: {broken[:5]}"
     engine.dispose()
 
 

@@ -204,3 +204,44 @@ def test_task_runs_become_leases_and_e0s_are_planned_again(empty_url: str) -> No
     payload = json.loads(back[2]) if isinstance(back[2], str) else back[2]
     assert payload["index"] == 42
     engine.dispose()
+
+
+def test_the_validate_phase_is_added_without_losing_an_iteration_child(empty_url: str) -> None:
+    """0007 rewrites the phase CHECK; on SQLite that rebuilds ``iteration``, which must not
+    cascade into its frames (foreign keys are off while a migration rebuilds tables)."""
+    migrate.upgrade(empty_url, "6b1f0d2c8e47")
+    engine = create_db_engine(empty_url)
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO campaign (id, name, status, schema_version, spec, created_at, "
+                "updated_at) VALUES (1, 'c', 'running', 1, '{}', :now, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                'INSERT INTO iteration (id, campaign_id, "index", phase, metrics, started_at) '
+                "VALUES (1, 1, 0, 'evaluate', '{}', :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO frame (id, campaign_id, iteration_id, md_step, status, n_atoms, "
+                "structure, created_at) VALUES (1, 1, 1, 0, 'selected', 1, '{}', :now)"
+            ),
+            {"now": now},
+        )
+    migrate.upgrade(empty_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE iteration SET phase = 'validate' WHERE id = 1"))
+        assert conn.execute(text("SELECT count(*) FROM frame")).scalar() == 1
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("UPDATE iteration SET phase = 'bogus' WHERE id = 1"))
+    migrate.downgrade(empty_url, "6b1f0d2c8e47")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT phase FROM iteration")).scalar() == "decide"
+        assert conn.execute(text("SELECT count(*) FROM frame")).scalar() == 1
+    engine.dispose()

@@ -250,6 +250,31 @@ class ReferenceEnergies(Base):
     finished_at: Mapped[datetime | None]
 
 
+class Validation(Base):
+    """One iteration's committee judged against experiment: production MD and observables."""
+
+    __tablename__ = "validation"
+    __table_args__ = (UniqueConstraint("campaign_id", "iteration_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = _fk("campaign.id")
+    iteration_index: Mapped[int]
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.PENDING)
+    # the validation spec and what drove the MD (models' hashes, driver, dispersion)
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # wise_al.observables.report.observe(): every observable, curves included
+    observables: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # wise_al.observables.scores.score_report(): graded errors against experiment
+    scores: Mapped[list[Any]] = mapped_column(default=list)
+    steps_done: Mapped[int] = mapped_column(default=0)
+    frames: Mapped[int] = mapped_column(default=0)
+    trajectory_path: Mapped[str | None] = mapped_column(Text)
+    trajectory_sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
 class TaskRun(Base):
     """The lease of one queued unit of work: who holds it, how often it was tried, why not.
 

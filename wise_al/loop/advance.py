@@ -51,6 +51,17 @@ def _uncalibrated(snap: Snapshot) -> str:
     return "the committee's deviation was not yet checked against fresh labels"
 
 
+def _targets_met(snap: Snapshot, spec: CampaignSpec) -> str:
+    """Which observable targets held, as one phrase; empty unless every one of them held."""
+    targets = spec.stopping.observable_targets
+    if not targets or not snap.validated or snap.validation_failed:
+        return ""
+    measured = dict(snap.observables)
+    if any(measured.get(k, float("inf")) > limit for k, limit in targets.items()):
+        return ""
+    return ", ".join(f"{k} {measured[k]:.3g} <= {limit:g}" for k, limit in targets.items())
+
+
 def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
     """Decide the next step of a campaign.
 
@@ -145,8 +156,23 @@ def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
             return _end(snap, CampaignStatus.FAILED, f"evaluation failed: {snap.evaluation_failed}")
         if not snap.evaluated:
             return _stay(snap, "evaluating", Command(Unit.EVALUATE, snap.iteration))
+        if spec.validation.enabled:
+            validate = Command(Unit.VALIDATE, snap.iteration)
+            return _go(snap, Phase.VALIDATE, "committee evaluated; validating", validate)
         return _go(snap, Phase.DECIDE, "committee evaluated")
+    if snap.phase == Phase.VALIDATE:
+        if snap.validation_failed:
+            # a potential whose MD fails is a finding, not a broken campaign: go on learning
+            return _go(snap, Phase.DECIDE, f"validation failed: {snap.validation_failed}")
+        if not snap.validated:
+            return _stay(
+                snap, "validating against experiment", Command(Unit.VALIDATE, snap.iteration)
+            )
+        return _go(snap, Phase.DECIDE, "validated against experiment")
     if snap.phase == Phase.DECIDE:
+        met = _targets_met(snap, spec)
+        if met:
+            return _end(snap, CampaignStatus.COMPLETED, f"validated against experiment: {met}")
         if snap.labels_total >= stop.max_labels:
             return _end(
                 snap, CampaignStatus.COMPLETED, f"label budget spent: {snap.labels_total} labels"

@@ -31,6 +31,7 @@ class Phase(enum.StrEnum):
     LABEL = "label"
     TRAIN = "train"
     EVALUATE = "evaluate"
+    VALIDATE = "validate"
     DECIDE = "decide"
     DONE = "done"
 
@@ -45,6 +46,7 @@ class Unit(enum.StrEnum):
     CALIBRATE = "calibrate"  # the exploring committee against this iteration's new labels
     TRAIN = "train"  # one committee member
     EVALUATE = "evaluate"
+    VALIDATE = "validate"  # production MD of the new committee, judged against experiment
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,10 @@ class Snapshot:
         Committee members trained this iteration, and the errors of those that failed.
     evaluated, evaluation_failed
         Whether this iteration's committee was evaluated, and why that failed.
+    validated, validation_failed
+        Whether this iteration's validation MD ended, and why it failed.
+    observables
+        The validation's scored metrics (errors against experiment, lower is better).
     """
 
     status: CampaignStatus
@@ -120,6 +126,9 @@ class Snapshot:
     members_failed: tuple[str, ...] = ()
     evaluated: bool = False
     evaluation_failed: str | None = None
+    validated: bool = False
+    validation_failed: str | None = None
+    observables: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

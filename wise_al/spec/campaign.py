@@ -11,6 +11,7 @@ from wise_al.spec.exploration import ExplorationSpec, FlagsSpec, SelectionSpec, 
 from wise_al.spec.labelling import LabellingSpec
 from wise_al.spec.model import ModelSpec
 from wise_al.spec.system import SystemSpec
+from wise_al.spec.validation import ObservableMetric, ValidationSpec
 
 #: Version of the spec format this code reads and writes.
 SCHEMA_VERSION: Literal[1] = 1
@@ -30,6 +31,10 @@ class StoppingSpec(StrictModel):
         default=0.9, description="stop when this fraction of the last exploration is accurate"
     )
     max_labels: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
+    observable_targets: dict[ObservableMetric, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="stop when the iteration's validation meets every one of these maxima",
+    )
 
 
 class CampaignSpec(StrictModel):
@@ -57,6 +62,7 @@ class CampaignSpec(StrictModel):
     selection: SelectionSpec = Field(default_factory=SelectionSpec)
     labelling: LabellingSpec = Field(default_factory=LabellingSpec)
     review: ReviewSpec = Field(default_factory=ReviewSpec)
+    validation: ValidationSpec = Field(default_factory=ValidationSpec)
     stopping: StoppingSpec = Field(default_factory=StoppingSpec)
 
     # Fields validate in declaration order, so ``system`` is in info.data when these run.
@@ -78,3 +84,13 @@ class CampaignSpec(StrictModel):
                 set(labelling.basis_per_element), system.elements(), "basis_per_element"
             )
         return labelling
+
+    @field_validator("stopping")
+    @classmethod
+    def _targets_need_validation(cls, stopping: StoppingSpec, info: ValidationInfo) -> StoppingSpec:
+        validation = info.data.get("validation")
+        if stopping.observable_targets and validation is not None and not validation.enabled:
+            raise ValueError(
+                "observable_targets need validation.enabled: true (nothing measures them)"
+            )
+        return stopping
