@@ -11,7 +11,7 @@ import wise_al
 from services.api.dashboard import install_dashboard
 from services.api.errors import install_error_handlers
 from services.api.limits import BodySizeLimit
-from services.api.routes import campaigns, frames, health, results, runs
+from services.api.routes import campaigns, frames, health, results, runs, validations
 from services.worker.dispatch import create_celery
 from wise_al.db.engine import create_db_engine, create_session_factory
 from wise_al.db.migrate import require_current
@@ -51,6 +51,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(runs.router, prefix=API_PREFIX)
     app.include_router(frames.router, prefix=API_PREFIX)
     app.include_router(results.router, prefix=API_PREFIX)
+    app.include_router(validations.router, prefix=API_PREFIX)
 
     install_dashboard(app, settings)  # "/" and the pages; the REST API stays under /api/v1
     return app

@@ -224,3 +224,60 @@ class ModelVersionRead(BaseModel):
     metrics: dict[str, Any]
     error: str | None = None  # why a failed member did not train
     created_at: datetime
+
+
+#: Scalars of a validation's observables shown in a summary (the curves stay in the full read).
+SUMMARY_OBSERVABLES = (
+    "density_g_per_cm3",
+    "density_stderr_g_per_cm3",
+    "cn_li_o_water",
+    "cn_li_o_tfsi",
+    "cn_li_o_total",
+    "sq_r_factor",
+    "sq_first_peak_per_A",
+    "li_li_contact_fraction",
+    "li_li_contact_li_fraction",
+    "li_li_contact_mean_lifetime_frames",
+    "diffusion_A2_per_ps",
+    "diffusion_order_matches_experiment",
+    "frames",
+    "atoms",
+)
+
+
+class ValidationSummaryRead(BaseModel):
+    """One iteration's committee judged against experiment: scores and scalar observables."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    iteration_index: int
+    status: str
+    scores: list[dict[str, Any]]
+    observables: dict[str, Any] = Field(description="scalars only; curves in the full read")
+    steps_done: int
+    frames: int
+    trajectory_sha256: str | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> ValidationSummaryRead:
+        """The summary of a validation row (curves left out)."""
+        summary = cls.model_validate(row)
+        summary.observables = {
+            k: v for k, v in (row.observables or {}).items() if k in SUMMARY_OBSERVABLES
+        }
+        return summary
+
+
+class ValidationRead(ValidationSummaryRead):
+    """A validation in full: parameters, and every observable with its curves (S(q), g(r),
+    density against time)."""
+
+    parameters: dict[str, Any]
+
+    @classmethod
+    def full(cls, row: Any) -> ValidationRead:
+        """Every stored field of a validation row."""
+        return cls.model_validate(row)

@@ -143,6 +143,51 @@ def test_training_then_evaluation() -> None:
     assert advance(snap(Phase.EVALUATE, evaluated=True), spec()).phase == Phase.DECIDE
 
 
+VALIDATING = {"validation": {"enabled": True, "steps": 100, "save_interval_steps": 10}}
+
+
+def test_validation_runs_after_evaluation_when_enabled_and_its_failure_is_a_finding() -> None:
+    on = spec(**VALIDATING)
+    t = advance(snap(Phase.EVALUATE, evaluated=True), on)
+    assert t.phase == Phase.VALIDATE and t.commands == (Command(Unit.VALIDATE, 0),)
+    t = advance(snap(Phase.VALIDATE), on)
+    assert t.phase == Phase.VALIDATE and t.commands == (Command(Unit.VALIDATE, 0),)
+    t = advance(snap(Phase.VALIDATE, validated=True), on)
+    assert t.phase == Phase.DECIDE and "validated" in t.reason
+    failed = snap(Phase.VALIDATE, validated=True, validation_failed="MD blew up at step 40")
+    t = advance(failed, on)
+    assert (t.status, t.phase) == (RUNNING, Phase.DECIDE) and "MD blew up" in t.reason
+
+
+def test_observable_targets_stop_the_campaign_only_when_every_one_holds() -> None:
+    targets = spec(
+        **VALIDATING,
+        stopping={
+            "max_iterations": 5,
+            "observable_targets": {"sq_r_factor": 0.05, "density_error_percent": 2},
+        },
+    )
+    good = (("density_error_percent", 1.2), ("sq_r_factor", 0.031))
+    t = advance(snap(Phase.DECIDE, validated=True, observables=good), targets)
+    assert t.status == CampaignStatus.COMPLETED
+    assert "sq_r_factor 0.031 <= 0.05" in t.reason and "density_error_percent 1.2 <= 2" in t.reason
+    half = (("density_error_percent", 3.0), ("sq_r_factor", 0.031))
+    assert advance(snap(Phase.DECIDE, validated=True, observables=half), targets).status == RUNNING
+    missing = (("sq_r_factor", 0.031),)  # a metric that was not measured never holds
+    assert (
+        advance(snap(Phase.DECIDE, validated=True, observables=missing), targets).status == RUNNING
+    )
+    failed = snap(Phase.DECIDE, validated=True, validation_failed="x", observables=good)
+    assert advance(failed, targets).status == RUNNING
+
+
+def test_observable_targets_without_validation_are_refused() -> None:
+    with pytest.raises(ValueError, match="observable_targets need validation.enabled"):
+        spec(stopping={"observable_targets": {"sq_r_factor": 0.05}})
+    with pytest.raises(ValueError, match="observable_targets"):
+        spec(**VALIDATING, stopping={"observable_targets": {"pressure": 1.0}})
+
+
 @pytest.mark.parametrize(
     ("iteration", "labels_total", "status", "reason"),
     [
@@ -187,6 +232,13 @@ def _simulate(
                 to_label=s.to_label if t.phase in (Phase.LABEL, Phase.REVIEW) else (),
                 awaiting_review=s.awaiting_review,
             )
+            if t.iteration == s.iteration:  # the iteration's validation stays on its row
+                s = replace(
+                    s,
+                    validated=s.validated,
+                    validation_failed=s.validation_failed,
+                    observables=s.observables,
+                )
             if t.phase == Phase.EXPLORE:
                 s = replace(s, to_label=(), awaiting_review=0)
         for command in t.commands:  # the world does the work, sometimes badly
@@ -214,6 +266,10 @@ def _simulate(
                 s = replace(s, members_done=s.members_done + 1)
             elif command.unit == Unit.EVALUATE:
                 s = replace(s, evaluated=True)
+            elif command.unit == Unit.VALIDATE:
+                error = "blew up" if rng.random() < 0.2 else None
+                r_factor = (("sq_r_factor", rng.random() / 5),)
+                s = replace(s, validated=True, validation_failed=error, observables=r_factor)
             elif command.unit == Unit.CALIBRATE:
                 verdict = rng.choice(["calibrated", "under_dispersed"])
                 s = replace(s, calibrated=True, calibration_verdict=verdict)
@@ -225,13 +281,20 @@ def _simulate(
 
 @pytest.mark.parametrize("gate", ["auto", "required"])
 @pytest.mark.parametrize("seed", range(40))
-def test_simulated_campaigns_always_stop_by_a_rule(gate: str, seed: int) -> None:
-    campaign = spec(review={"gate": gate}, stopping={"max_iterations": 4, "max_labels": 9})
-    trace = _simulate(campaign, random.Random(seed))
+@pytest.mark.parametrize("validating", [False, True])
+def test_simulated_campaigns_always_stop_by_a_rule(gate: str, seed: int, validating: bool) -> None:
+    stopping: dict[str, object] = {"max_iterations": 4, "max_labels": 9}
+    sections: dict[str, object] = {"review": {"gate": gate}, "stopping": stopping}
+    if validating:
+        stopping["observable_targets"] = {"sq_r_factor": 0.05}
+        sections |= VALIDATING
+    trace = _simulate(spec(**sections), random.Random(seed))
     last_iteration = int(trace[-1].split(":")[0])
     assert last_iteration < 4 and trace[-1].endswith(":done")
     if gate == "auto":
         assert not any(step.endswith(":review") for step in trace)
+    if validating:
+        assert any(step.endswith(":validate") for step in trace) or "train" not in str(trace)
 
 
 def test_a_cancelled_campaign_stops_issuing_work() -> None:

@@ -7,11 +7,16 @@ from pathlib import Path
 from wise_al.settings import CoreSettings
 
 
+def campaign_dir(settings: CoreSettings, campaign_id: int) -> Path:
+    """``<artifacts>/campaigns/<id>``, created on demand."""
+    path = settings.resolved_artifact_dir() / "campaigns" / str(campaign_id)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def iteration_dir(settings: CoreSettings, campaign_id: int, iteration: int) -> Path:
     """``<artifacts>/campaigns/<id>/iteration-<n>``, created on demand."""
-    path = (
-        settings.resolved_artifact_dir() / "campaigns" / str(campaign_id) / f"iteration-{iteration}"
-    )
+    path = campaign_dir(settings, campaign_id) / f"iteration-{iteration}"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

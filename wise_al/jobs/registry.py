@@ -10,8 +10,9 @@ from wise_al.jobs.label import LABEL
 from wise_al.jobs.select import SELECT
 from wise_al.jobs.train import TRAIN
 from wise_al.jobs.unit import UnitKind
+from wise_al.jobs.validate import VALIDATE
 from wise_al.loop import Unit
 
 UNITS: dict[Unit, UnitKind] = {
-    kind.unit: kind for kind in (EXPLORE, SELECT, E0S, LABEL, CALIBRATE, TRAIN, EVALUATE)
+    kind.unit: kind for kind in (EXPLORE, SELECT, E0S, LABEL, CALIBRATE, TRAIN, EVALUATE, VALIDATE)
 }

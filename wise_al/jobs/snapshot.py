@@ -19,6 +19,7 @@ from wise_al.db.repositories import (
     LabelRepository,
     ModelVersionRepository,
     ReferenceEnergiesRepository,
+    ValidationRepository,
     WalkerRunRepository,
 )
 from wise_al.db.repositories.iterations import FAILURES_KEY
@@ -27,6 +28,7 @@ from wise_al.jobs.evaluate import EVALUATION_KEY
 from wise_al.jobs.select import SELECTED_KEY
 from wise_al.loop import Snapshot, Unit
 from wise_al.loop.advance import walker_count
+from wise_al.observables.scores import observable_values
 from wise_al.spec import CampaignSpec
 
 
@@ -84,7 +86,19 @@ def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> S
         evaluation_failed=failures.get(Unit.EVALUATE),
         calibrated=CALIBRATION_KEY in metrics,
         **latest_calibration(session, campaign.id, iteration.index),
+        **validation_outcome(session, campaign.id, iteration.index),
     )
+
+
+def validation_outcome(session: Session, campaign_id: int, iteration_index: int) -> dict[str, Any]:
+    """Whether the iteration's validation ended, why it failed, and what it measured."""
+    row = ValidationRepository(session).find(campaign_id, iteration_index)
+    if row is None or row.status not in (RunStatus.DONE, RunStatus.FAILED):
+        return {}
+    if row.status == RunStatus.FAILED:
+        return {"validated": True, "validation_failed": row.error or "failed"}
+    measured = observable_values(row.observables)
+    return {"validated": True, "observables": tuple(sorted(measured.items()))}
 
 
 def latest_calibration(session: Session, campaign_id: int, before: int) -> dict[str, Any]:

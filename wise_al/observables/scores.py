@@ -61,3 +61,11 @@ def metric_values(report: dict[str, Any]) -> dict[str, float]:
 def score_report(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Every scored metric of ``report``, graded, as JSON-able rows."""
     return [asdict(grade(metric, value)) for metric, value in metric_values(report).items()]
+
+
+def observable_values(report: dict[str, Any]) -> dict[str, float]:
+    """What a stopping rule may name: the scored errors and the Li–Li contact fraction."""
+    values = metric_values(report)
+    if report.get("li_li_contact_fraction") is not None:
+        values["li_li_contact_fraction"] = float(report["li_li_contact_fraction"])
+    return values

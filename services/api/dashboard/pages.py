@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.api.dashboard import quality, views
+from services.api.dashboard import quality, validation, views
 from services.api.dashboard.auth import (
     ViewerDep,
     check_csrf,
@@ -36,6 +36,7 @@ from wise_al.db.repositories import (
     ModelVersionRepository,
     OverviewRepository,
     TokenRepository,
+    ValidationRepository,
 )
 from wise_al.errors import NotFoundError
 from wise_al.jobs.unit import campaign_spec
@@ -223,6 +224,40 @@ def models_page(
     campaign = CampaignRepository(session).get(campaign_id)
     versions = ModelVersionRepository(session).for_campaign(campaign_id)
     return render(request, viewer, "models.html", campaign=campaign, versions=versions)
+
+
+@router.get("/campaigns/{campaign_id}/validation")
+def validation_page(
+    campaign_id: CampaignId,
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+    iteration: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+) -> Response:
+    """Each iteration's committee against experiment: scores, S(q), g(r), CN, density."""
+    campaign = CampaignRepository(session).get(campaign_id)
+    validations = list(ValidationRepository(session).of_campaign(campaign_id))
+    done = [v for v in validations if v.status == RunStatus.DONE]
+    if iteration is None:
+        shown = done[-1] if done else None
+    else:
+        shown = next((v for v in done if v.iteration_index == iteration), None)
+        if shown is None:
+            raise NotFoundError(
+                f"campaign {campaign_id} has no finished validation of iteration {iteration}"
+            )
+    return render(
+        request,
+        viewer,
+        "validation.html",
+        campaign=campaign,
+        spec=campaign_spec(campaign),
+        validations=validations,
+        shown=shown,
+        figures=validation.iteration_figures(shown) if shown else {},
+        trend=validation.trend_figure(done) if len(done) > 1 else None,
+        coordination=validation.coordination_rows(shown) if shown else [],
+    )
 
 
 @router.get("/campaigns/{campaign_id}/models/{version_id}/parity")

@@ -10,6 +10,7 @@ from wise_al.db.repositories.overview import OverviewRepository
 from wise_al.db.repositories.reference_energies import ReferenceEnergiesRepository
 from wise_al.db.repositories.task_runs import TaskRunRepository
 from wise_al.db.repositories.tokens import TokenRepository
+from wise_al.db.repositories.validations import ValidationRepository
 from wise_al.db.repositories.walkers import WalkerRunRepository
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "ReferenceEnergiesRepository",
     "TaskRunRepository",
     "TokenRepository",
+    "ValidationRepository",
     "WalkerRunRepository",
     "paginate",
 ]
