@@ -27,6 +27,7 @@ from wise_al.db.models import (
     ReviewDecision,
     RunStatus,
     TaskRun,
+    Validation,
 )
 from wise_al.db.repositories import CampaignRepository, FrameRepository
 from wise_al.jobs.run import run_unit
@@ -34,6 +35,20 @@ from wise_al.settings import WorkerSettings
 from wise_al.spec import parse_spec
 
 pytestmark = needs_cp2k
+
+#: Production MD after each committee: 20 steps to equilibrate the shared cell once, then
+#: 100 steps per iteration (11 frames); a target no tiny model meets keeps the loop going.
+VALIDATION = {
+    "validation": {
+        "enabled": True,
+        "equilibration_steps": 20,
+        "steps": 100,
+        "save_interval_steps": 10,
+        "checkpoint_interval_steps": 50,
+        "device": "cpu",
+    },
+    "stopping.observable_targets": {"sq_r_factor": 1e-6},
+}
 
 
 def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
@@ -44,7 +59,7 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
         repo = CampaignRepository(session)
         # the demo foundation's own xTB labels: an external test set at the campaign's level
         external = {"model.training.external_test_set": "models/demo-foundation-data.extxyz"}
-        campaign_id = repo.create(parse_spec(small_campaign(**external))).id
+        campaign_id = repo.create(parse_spec(small_campaign(**external, **VALIDATION))).id
         repo.control(campaign_id, "start")
     units = drain(session_factory, settings, campaign_id)
     with transaction(session_factory) as session:
@@ -89,6 +104,8 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
         # iteration 1's members saw iteration 0's labels too
         counts = {v.iteration_index: v.training_set_sha256 for v in versions}
         assert counts[0] != counts[1]
+        validations = session.scalars(select(Validation).order_by(Validation.iteration_index))
+        _check_validations(list(validations), settings)
         runs = session.scalars(select(TaskRun)).all()
         assert all(r.status == RunStatus.DONE and r.attempts == 1 for r in runs)
         assert sorted(r.unit_key for r in runs) == sorted(units)
@@ -168,3 +185,26 @@ def test_a_dft_worker_without_cp2k_fails_the_campaign_with_the_reason(
         labels = session.scalars(select(Label)).all()
         assert all(x.status == RunStatus.FAILED and x.energy_eV is None for x in labels)
         assert all("no-cp2k-here" in str(x.failure_detail) for x in labels)
+
+
+def _check_validations(validations: list[Validation], settings: WorkerSettings) -> None:
+    """One validation per iteration, from the same shared start, with its observables."""
+    from ase.io import read
+
+    from wise_al.observables.report import observe
+
+    assert [v.iteration_index for v in validations] == [0, 1]
+    starts = []
+    for v in validations:
+        assert v.status == RunStatus.DONE and v.frames == 11 and v.steps_done == 100, v.error
+        trajectory = read(str(v.trajectory_path), ":")
+        assert isinstance(trajectory, list) and len(trajectory) == 11
+        starts.append(trajectory[0].positions)
+        # the stored observables are those of the stored trajectory
+        again = observe(trajectory, frame_interval_fs=5.0)
+        assert v.observables["density_g_per_cm3"] == again["density_g_per_cm3"]
+        assert v.observables["cn_li_o_total"] == again["cn_li_o_total"]
+        assert {s["metric"] for s in v.scores} >= {"density_error_percent", "sq_r_factor"}
+        assert all(s["grade"] in ("good", "fair", "bad") for s in v.scores)
+        assert v.parameters["driven_by"]["driver"] == "member"
+    assert (starts[0] == starts[1]).all()  # both committees started from the shared cell
