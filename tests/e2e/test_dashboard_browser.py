@@ -82,6 +82,15 @@ def _run_campaign(url: str, home: Path, artifacts: Path) -> int:
             "name": "dashboard-test",
             "review.gate": "required",
             "flags.min_distance_A": {"Li-Li": 8.0, "Li-O": 1.6, "O-O": 1.9},
+            # iteration 0's committee in production MD, judged against experiment
+            "validation": {
+                "enabled": True,
+                "equilibration_steps": 20,
+                "steps": 100,
+                "save_interval_steps": 10,
+                "checkpoint_interval_steps": 50,
+                "device": "cpu",
+            },
         }
     )
     with transaction(sessions) as session:
@@ -288,3 +297,28 @@ def test_the_models_page_draws_parity_plots(page: Page, site: Site) -> None:
     download = page.locator("#models a", has_text="download").first
     assert re.search(r"/models/\d+/download$", str(download.get_attribute("href")))
     page.screenshot(path=SCREENSHOTS / "models.png", full_page=True)
+
+
+def test_the_validation_page_draws_the_committee_against_experiment(page: Page, site: Site) -> None:
+    validations = site.rest("/validations")
+    assert [(v["iteration_index"], v["status"]) for v in validations] == [(0, "done")], [
+        v["error"] for v in validations
+    ]
+    summary = validations[0]
+    assert "sq" not in summary["observables"]  # curves only in the full read
+    full = site.rest("/validations/0")
+    assert len(full["observables"]["sq"]) == len(full["observables"]["sq_q_per_A"]) > 100
+    page.goto(f"{site.url}/campaigns/{site.campaign_id}/validation")
+    expect(page.locator("#validations tbody tr")).to_have_count(1)
+    grades = page.locator("#validations .badge[class*=grade-]")
+    expect(grades).to_have_count(len(summary["scores"]))
+    water = page.locator("#coordination tbody tr").first
+    expect(water).to_contain_text("1.93")  # experiment, beside this committee's value
+    expect(water).to_contain_text(f"{summary['observables']['cn_li_o_water']:.2f}")
+    for plot in ("sq", "rdf", "density"):
+        expect(page.locator(f"#plot-{plot} .main-svg").first).to_be_visible()
+    expect(page.locator("#plot-sq")).to_contain_text("experiment (Zhang 2021)")
+    trajectory = page.locator("a", has_text="trajectory")
+    response = httpx.get(f"{site.url}{trajectory.get_attribute('href')}")
+    assert response.status_code == 200 and response.text.count("Lattice=") == full["frames"]
+    page.screenshot(path=SCREENSHOTS / "validation.png", full_page=True)

@@ -182,7 +182,7 @@ def test_observable_targets_stop_the_campaign_only_when_every_one_holds() -> Non
 
 
 def test_observable_targets_without_validation_are_refused() -> None:
-    with pytest.raises(ValueError, match="observable_targets need validation.enabled"):
+    with pytest.raises(ValueError, match=r"observable_targets need validation\.enabled"):
         spec(stopping={"observable_targets": {"sq_r_factor": 0.05}})
     with pytest.raises(ValueError, match="observable_targets"):
         spec(**VALIDATING, stopping={"observable_targets": {"pressure": 1.0}})

@@ -109,7 +109,19 @@ def observe(
         }
         if {"H2O", "Li+", "TFSI-"} <= set(found):
             report["diffusion_order_matches_experiment"] = order_matches_experiment(found)
-    return report
+    return finite_or_none(report)
+
+
+def finite_or_none(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by None: strict JSON, which PostgreSQL's
+    JSONB (where validations are stored) requires; a missing number reads as missing."""
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_none(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return value
 
 
 def _li_rdfs(frames: Sequence[Atoms]) -> dict[str, list[float]]:
@@ -145,6 +157,7 @@ def comparison_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("Li–Li contact frames", fmt(report.get("li_li_contact_fraction")), "0"),
     ]
     for name, d in (report.get("diffusion_A2_per_ps") or {}).items():
-        value = f"{d['d']:.4f} ± {d['stderr']:.4f}"
+        error = "" if d["stderr"] is None else f" ± {d['stderr']:.4f}"
+        value = "–" if d["d"] is None else f"{d['d']:.4f}{error}"
         rows.append((f"D {name} (Å²/ps)", value, "water > Li+ > TFSI-"))
     return rows
