@@ -24,6 +24,7 @@ from wise_al.cli import (
     md,
     models,
     observe,
+    validate,
 )
 from wise_al.cli.output import print_error
 from wise_al.errors import WiseAlError
@@ -44,6 +45,7 @@ label.register(app)
 md.register(app)
 models.register(app)
 observe.register(app)
+validate.register(app)
 
 
 @app.callback(invoke_without_command=True)
