@@ -174,6 +174,12 @@ class WiseAlClient:
         result: list[dict[str, Any]] = self._request("GET", f"/campaigns/{campaign_id}/models")
         return result
 
+    def validations(self, campaign_id: int) -> list[dict[str, Any]]:
+        """Each iteration's committee against experiment: grades and scalar observables."""
+        path = f"/campaigns/{campaign_id}/validations"
+        result: list[dict[str, Any]] = self._request("GET", path)
+        return result
+
     def download_model(self, campaign_id: int, version_id: int) -> bytes:
         """The bytes of a member's model file."""
         response = self._http.get(f"/campaigns/{campaign_id}/models/{version_id}/download")

@@ -37,6 +37,9 @@ def small_campaign(**overrides: Any) -> dict[str, Any]:
         "uncertainty.trust_lo_eV_per_A": 1e-4,
         "uncertainty.trust_hi_eV_per_A": 10.0,
         "labelling.time_limit_s": 120,
+        # production MD after each committee: off unless a test asks (the loop and dashboard
+        # tests turn it on with a few steps)
+        "validation.enabled": False,
         **overrides,
     }
     for path, value in values.items():

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from wise_al.cli.embedded import HostOpt, PortOpt, embedded
-from wise_al.cli.output import console, iterations_table
+from wise_al.cli.output import console, iterations_table, validations_table
 from wise_al.client import WiseAlClient
 from wise_al.db import migrate
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
@@ -87,6 +87,9 @@ def demo(
                 ended = _follow(client, campaign["id"], spec)
                 console.print(f"{ended['status']}: {ended['status_reason']}", markup=False)
                 console.print(iterations_table(client.iterations(campaign["id"])))
+                validations = client.validations(campaign["id"])
+                if validations:
+                    console.print(validations_table(validations))
             if exit_when_done:
                 return
             console.print(

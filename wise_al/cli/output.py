@@ -126,3 +126,29 @@ def iterations_table(iterations: list[dict[str, Any]]) -> Table:
 
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.0f}"
+
+
+def validations_table(validations: list[dict[str, Any]]) -> Table:
+    """Per validated iteration: density, Li–O coordination, S(q) R-factor, Li–Li contacts and
+    each metric's grade against the benchmark's thresholds."""
+    table = Table(
+        "iteration", "density (g/cm³)", "CN water O", "CN TFSI O", "S(q) R", "Li–Li contact frames",
+        "grades", title="Against experiment (1.7126 g/cm³; CN 1.93 / 2.28; R good < 0.02)",
+    )  # fmt: skip
+    for v in validations:
+        o = v["observables"]
+        grades = ", ".join(f"{s['metric']}: {s['grade']}" for s in v["scores"])
+        table.add_row(
+            str(v["iteration_index"]),
+            _value(o.get("density_g_per_cm3"), 4),
+            _value(o.get("cn_li_o_water"), 2),
+            _value(o.get("cn_li_o_tfsi"), 2),
+            _value(o.get("sq_r_factor"), 3),
+            _value(o.get("li_li_contact_fraction"), 3),
+            grades or str(v.get("error") or v["status"]),
+        )
+    return table
+
+
+def _value(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
