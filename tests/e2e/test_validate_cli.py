@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ase import Atoms
 from ase.io import read, write
 
 from tests.support.cli import Cli
@@ -54,8 +55,11 @@ def test_validate_scores_a_model_and_resumes(
     runs = {k: Path(v) for k, v in result["runs"].items()}
     assert set(runs) == {"nvt_equilibration", "nvt_production", "npt"}
     production = read(runs["nvt_production"] / "trajectory.extxyz", ":")
-    assert len(production) == 11 and production[0].info["step"] == 0
+    assert (
+        isinstance(production, list) and len(production) == 11 and production[0].info["step"] == 0
+    )
     npt = read(runs["npt"] / "trajectory.extxyz", ":")
+    assert isinstance(npt, list)
     kept = [f for f in npt if f.info["time_ps"] >= 0.02]
     # the density is the NPT mean after the discarded time, recomputed from the file
     density = float(np.mean(densities_g_per_cm3(kept)))
@@ -75,9 +79,9 @@ def test_validate_scores_a_model_and_resumes(
         )
         assert s["grade"] == expected
     # the equilibration's last state (velocities included) started the production
-    assert production[0].positions == pytest.approx(
-        read(runs["nvt_equilibration"] / "trajectory.extxyz", -1).positions
-    )
+    equilibrated = read(runs["nvt_equilibration"] / "trajectory.extxyz", -1)
+    assert isinstance(equilibrated, Atoms)
+    assert production[0].positions == pytest.approx(equilibrated.positions)
     before = (runs["npt"] / "trajectory.extxyz").read_bytes()
     again = cli.json("validate", *args, *SHORT)  # every run is finished: nothing runs again
     assert again["scores"] == result["scores"]

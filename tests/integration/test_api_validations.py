@@ -31,7 +31,7 @@ def validated(api: Api) -> tuple[int, Path]:
         frame = cell.copy()
         frame.positions += rng.normal(0, 0.03, frame.positions.shape)
         frames.append(frame)
-    store = api.client.app.state.settings.resolved_artifact_dir()
+    store = api.client.app.state.settings.resolved_artifact_dir()  # type: ignore[attr-defined]
     trajectory = store / "campaigns" / str(campaign_id) / "iteration-0" / "validation.extxyz"
     trajectory.parent.mkdir(parents=True)
     write(trajectory, frames)
