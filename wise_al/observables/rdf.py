@@ -74,9 +74,12 @@ def partial_rdf(
         in_b = np.zeros(len(atoms), dtype=bool)
         in_a[select(atoms, a)] = True
         in_b[select(atoms, b)] = True
-        pairs = pairs_within(atoms, r_max_A)
+        # the neighbour list of the two sets only (Li and O: a third of a WiSE cell's atoms)
+        members = np.flatnonzero(in_a | in_b)
+        pairs = pairs_within(atoms[members], r_max_A)
+        sub_a, sub_b = in_a[members], in_b[members]
         # each unique pair counts once per direction that goes from a to b
-        weight = (in_a[pairs.i] & in_b[pairs.j]).astype(float) + (in_a[pairs.j] & in_b[pairs.i])
+        weight = (sub_a[pairs.i] & sub_b[pairs.j]).astype(float) + (sub_a[pairs.j] & sub_b[pairs.i])
         counts += np.histogram(pairs.distance_A, bins=edges, weights=weight)[0]
         volume = atoms.get_volume()
         both = int(np.count_nonzero(in_a & in_b))
