@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from ase import Atoms
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +30,7 @@ from wise_al.db.models import (
     RunStatus,
     TaskRun,
     Validation,
+    WalkerRun,
 )
 from wise_al.db.repositories import CampaignRepository, FrameRepository
 from wise_al.jobs.run import run_unit
@@ -48,6 +51,8 @@ VALIDATION = {
         "device": "cpu",
     },
     "stopping.observable_targets": {"sq_r_factor": 1e-6},
+    # iteration 1's walker starts from the cell iteration 0's validation equilibrated
+    "exploration.start": "equilibrated",
 }
 
 
@@ -106,6 +111,10 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
         assert counts[0] != counts[1]
         validations = session.scalars(select(Validation).order_by(Validation.iteration_index))
         _check_validations(list(validations), settings)
+        walker = session.scalars(
+            select(WalkerRun).where(WalkerRun.iteration_id == iterations[1].id)
+        ).one()
+        _check_equilibrated_start(walker, settings, campaign_id)
         runs = session.scalars(select(TaskRun)).all()
         assert all(r.status == RunStatus.DONE and r.attempts == 1 for r in runs)
         assert sorted(r.unit_key for r in runs) == sorted(units)
@@ -208,3 +217,18 @@ def _check_validations(validations: list[Validation], settings: WorkerSettings) 
         assert all(s["grade"] in ("good", "fair", "bad") for s in v.scores)
         assert v.parameters["driven_by"]["driver"] == "member"
     assert (starts[0] == starts[1]).all()  # both committees started from the shared cell
+
+
+def _check_equilibrated_start(
+    walker: WalkerRun, settings: WorkerSettings, campaign_id: int
+) -> None:
+    """5 MD steps from the shared cell, not from a fresh packing (another seed's cell)."""
+    from ase.io import read
+
+    from wise_al.jobs.artifacts import shared_cell_file
+
+    shared = read(shared_cell_file(settings, campaign_id))
+    first = read(str(walker.trajectory_path), 0)
+    assert isinstance(shared, Atoms) and isinstance(first, Atoms)
+    step = np.linalg.norm(first.positions - shared.positions, axis=1)
+    assert step.max() < 0.5, step.max()

@@ -21,6 +21,14 @@ def iteration_dir(settings: CoreSettings, campaign_id: int, iteration: int) -> P
     return path
 
 
+def shared_cell_file(settings: CoreSettings, campaign_id: int) -> Path:
+    """The campaign's equilibrated cell: every validation starts from it, and walkers may
+    (``exploration.start: equilibrated``). Its folder is created on demand."""
+    folder = campaign_dir(settings, campaign_id) / "validation"
+    folder.mkdir(exist_ok=True)
+    return folder / "start.extxyz"
+
+
 def legacy_e0s_file(settings: CoreSettings, campaign_id: int) -> Path:
     """Where isolated-atom energies were kept before they moved to the database (read only)."""
     return settings.resolved_artifact_dir() / "campaigns" / str(campaign_id) / "e0s.json"

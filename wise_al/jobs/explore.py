@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+from ase import Atoms
+from ase.io import read
 from sqlalchemy.orm import Session
 
 from wise_al.db.engine import transaction
@@ -17,7 +20,7 @@ from wise_al.db.repositories import (
 )
 from wise_al.errors import WiseAlError
 from wise_al.exploration.frames import SavedFrame
-from wise_al.jobs.artifacts import iteration_dir
+from wise_al.jobs.artifacts import iteration_dir, shared_cell_file
 from wise_al.jobs.unit import Resource, Sessions, UnitKind, index_of, spec_of
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
@@ -99,13 +102,19 @@ def explore_walker(
     committee = Committee(model_files, device=device, min_members=1)
     conditions = walker_conditions(spec)[walker_index]
     system = spec.system
-    side = system.cell_A[0] if system.cell_A else None
-    if system.cell_A and len(set(system.cell_A)) > 1:
-        raise WiseAlError("system.cell_A: the cell builder packs cubic cells only")
-    packed = pack_cell(
-        system.molecules(), density_g_per_cm3=system.density_g_per_cm3, side_A=side, seed=seed
-    )
-    start, _ = relax_start(packed, committee)
+    equilibrated = shared_cell_file(settings, campaign_id)
+    if spec.exploration.start == "equilibrated" and equilibrated.exists():
+        start = read(equilibrated)
+        assert isinstance(start, Atoms)
+        start.set_momenta(np.zeros_like(start.positions))  # each walker draws its own
+    else:
+        side = system.cell_A[0] if system.cell_A else None
+        if system.cell_A and len(set(system.cell_A)) > 1:
+            raise WiseAlError("system.cell_A: the cell builder packs cubic cells only")
+        packed = pack_cell(
+            system.molecules(), density_g_per_cm3=system.density_g_per_cm3, side_A=side, seed=seed
+        )
+        start, _ = relax_start(packed, committee)
     exploration, window = spec.exploration, spec.uncertainty
     walker = WalkerParameters(
         temperature_K=conditions["temperature_K"],

@@ -15,15 +15,12 @@ from wise_al.db.engine import transaction
 from wise_al.db.models import RunStatus
 from wise_al.db.repositories import ModelVersionRepository, ValidationRepository
 from wise_al.errors import WiseAlError
-from wise_al.jobs.artifacts import campaign_dir, iteration_dir
+from wise_al.jobs.artifacts import iteration_dir, shared_cell_file
 from wise_al.jobs.unit import Resource, Sessions, UnitKind, spec_of
 from wise_al.loop import Command, Unit
 from wise_al.md.parameters import ProductionParameters
 from wise_al.settings import WorkerSettings
 from wise_al.spec import CampaignSpec
-
-#: The shared start of every validation of a campaign (packed, relaxed, equilibrated once).
-SHARED_START = "start.extxyz"
 
 
 def _parameters(spec: CampaignSpec, steps: int) -> ProductionParameters:
@@ -43,16 +40,13 @@ def _parameters(spec: CampaignSpec, steps: int) -> ProductionParameters:
     )
 
 
-def shared_start(
-    directory: Path, spec: CampaignSpec, model_files: list[Path], device: str
-) -> Atoms:
+def shared_start(path: Path, spec: CampaignSpec, model_files: list[Path], device: str) -> Atoms:
     """The campaign's equilibrated cell: built by the first validation, reused by the rest.
 
     The system's cell is packed (seed of the spec), relaxed on the committee, then run for
     ``equilibration_steps`` (resumable); the last state, velocities included, is written
     atomically so a later iteration never reads half a file.
     """
-    path = directory / SHARED_START
     if path.exists():
         atoms = read(path)
         assert isinstance(atoms, Atoms)
@@ -75,13 +69,13 @@ def shared_start(
     start, _ = relax_start(packed, committee)
     steps = spec.validation.equilibration_steps
     if steps:
-        equilibration = directory / "equilibration"
+        equilibration = path.parent / "equilibration"
         run_with_models(start, model_files, _parameters(spec, steps), equilibration, device=device)
         start = last_state(equilibration)
     partial = path.with_name(path.name + ".partial")
     write(partial, start, format="extxyz")
     os.replace(partial, path)
-    return start
+    return shared_start(path, spec, model_files, device)  # as written, as every later reader
 
 
 def validate_iteration(
@@ -104,9 +98,7 @@ def validate_iteration(
         raise WiseAlError(f"iteration {iteration_index} has no trained member to validate")
     v = spec.validation
     device = v.device if v.device != "auto" else settings.device
-    shared = campaign_dir(settings, campaign_id) / "validation"
-    shared.mkdir(exist_ok=True)
-    start = shared_start(shared, spec, model_files, device)
+    start = shared_start(shared_cell_file(settings, campaign_id), spec, model_files, device)
     run_dir = iteration_dir(settings, campaign_id, iteration_index) / "validation"
     result = run_with_models(start, model_files, _parameters(spec, v.steps), run_dir, device=device)
     frames = read(result.trajectory, ":")

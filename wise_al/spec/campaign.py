@@ -85,6 +85,23 @@ class CampaignSpec(StrictModel):
             )
         return labelling
 
+    @field_validator("validation")
+    @classmethod
+    def _equilibrated_start_needs_validation(
+        cls, validation: ValidationSpec, info: ValidationInfo
+    ) -> ValidationSpec:
+        exploration = info.data.get("exploration")
+        if (
+            exploration is not None
+            and exploration.start == "equilibrated"
+            and not validation.enabled
+        ):
+            raise ValueError(
+                "exploration.start 'equilibrated' needs validation.enabled: true "
+                "(the validation equilibrates the shared cell)"
+            )
+        return validation
+
     @field_validator("stopping")
     @classmethod
     def _targets_need_validation(cls, stopping: StoppingSpec, info: ValidationInfo) -> StoppingSpec:

@@ -32,6 +32,11 @@ class ExplorationSpec(StrictModel):
     save_interval_steps: Annotated[int, Field(ge=1)] = 10
     friction_per_fs: Annotated[float, Field(gt=0, le=1)] = 0.01
     driver: Literal["committee_mean", "member"] = "committee_mean"
+    start: Literal["packed", "equilibrated"] = Field(
+        default="packed",
+        description="walkers start from a fresh packmol cell, or (once the campaign's first "
+        "validation made one) from its shared equilibrated cell with fresh velocities",
+    )
     early_stop_on_flags: bool = True
     device: Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d{1,3})?)$")] = "auto"
 
