@@ -315,7 +315,7 @@ def test_the_validation_page_draws_the_committee_against_experiment(page: Page, 
     water = page.locator("#coordination tbody tr").first
     expect(water).to_contain_text("1.93")  # experiment, beside this committee's value
     expect(water).to_contain_text(f"{summary['observables']['cn_li_o_water']:.2f}")
-    for plot in ("sq", "rdf", "density"):
+    for plot in ("sq", "rdf", "density", "convergence"):
         expect(page.locator(f"#plot-{plot} .main-svg").first).to_be_visible()
     expect(page.locator("#plot-sq")).to_contain_text("experiment (Zhang 2021)")
     trajectory = page.locator("a", has_text="trajectory")

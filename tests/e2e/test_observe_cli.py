@@ -65,6 +65,9 @@ def test_observe_reports_every_observable_as_json(trajectory: tuple[Path, list[A
     assert 0 < report["sq_r_factor"] < 1
     assert set(report["diffusion_A2_per_ps"]) == {"Li+", "H2O", "TFSI-"}
     assert report["time_ps"][:2] == [0.0, 0.01] and len(report["density_series_g_per_cm3"]) == 12
+    # the running average ends at the run's mean: the convergence plot ends on the value
+    assert report["cn_li_o_running"]["total"][-1] == pytest.approx(cn.total, abs=1e-4)
+    assert len(report["cn_li_o_running"]["water"]) == 12
     # g(r) normalisation, independently: 4 pi rho_b sum g r^2 dr to the cutoff is the CN
     rdf = report["rdf"]
     r = np.asarray(rdf["r_A"])
@@ -86,7 +89,7 @@ def test_observe_prints_a_table_beside_experiment_and_plots(
     assert "4 frames of 382 atoms" in result.stdout
     assert "1.7126" in result.stdout and "R-factor" in result.stdout and "4.21" in result.stdout
     figures = {p.name for p in (tmp_path / "figs").iterdir()}
-    assert figures == {"sq.html", "rdf.html", "density.html", "plotly.min.js"}  # offline
+    assert figures == {"sq.html", "rdf.html", "density.html", "convergence.html", "plotly.min.js"}
     sq = (tmp_path / "figs" / "sq.html").read_text()
     assert 'src="plotly.min.js"' in sq and "experiment (Zhang 2021)" in sq and "R = " in sq
 

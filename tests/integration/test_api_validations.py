@@ -94,6 +94,7 @@ def test_the_validation_page_renders_grades_and_plots(
     assert page.status_code == 200
     html = page.text
     assert 'id="plot-sq"' in html and 'id="plot-rdf"' in html and 'id="plot-density"' in html
+    assert 'id="plot-convergence"' in html
     assert "the MD blew up at step 40" in html and "grade-" in html and "1.93" in html
     assert api.client.get(f"/campaigns/{campaign_id}/validation?iteration=1").status_code == 404
     off = api.create(with_value(example_spec(), "validation.enabled", False))["id"]

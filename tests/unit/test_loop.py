@@ -186,6 +186,12 @@ def test_observable_targets_without_validation_are_refused() -> None:
         spec(stopping={"observable_targets": {"sq_r_factor": 0.05}})
     with pytest.raises(ValueError, match="observable_targets"):
         spec(**VALIDATING, stopping={"observable_targets": {"pressure": 1.0}})
+    with pytest.raises(ValueError, match="'equilibrated' needs validation"):
+        spec(exploration={"start": "equilibrated"})
+    assert (
+        spec(exploration={"start": "equilibrated"}, **VALIDATING).exploration.start
+        == "equilibrated"
+    )
 
 
 @pytest.mark.parametrize(

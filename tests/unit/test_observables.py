@@ -156,16 +156,19 @@ def test_figures_draw_the_report_over_experiment() -> None:
         "sq": [0.9, 1.1],
         "sq_r_factor": 0.123,
         "rdf": {"r_A": [1.0, 2.0], "li_o_water": [0, 3], "li_o_tfsi": [0, 2], "li_li": [0, 0]},
+        "cn_li_o_running": {"water": [2, 2.1, 2.2], "tfsi": [2, 1.9, 1.8], "total": [4, 4, 4]},
     }
     figures = report_figures(report)
-    assert set(figures) == {"sq", "density", "rdf"}
+    assert set(figures) == {"sq", "density", "rdf", "convergence"}
+    assert list(figures["convergence"].data[0].y) == [2, 2.1, 2.2]
+    assert [shape.y0 for shape in figures["convergence"].layout.shapes] == [1.93, 2.28, 4.21]
     experiment, ours = figures["sq"].data
     np.testing.assert_array_equal(experiment.x, experimental_sq()[0])
     assert list(ours.y) == report["sq"] and "R = 0.123" in figures["sq"].layout.title.text
     assert list(figures["density"].data[1].y) == report["density_running_g_per_cm3"]
     assert figures["density"].layout.shapes[0].y0 == 1.7126  # the experimental line
     assert [t.name for t in figures["rdf"].data] == ["Li–O water", "Li–O TFSI", "Li–Li"]
-    del report["rdf"], report["time_ps"]
+    del report["rdf"], report["time_ps"], report["cn_li_o_running"]
     assert set(report_figures(report)) == {"sq", "density"}
 
 

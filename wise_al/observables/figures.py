@@ -53,11 +53,36 @@ def density_figure(report: dict[str, Any]) -> go.Figure:
     return figure
 
 
+def convergence_figure(report: dict[str, Any]) -> go.Figure:
+    """Running averages of the Li–O coordination against time, beside experiment's values:
+    flat by the end of the run when it was long enough."""
+    running = report["cn_li_o_running"]
+    x = report.get("time_ps") or list(range(len(running["total"])))
+    experiment = references_21m()["li_o_coordination"]["experiment"]
+    figure = go.Figure(layout=_LAYOUT)
+    for key, name, colour in (
+        ("water", "water O", "#1f77b4"),
+        ("tfsi", "TFSI O", "#d62728"),
+        ("total", "total", "#2ca02c"),
+    ):
+        figure.add_scatter(x=x, y=running[key], name=f"CN {name}", line={"color": colour})
+        figure.add_hline(y=experiment[key], line_dash="dash", line_color=colour, opacity=0.6)
+    axis = "time (ps)" if report.get("time_ps") else "frame"
+    figure.update_layout(
+        title="Convergence: running Li–O coordination (dashed: experiment)",
+        xaxis_title=axis,
+        yaxis_title="coordination number",
+    )
+    return figure
+
+
 def report_figures(report: dict[str, Any]) -> dict[str, go.Figure]:
     """Every figure the report has data for, by file stem."""
     figures = {"sq": sq_figure(report), "density": density_figure(report)}
     if "rdf" in report:
         figures["rdf"] = rdf_figure(report)
+    if "cn_li_o_running" in report:
+        figures["convergence"] = convergence_figure(report)
     return figures
 
 

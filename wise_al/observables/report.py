@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import astuple
 from typing import Any
 
 import numpy as np
@@ -80,8 +81,16 @@ def observe(
         "density_running_g_per_cm3": running_average(series).round(5).tolist(),
     }
     if "Li" in symbols and "O" in symbols:
-        cn = li_o_coordination(frames)
-        report |= {"cn_li_o_water": cn.water, "cn_li_o_tfsi": cn.tfsi, "cn_li_o_total": cn.total}
+        # per frame (every frame holds the same Li), so the run's CN is the series' mean and
+        # its running average shows whether the run was long enough
+        per_frame = np.array([astuple(li_o_coordination([f])) for f in frames])
+        water, tfsi, total = per_frame.mean(axis=0)
+        report |= {"cn_li_o_water": water, "cn_li_o_tfsi": tfsi, "cn_li_o_total": total}
+        report["cn_li_o_total_stderr"] = _mean_and_error(per_frame[:, 2])[1]
+        report["cn_li_o_running"] = {
+            name: running_average(per_frame[:, k]).round(4).tolist()
+            for k, name in enumerate(("water", "tfsi", "total"))
+        }
         report["rdf"] = _li_rdfs(frames)
     per_bin = sq_vectors_per_bin or int(np.clip(SQ_SAMPLES_PER_BIN / len(frames), 20, 200))
     sq = xray_sq(frames, vectors_per_bin=per_bin)

@@ -11,7 +11,7 @@ from typing import Any
 
 from services.api.dashboard.views import LAYOUT, figure_spec
 from wise_al.db.models import Validation
-from wise_al.observables.figures import density_figure, rdf_figure, sq_figure
+from wise_al.observables.figures import report_figures
 from wise_al.observables.reference import references_21m
 
 #: Species of the diffusion trend, in the experimental order (fastest first).
@@ -19,13 +19,9 @@ DIFFUSING = ("H2O", "Li+", "TFSI-")
 
 
 def iteration_figures(validation: Validation) -> dict[str, dict[str, Any]]:
-    """S(q) over experiment, g(r) and density against time of one validation."""
-    report = validation.observables
-    figures = {"sq": sq_figure(report), "density": density_figure(report)}
-    if "rdf" in report:
-        figures["rdf"] = rdf_figure(report)
+    """S(q) over experiment, g(r), density and coordination against time of one validation."""
     specs = {}
-    for name, figure in figures.items():
+    for name, figure in report_figures(validation.observables).items():
         spec = figure.to_plotly_json()
         spec["layout"] = {**spec["layout"], **LAYOUT, "height": 340}
         specs[name] = spec
