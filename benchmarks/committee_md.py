@@ -31,22 +31,12 @@ from ase.md.velocitydistribution import thermalize_momenta
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
-from tests.support.mace_models import train_tiny_member  # noqa: E402
+from tests.support.mace_models import timing_members  # noqa: E402
 from wise_al.flags import FlagChecker  # noqa: E402
 from wise_al.mace.calculator import CommitteeCalculator  # noqa: E402
 from wise_al.mace.committee import Committee  # noqa: E402
 from wise_al.spec.exploration import FlagsSpec  # noqa: E402
 from wise_al.systems.cells import build_wise_cell  # noqa: E402
-
-ALL_ELEMENTS = "[1, 3, 6, 7, 8, 9, 16]"  # H Li C N O F S
-E0S = "{1: -10.0, 3: -5.0, 6: -40.0, 7: -60.0, 8: -90.0, 9: -120.0, 16: -80.0}"
-
-
-def train_members(work: Path, members: int) -> list[Path]:
-    return [
-        train_tiny_member(work, seed, epochs=1, e0s=E0S, elements=ALL_ELEMENTS)
-        for seed in range(members)
-    ]
 
 
 def ms_per_step(atoms: Atoms, calc: object, steps: int) -> float:
@@ -92,7 +82,7 @@ def main() -> None:
 
     cell = build_wise_cell(21.0, args.pairs, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
-        paths = train_members(Path(tmp), args.members)
+        paths = timing_members(Path(tmp), args.members)
         single = MACECalculator(
             model_paths=str(paths[0]), device=args.device, default_dtype="float64"
         )

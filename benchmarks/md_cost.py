@@ -28,15 +28,12 @@ from ase.io import read
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
-from tests.support.mace_models import train_tiny_member  # noqa: E402
+from tests.support.mace_models import timing_members  # noqa: E402
 from wise_al.mace.calculator import CommitteeCalculator  # noqa: E402
 from wise_al.mace.committee import Committee  # noqa: E402
 from wise_al.md.parameters import ProductionParameters  # noqa: E402
 from wise_al.md.production import run_production  # noqa: E402
 from wise_al.systems.cells import build_wise_cell  # noqa: E402
-
-ALL_ELEMENTS = "[1, 3, 6, 7, 8, 9, 16]"  # H Li C N O F S
-E0S = "{1: -10.0, 3: -5.0, 6: -40.0, 7: -60.0, 8: -90.0, 9: -120.0, 16: -80.0}"
 
 
 def main() -> None:
@@ -53,10 +50,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        paths = [
-            train_tiny_member(work, seed, epochs=1, e0s=E0S, elements=ALL_ELEMENTS)
-            for seed in range(args.members)
-        ]
+        paths = timing_members(work, args.members)
         runs = {
             "single model": CommitteeCalculator(
                 Committee(paths[:1], device=args.device, min_members=1)

@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.support.factories import jiggled_frames
 from wise_al.observables.coordination import li_o_coordination
 from wise_al.observables.rdf import DR_A, R_MAX_A, partial_rdf
 from wise_al.observables.report import SQ_SAMPLES_PER_BIN
@@ -52,12 +53,7 @@ def main() -> None:
     args = parser.parse_args()
 
     cell = build_benchmark_cell("p64_w170", seed=0)
-    rng = np.random.default_rng(0)
-    frames = []
-    for _ in range(args.frames):
-        frame = cell.copy()
-        frame.positions += rng.normal(0, 0.1, frame.positions.shape)
-        frames.append(frame)
+    frames = jiggled_frames(cell, args.frames, 0.1)
     bins = round(R_MAX_A / DR_A)
     freud_rdf(frames[:1], bins)  # import and first call outside the timing, for both
     partial_rdf(frames[:1], "Li", "O")

@@ -31,7 +31,7 @@ from tests.conftest import REPO
 from tests.support.cli import free_port
 from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.databases import PostgresDatabases
-from tests.support.loop_fixtures import drain, small_campaign
+from tests.support.loop_fixtures import SHORT_VALIDATION, drain, small_campaign
 from wise_al.db import migrate
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.models import CampaignStatus, FrameStatus, ReviewDecision
@@ -83,14 +83,7 @@ def _run_campaign(url: str, home: Path, artifacts: Path) -> int:
             "review.gate": "required",
             "flags.min_distance_A": {"Li-Li": 8.0, "Li-O": 1.6, "O-O": 1.9},
             # iteration 0's committee in production MD, judged against experiment
-            "validation": {
-                "enabled": True,
-                "equilibration_steps": 20,
-                "steps": 100,
-                "save_interval_steps": 10,
-                "checkpoint_interval_steps": 50,
-                "device": "cpu",
-            },
+            "validation": SHORT_VALIDATION,
         }
     )
     with transaction(sessions) as session:

@@ -12,6 +12,7 @@ import pytest
 from ase import Atoms
 from ase.io import write
 
+from tests.support.factories import jiggled_frames
 from wise_al.observables.coordination import li_o_coordination
 from wise_al.observables.density import density_g_per_cm3
 from wise_al.systems.cells import build_benchmark_cell
@@ -38,13 +39,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def trajectory(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Atoms]]:
     """A packed p16_w42 cell jiggled into 12 frames (a stand-in for an MD run)."""
-    cell = build_benchmark_cell("p16_w42", seed=2)
-    rng = np.random.default_rng(0)
-    frames = []
-    for _ in range(12):
-        frame = cell.copy()
-        frame.positions += rng.normal(0, 0.02, frame.positions.shape)
-        frames.append(frame)
+    frames = jiggled_frames(build_benchmark_cell("p16_w42", seed=2), 12, 0.02)
     path = tmp_path_factory.mktemp("observe") / "run.extxyz"
     write(path, frames)
     return path, frames

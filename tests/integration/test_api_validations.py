@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from ase.io import write
 
 from tests.support.api_fixtures import CAMPAIGNS, Api
-from tests.support.factories import example_spec, with_value
+from tests.support.factories import example_spec, jiggled_frames, with_value
 from wise_al.db.engine import transaction
 from wise_al.db.repositories import ValidationRepository
 from wise_al.mace.fit import file_sha256
@@ -25,12 +24,7 @@ def validated(api: Api) -> tuple[int, Path]:
     spec = with_value(example_spec(), "validation", {"enabled": True, "steps": 100})
     campaign_id = api.create(spec)["id"]
     cell = pack_cell({"LiTFSI": 2, "H2O": 5}, density_g_per_cm3=1.7126, seed=0)
-    rng = np.random.default_rng(0)
-    frames = []
-    for _ in range(10):
-        frame = cell.copy()
-        frame.positions += rng.normal(0, 0.03, frame.positions.shape)
-        frames.append(frame)
+    frames = jiggled_frames(cell, 10, 0.03)
     store = api.client.app.state.settings.resolved_artifact_dir()  # type: ignore[attr-defined]
     trajectory = store / "campaigns" / str(campaign_id) / "iteration-0" / "validation.extxyz"
     trajectory.parent.mkdir(parents=True)

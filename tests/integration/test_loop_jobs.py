@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.cp2k_fixtures import needs_cp2k
-from tests.support.loop_fixtures import drain, small_campaign
+from tests.support.loop_fixtures import SHORT_VALIDATION, drain, small_campaign
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Campaign,
@@ -39,17 +39,9 @@ from wise_al.spec import parse_spec
 
 pytestmark = needs_cp2k
 
-#: Production MD after each committee: 20 steps to equilibrate the shared cell once, then
-#: 100 steps per iteration (11 frames); a target no tiny model meets keeps the loop going.
+#: Validation after each committee; a target no tiny model meets keeps the loop going.
 VALIDATION = {
-    "validation": {
-        "enabled": True,
-        "equilibration_steps": 20,
-        "steps": 100,
-        "save_interval_steps": 10,
-        "checkpoint_interval_steps": 50,
-        "device": "cpu",
-    },
+    "validation": SHORT_VALIDATION,
     "stopping.observable_targets": {"sq_r_factor": 1e-6},
     # iteration 1's walker starts from the cell iteration 0's validation equilibrated
     "exploration.start": "equilibrated",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import JSON, column, table, text
+from sqlalchemy import JSON, Connection, column, table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
@@ -43,6 +43,33 @@ def _differences(url: str) -> list[object]:
             return list(compare_metadata(context, Base.metadata))
     finally:
         engine.dispose()
+
+
+def _campaign_with_a_frame(conn: Connection, status: str, phase: str) -> None:
+    """Campaign 1, its iteration 0 in ``phase`` and one selected frame, in plain SQL (the
+    schema of an older revision, where the models do not apply)."""
+    now = {"now": utcnow()}
+    conn.execute(
+        text(
+            "INSERT INTO campaign (id, name, status, schema_version, spec, created_at, "
+            "updated_at) VALUES (1, 'c', :status, 1, '{}', :now, :now)"
+        ),
+        {**now, "status": status},
+    )
+    conn.execute(
+        text(
+            'INSERT INTO iteration (id, campaign_id, "index", phase, metrics, started_at) '
+            "VALUES (1, 1, 0, :phase, '{}', :now)"
+        ),
+        {**now, "phase": phase},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO frame (id, campaign_id, iteration_id, md_step, status, n_atoms, "
+            "structure, created_at) VALUES (1, 1, 1, 0, 'selected', 1, '{}', :now)"
+        ),
+        now,
+    )
 
 
 def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
@@ -101,27 +128,7 @@ def test_old_cp2k_signed_stresses_are_negated_once(empty_url: str) -> None:
     engine = create_db_engine(empty_url)
     now = utcnow()
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO campaign (id, name, status, schema_version, spec, created_at, "
-                "updated_at) VALUES (1, 'c', 'draft', 1, '{}', :now, :now)"
-            ),
-            {"now": now},
-        )
-        conn.execute(
-            text(
-                'INSERT INTO iteration (id, campaign_id, "index", phase, metrics, started_at) '
-                "VALUES (1, 1, 0, 'label', '{}', :now)"
-            ),
-            {"now": now},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO frame (id, campaign_id, iteration_id, md_step, status, n_atoms, "
-                "structure, created_at) VALUES (1, 1, 1, 0, 'selected', 1, '{}', :now)"
-            ),
-            {"now": now},
-        )
+        _campaign_with_a_frame(conn, "draft", "label")
         for label_id, level, stress in ((1, "a", old), (2, "b", None)):
             conn.execute(
                 OLD_LABEL.insert().values(
@@ -211,29 +218,8 @@ def test_the_validate_phase_is_added_without_losing_an_iteration_child(empty_url
     cascade into its frames (foreign keys are off while a migration rebuilds tables)."""
     migrate.upgrade(empty_url, "6b1f0d2c8e47")
     engine = create_db_engine(empty_url)
-    now = utcnow()
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO campaign (id, name, status, schema_version, spec, created_at, "
-                "updated_at) VALUES (1, 'c', 'running', 1, '{}', :now, :now)"
-            ),
-            {"now": now},
-        )
-        conn.execute(
-            text(
-                'INSERT INTO iteration (id, campaign_id, "index", phase, metrics, started_at) '
-                "VALUES (1, 1, 0, 'evaluate', '{}', :now)"
-            ),
-            {"now": now},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO frame (id, campaign_id, iteration_id, md_step, status, n_atoms, "
-                "structure, created_at) VALUES (1, 1, 1, 0, 'selected', 1, '{}', :now)"
-            ),
-            {"now": now},
-        )
+        _campaign_with_a_frame(conn, "running", "evaluate")
     migrate.upgrade(empty_url)
     with engine.begin() as conn:
         conn.execute(text("UPDATE iteration SET phase = 'validate' WHERE id = 1"))

@@ -1,4 +1,4 @@
-"""Spec builders for tests: the example specs, and variants of them."""
+"""Builders for tests: the example specs and variants of them, stand-in trajectories."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
+from ase import Atoms
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -61,3 +63,15 @@ BAD_SPECS: list[tuple[str, Any, str]] = [
     ("labelling.basis", "X\n@INCLUDE /etc/passwd", "labelling.basis"),
     ("description", "nul\x00byte", "description"),
 ]
+
+
+def jiggled_frames(atoms: Atoms, count: int, sigma_A: float, seed: int = 0) -> list[Atoms]:
+    """``count`` copies of ``atoms`` with Gaussian displacements (a stand-in trajectory for
+    observables whose cost or bookkeeping, not dynamics, is under test)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for _ in range(count):
+        frame = atoms.copy()
+        frame.positions += rng.normal(0, sigma_A, frame.positions.shape)
+        frames.append(frame)
+    return frames

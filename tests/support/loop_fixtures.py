@@ -10,6 +10,17 @@ from tests.support.factories import example_spec, with_value
 from wise_al.jobs.run import advance_and_plan, run_unit
 from wise_al.settings import WorkerSettings
 
+#: Production MD after each committee, cut to seconds: 20 steps to equilibrate the shared
+#: cell once, then 100 steps per iteration (11 frames).
+SHORT_VALIDATION: dict[str, Any] = {
+    "enabled": True,
+    "equilibration_steps": 20,
+    "steps": 100,
+    "save_interval_steps": 10,
+    "checkpoint_interval_steps": 50,
+    "device": "cpu",
+}
+
 
 def small_campaign(**overrides: Any) -> dict[str, Any]:
     """The demo spec cut to seconds per phase: 1 walker of 20 steps, 3 labels per iteration.

@@ -62,3 +62,17 @@ def train_tiny_member(
     if result.returncode != 0 or not model.exists():
         raise RuntimeError(f"training member {seed} failed:\n{result.stderr[-2000:]}")
     return model
+
+
+#: Every WiSE element (H Li C N O F S) with made-up E0s: models for timing, not physics.
+ALL_ELEMENTS = "[1, 3, 6, 7, 8, 9, 16]"
+TIMING_E0S = "{1: -10.0, 3: -5.0, 6: -40.0, 7: -60.0, 8: -90.0, 9: -120.0, 16: -80.0}"
+
+
+def timing_members(work_dir: Path, members: int) -> list[Path]:
+    """``members`` tiny models (one epoch) that accept every WiSE element: for benchmarks,
+    whose timings do not depend on accuracy."""
+    return [
+        train_tiny_member(work_dir, seed, epochs=1, e0s=TIMING_E0S, elements=ALL_ELEMENTS)
+        for seed in range(members)
+    ]
