@@ -157,6 +157,7 @@ def test_a_run_extends_and_refuses_other_parameters(
     with pytest.raises(WiseAlError, match="already ran 60 steps"):
         run_production(cluster, calc, short, tmp_path, driven_by={"m": "a"})
     assert len(read(again.trajectory, ":")) == 7  # refused calls changed nothing
+    assert json.loads((tmp_path / "run.json").read_text()) == record
 
 
 @pytest.mark.parametrize(

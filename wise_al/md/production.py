@@ -64,10 +64,9 @@ def _start_atoms(start: Atoms, parameters: ProductionParameters) -> Atoms:
 
 
 def _check_record(directory: Path, record: dict[str, Any]) -> bool:
-    """Write the run's record, or check that the directory holds this very run; True if so."""
+    """Check that the directory holds no run or this very run; True if it holds this run."""
     path = directory / RECORD
     if not path.exists():
-        path.write_text(json.dumps(record, indent=2, sort_keys=True))
         return False
     stored = json.loads(path.read_text())
     before = ProductionParameters.model_validate(stored["parameters"])
@@ -83,7 +82,6 @@ def _check_record(directory: Path, record: dict[str, Any]) -> bool:
     for key in ("driven_by", "start_sha256"):
         if stored.get(key) != record.get(key):
             raise WiseAlError(f"{directory} holds another run ({key} differs)")
-    path.write_text(json.dumps(record, indent=2, sort_keys=True))  # steps may have grown
     return True
 
 
@@ -173,6 +171,9 @@ def run_production(
             handle.truncate(checkpoint.trajectory_bytes)
     else:
         trajectory.unlink(missing_ok=True)  # killed before its first checkpoint: start over
+    # written once the run is known to go ahead (a refused call changes nothing); a resumed
+    # run's steps may have grown
+    (directory / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True))
 
     def observe() -> None:
         nonlocal frames
