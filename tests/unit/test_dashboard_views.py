@@ -97,3 +97,34 @@ def test_the_timeline_marks_running_and_failed_units() -> None:
     assert trace["x"][0] == pytest.approx(30_000)
     assert trace["text"][0] == "2 units, 30 s"
     assert "1 failed" in trace["text"][1] and "running" in trace["text"][1]
+
+
+def test_validation_trend_and_coordination_rows_come_from_the_stored_observables() -> None:
+    from services.api.dashboard.validation import coordination_rows, trend_figure
+    from wise_al.db.models import Validation
+
+    def validation(index: int, contacts: float, d_li: float | None) -> Validation:
+        diffusion = None if d_li is None else {"Li+": {"d": d_li, "stderr": None}}
+        observables = {
+            "li_li_contact_fraction": contacts,
+            "diffusion_A2_per_ps": diffusion,
+            "cn_li_o_water": 2.1,
+            "cn_li_o_tfsi": 1.8,
+            "cn_li_o_total": 4.0,
+        }
+        return Validation(iteration_index=index, observables=observables)
+
+    rows = [validation(0, 0.5, 0.02), validation(1, 0.1, None), validation(3, 0.0, 0.03)]
+    figure = trend_figure(rows)
+    contacts, water, lithium, tfsi = figure["data"]
+    assert tfsi["name"].startswith("D TFSI-")
+    assert contacts["x"] == [0, 1, 3] and contacts["y"] == [0.5, 0.1, 0.0]
+    assert lithium["name"].startswith("D Li+") and lithium["y"] == [0.02, None, 0.03]
+    assert water["y"] == [None, None, None] and lithium["yaxis"] == "y2"
+    table = coordination_rows(rows[0])
+    assert [(r["oxygen"], r["this"], r["experiment"]) for r in table] == [
+        ("water O", 2.1, "1.93"),
+        ("TFSI O", 1.8, "2.28"),
+        ("total", 4.0, "4.21"),
+    ]
+    assert table[0]["mace"] == "2.35–2.39"
