@@ -206,3 +206,16 @@ def test_d3_at_md_time_forces_and_stress_are_derivatives_of_its_energy(
     assert np.trace(stress) == pytest.approx(
         (strained[0] - strained[1]) / (2 * h) / volume, rel=1e-3
     )
+
+
+@pytest.mark.parametrize("steps", [1, 7, 25, 100, 1001])
+def test_validation_runs_of_any_length_get_whole_intervals(steps: int) -> None:
+    from tests.support.factories import example_spec, with_value
+    from wise_al.jobs.validate import run_parameters
+    from wise_al.spec import parse_spec
+
+    validation = {"enabled": True, "save_interval_steps": 10, "checkpoint_interval_steps": 50}
+    spec = parse_spec(with_value(example_spec(), "validation", validation))
+    parameters = run_parameters(spec, steps)  # validated: a bad combination raises here
+    assert parameters.steps == steps and parameters.save_interval_steps == min(10, steps)
+    assert parameters.checkpoint_interval_steps % parameters.save_interval_steps == 0

@@ -23,16 +23,19 @@ from wise_al.settings import WorkerSettings
 from wise_al.spec import CampaignSpec
 
 
-def _parameters(spec: CampaignSpec, steps: int) -> ProductionParameters:
+def run_parameters(spec: CampaignSpec, steps: int) -> ProductionParameters:
+    """The production parameters of a validation run of ``steps`` (the equilibration or the
+    production): the spec's intervals, cut to fit a short run and kept whole multiples."""
     v = spec.validation
+    save = min(v.save_interval_steps, steps)
     return ProductionParameters(
         ensemble=v.ensemble,
         temperature_K=v.temperature_K,
         pressure_bar=v.pressure_bar,
         timestep_fs=v.timestep_fs,
         steps=steps,
-        save_interval_steps=min(v.save_interval_steps, steps),
-        checkpoint_interval_steps=min(v.checkpoint_interval_steps, steps),
+        save_interval_steps=save,
+        checkpoint_interval_steps=save * max(1, min(v.checkpoint_interval_steps, steps) // save),
         driver="member",
         dispersion=v.dispersion,
         dispersion_functional=v.dispersion_functional,
@@ -70,7 +73,9 @@ def shared_start(path: Path, spec: CampaignSpec, model_files: list[Path], device
     steps = spec.validation.equilibration_steps
     if steps:
         equilibration = path.parent / "equilibration"
-        run_with_models(start, model_files, _parameters(spec, steps), equilibration, device=device)
+        run_with_models(
+            start, model_files, run_parameters(spec, steps), equilibration, device=device
+        )
         start = last_state(equilibration)
     partial = path.with_name(path.name + ".partial")
     write(partial, start, format="extxyz")
@@ -100,7 +105,9 @@ def validate_iteration(
     device = v.device if v.device != "auto" else settings.device
     start = shared_start(shared_cell_file(settings, campaign_id), spec, model_files, device)
     run_dir = iteration_dir(settings, campaign_id, iteration_index) / "validation"
-    result = run_with_models(start, model_files, _parameters(spec, v.steps), run_dir, device=device)
+    result = run_with_models(
+        start, model_files, run_parameters(spec, v.steps), run_dir, device=device
+    )
     frames = read(result.trajectory, ":")
     assert isinstance(frames, list)
     interval_fs = v.save_interval_steps * v.timestep_fs
