@@ -28,6 +28,7 @@ from wise_al.db.models import (
     ReferenceEnergies,
     RunStatus,
     TaskRun,
+    Validation,
     WalkerRun,
 )
 from wise_al.db.repositories import CampaignRepository, TaskRunRepository
@@ -57,6 +58,7 @@ def start_campaign(sessions: sessionmaker[Session]) -> int:
             "selection.budget_per_iteration": 2,
             "model.committee_size": 2,
             "review.gate": "auto",
+            "validation": {"enabled": True, "steps": 20, "save_interval_steps": 10},
         }
     )
     with transaction(sessions) as session:
@@ -121,7 +123,8 @@ FAILS_CAMPAIGN = {
     Unit.TRAIN: "members failed to train",
     Unit.EVALUATE: "evaluation failed",
 }
-GOES_ON = {Unit.EXPLORE, Unit.LABEL, Unit.CALIBRATE}
+#: A validation whose MD fails is a finding about the potential: the campaign goes on.
+GOES_ON = {Unit.EXPLORE, Unit.LABEL, Unit.CALIBRATE, Unit.VALIDATE}
 
 
 def failure_on_domain_row(session: Session, campaign_id: int, unit: Unit) -> str | None:
@@ -150,6 +153,10 @@ def failure_on_domain_row(session: Session, campaign_id: int, unit: Unit) -> str
         ).one()
     if unit == Unit.CALIBRATE:
         return str(iteration.metrics["calibration"]["reason"])
+    if unit == Unit.VALIDATE:
+        return session.scalars(
+            select(Validation.error).where(Validation.iteration_index == iteration.index)
+        ).one()
     return str(iteration.metrics["failures"][unit])
 
 
@@ -202,6 +209,7 @@ def test_every_delivery_twice_changes_nothing(
         assert session.scalar(select(func.count()).select_from(Label)) == 4
         assert session.scalar(select(func.count()).select_from(ModelVersion)) == 4
         assert session.scalar(select(func.count()).select_from(ReferenceEnergies)) == 1
+        assert session.scalar(select(func.count()).select_from(Validation)) == 2
         frames = session.scalar(select(func.sum(WalkerRun.steps_done)))
         assert frames == 4 * 5 * FRAMES_PER_WALKER
 

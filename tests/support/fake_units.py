@@ -23,6 +23,7 @@ from wise_al.db.repositories import (
     IterationRepository,
     ModelVersionRepository,
     ReferenceEnergiesRepository,
+    ValidationRepository,
     WalkerRunRepository,
 )
 from wise_al.jobs.calibrate import CALIBRATION_KEY
@@ -112,12 +113,22 @@ def _train(sessions: Sessions, settings: WorkerSettings, campaign_id: int, c: Co
         )
 
 
+def _validate(sessions: Sessions, settings: WorkerSettings, campaign_id: int, c: Command) -> None:
+    report = {"frames": 2, "density_g_per_cm3": 1.70, "sq_r_factor": 0.1}
+    scores = [{"metric": "sq_r_factor", "value": 0.1, "good": 0.02, "bad": 0.21, "grade": "fair"}]
+    with transaction(sessions) as session:
+        validations = ValidationRepository(session)
+        validations.start(campaign_id, c.iteration, {"steps": 2})
+        validations.record(campaign_id, c.iteration, observables=report, scores=scores, frames=2)
+
+
 _FAKE_RUNS = {
     Unit.EXPLORE: _explore,
     Unit.E0S: _e0s,
     Unit.LABEL: _label,
     Unit.CALIBRATE: _calibrate,
     Unit.TRAIN: _train,
+    Unit.VALIDATE: _validate,
 }
 
 #: The registry with the expensive units replaced: same domain rows, same failure records.
