@@ -186,6 +186,13 @@ def test_observable_targets_without_validation_are_refused() -> None:
         spec(stopping={"observable_targets": {"sq_r_factor": 0.05}})
     with pytest.raises(ValueError, match="observable_targets"):
         spec(**VALIDATING, stopping={"observable_targets": {"pressure": 1.0}})
+    twice = {"validation": {**VALIDATING["validation"], "dispersion": "d3bj"}}
+    with pytest.raises(ValueError, match=r"include D3BJ already.*counts it twice"):
+        spec(labelling={"method": "dft", "dispersion": "D3BJ"}, **twice)
+    with pytest.raises(ValueError, match="GFN1-xTB's own D3"):
+        spec(labelling={"method": "xtb"}, **twice)
+    plain = spec(labelling={"method": "dft", "dispersion": "none"}, **twice)
+    assert plain.validation.dispersion == "d3bj"  # D3 at MD time only: one choice, recorded
     with pytest.raises(ValueError, match="'equilibrated' needs validation"):
         spec(exploration={"start": "equilibrated"})
     assert (

@@ -87,9 +87,18 @@ class CampaignSpec(StrictModel):
 
     @field_validator("validation")
     @classmethod
-    def _equilibrated_start_needs_validation(
+    def _validation_fits_the_campaign(
         cls, validation: ValidationSpec, info: ValidationInfo
     ) -> ValidationSpec:
+        labelling = info.data.get("labelling")
+        if labelling is not None and validation.dispersion != "none":
+            # GFN1-xTB carries its own D3 dispersion: its labels include it as DFT-D3 ones do
+            in_labels = "GFN1-xTB's own D3" if labelling.method == "xtb" else labelling.dispersion
+            if in_labels != "none":
+                raise ValueError(
+                    f"dispersion: the labels include {in_labels} already; adding "
+                    f"{validation.dispersion} at MD time (validation.dispersion) counts it twice"
+                )
         exploration = info.data.get("exploration")
         if (
             exploration is not None
