@@ -5,18 +5,41 @@ Several workers share the artifact store; a reader must never see half a file.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from ase import Atoms
+from ase.io import read, write
+
+
+def write_bytes_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a rename in the same directory."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, target)
+
 
 def write_text_atomic(target: Path, text: str) -> None:
     """Write ``text`` to ``target`` through a rename in the same directory."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, target)
+    write_bytes_atomic(target, text.encode())
+
+
+def write_structure_atomic(target: Path, atoms: Atoms) -> Atoms:
+    """Write ``atoms`` as extxyz through a rename, and return them as read back.
+
+    Callers use what was written (8 decimals), not what they held: a run resumed from the
+    file then sees the very digits, and hashes of the start agree.
+    """
+    buffer = io.StringIO()
+    write(buffer, atoms, format="extxyz")
+    write_text_atomic(target, buffer.getvalue())
+    kept = read(target)
+    assert isinstance(kept, Atoms)
+    return kept
 
 
 def copy_atomic(source: Path, target: Path) -> None:

@@ -276,8 +276,3 @@ class ValidationRead(ValidationSummaryRead):
     density against time)."""
 
     parameters: dict[str, Any]
-
-    @classmethod
-    def full(cls, row: Any) -> ValidationRead:
-        """Every stored field of a validation row."""
-        return cls.model_validate(row)

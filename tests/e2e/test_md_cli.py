@@ -93,3 +93,7 @@ def test_bad_runs_are_refused_in_one_line_and_change_nothing(
     )
     assert "another start" in other
     assert (out / "trajectory.extxyz").read_bytes() == before
+    # the same --start given again continues the run (compared with the kept copy)
+    longer = ("--steps", "30", *short[2:])
+    extended = cli.json("md", *model, "--start", str(water), "-o", str(out), *longer)
+    assert (extended["resumed_from_step"], extended["frames"]) == (20, 4)

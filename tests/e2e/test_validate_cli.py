@@ -21,7 +21,7 @@ from wise_al.systems.cells import pack_cell
 
 SHORT = (
     "--nvt-equilibration-ps", "0.01", "--nvt-production-ps", "0.05", "--nvt-frames", "11",
-    "--npt-ps", "0.05", "--npt-discard-ps", "0.02", "--npt-frames", "11", "--device", "cpu",
+    "--npt-ps", "0.05", "--npt-discard-ps", "0.02", "--npt-frames", "6", "--device", "cpu",
 )  # fmt: skip
 
 
@@ -65,6 +65,10 @@ def test_validate_scores_a_model_and_resumes(
     density = float(np.mean(densities_g_per_cm3(kept)))
     report = result["report"]
     assert report["density_g_per_cm3"] == pytest.approx(density, rel=1e-9)
+    # each series on its own run's clock: NPT density (6 frames), NVT coordination (11)
+    assert report["density_time_ps"] == [f.info["time_ps"] for f in npt]
+    assert report["time_ps"] == pytest.approx([f.info["time_ps"] for f in production])
+    assert len(report["cn_li_o_running"]["total"]) == len(report["time_ps"]) == 11
     scores = {s["metric"]: s for s in result["scores"]}
     assert set(scores) == set(THRESHOLDS)
     assert scores["density_error_percent"]["value"] == pytest.approx(

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 from ase import Atoms
-from ase.io import write
 from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from wise_al.atomic_files import write_structure_atomic
 from wise_al.cli.explore import JsonOpt, read_frames
 from wise_al.cli.output import console, print_json
 from wise_al.errors import WiseAlError
@@ -61,11 +61,9 @@ def _start(
         )
         if not same:
             raise WiseAlError(f"{directory} holds a run from another start: use a new directory")
-    else:
-        directory.mkdir(parents=True, exist_ok=True)
-        write(kept, atoms, format="extxyz")
-    # the start as written: a resumed run reads these very digits, so hashes agree
-    return read_frames(kept)[-1]
+        return before  # the kept digits, which the run's start hash was taken from
+    directory.mkdir(parents=True, exist_ok=True)
+    return write_structure_atomic(kept, atoms)
 
 
 def md(

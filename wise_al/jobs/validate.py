@@ -4,13 +4,13 @@ cell, its observables against experiment, stored on the iteration's validation r
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from ase import Atoms
-from ase.io import read, write
+from ase.io import read
 from sqlalchemy.orm import Session
 
+from wise_al.atomic_files import write_structure_atomic
 from wise_al.db.engine import transaction
 from wise_al.db.models import RunStatus
 from wise_al.db.repositories import ModelVersionRepository, ValidationRepository
@@ -77,10 +77,7 @@ def shared_start(path: Path, spec: CampaignSpec, model_files: list[Path], device
             start, model_files, run_parameters(spec, steps), equilibration, device=device
         )
         start = last_state(equilibration)
-    partial = path.with_name(path.name + ".partial")
-    write(partial, start, format="extxyz")
-    os.replace(partial, path)
-    return shared_start(path, spec, model_files, device)  # as written, as every later reader
+    return write_structure_atomic(path, start)  # as written, as every later reader sees it
 
 
 def validate_iteration(

@@ -8,13 +8,15 @@ one cut off mid-write by a kill, are dropped and then written again, identically
 
 from __future__ import annotations
 
-import os
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from ase import Atoms
+
+from wise_al.atomic_files import write_bytes_atomic
 
 _STATE = "state:"
 
@@ -32,24 +34,21 @@ class Checkpoint:
 
     def save(self, path: Path) -> None:
         """Write atomically: a kill mid-write leaves the previous checkpoint intact."""
-        partial = path.with_name(path.name + ".partial")
-        with partial.open("wb") as handle:
-            arrays: dict[str, Any] = {_STATE + k: v for k, v in self.state.items()}
-            np.savez(
-                handle,
-                step=self.step,
-                frames=self.frames,
-                trajectory_bytes=self.trajectory_bytes,
-                numbers=self.atoms.numbers,
-                positions=self.atoms.positions,
-                momenta=self.atoms.get_momenta(),
-                cell=np.asarray(self.atoms.cell),
-                pbc=self.atoms.pbc,
-                **arrays,
-            )
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
+        arrays: dict[str, Any] = {_STATE + k: v for k, v in self.state.items()}
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            step=self.step,
+            frames=self.frames,
+            trajectory_bytes=self.trajectory_bytes,
+            numbers=self.atoms.numbers,
+            positions=self.atoms.positions,
+            momenta=self.atoms.get_momenta(),
+            cell=np.asarray(self.atoms.cell),
+            pbc=self.atoms.pbc,
+            **arrays,
+        )
+        write_bytes_atomic(path, buffer.getvalue())
 
     @classmethod
     def load(cls, path: Path) -> Checkpoint:

@@ -11,9 +11,6 @@ from ase.calculators.mixing import SumCalculator
 
 from wise_al.md.parameters import Dispersion
 
-#: Our names for simple-dftd3's damping functions.
-DAMPING = {"d3bj": "d3bj", "d3zero": "d3zero"}
-
 
 def add_dispersion(
     calculator: BaseCalculator, dispersion: Dispersion, functional: str
@@ -23,7 +20,7 @@ def add_dispersion(
         return calculator
     from dftd3.ase import DFTD3
 
-    d3 = DFTD3(method=functional, damping=DAMPING[dispersion])
+    d3 = DFTD3(method=functional, damping=dispersion)  # our names are simple-dftd3's
     return SumCalculator([calculator, d3])
 
 

@@ -23,6 +23,7 @@ from ase.io import write
 from ase.md.md import MolecularDynamics
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
+from wise_al.atomic_files import write_text_atomic
 from wise_al.errors import WiseAlError
 from wise_al.mace.calculator import CommitteeCalculator
 from wise_al.md.checkpoint import Checkpoint
@@ -72,8 +73,9 @@ def _check_record(directory: Path, record: dict[str, Any]) -> bool:
     before = ProductionParameters.model_validate(stored["parameters"])
     now = ProductionParameters.model_validate(record["parameters"])
     if not before.same_run_as(now):
+        previous = before.model_dump()
         changed = sorted(
-            k for k, v in now.model_dump(exclude={"steps"}).items() if before.model_dump()[k] != v
+            k for k, v in now.model_dump(exclude={"steps"}).items() if previous[k] != v
         )
         raise WiseAlError(
             f"{directory} holds another run ({', '.join(changed)} differ): "
@@ -173,7 +175,7 @@ def run_production(
         trajectory.unlink(missing_ok=True)  # killed before its first checkpoint: start over
     # written once the run is known to go ahead (a refused call changes nothing); a resumed
     # run's steps may have grown
-    (directory / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True))
+    write_text_atomic(directory / RECORD, json.dumps(record, indent=2, sort_keys=True))
 
     def observe() -> None:
         nonlocal frames

@@ -8,7 +8,6 @@ Every run is a resumable production directory, so a killed validation continues.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +15,10 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from ase import Atoms
-from ase.io import read, write
+from ase.io import read
 from pydantic import Field, model_validator
 
+from wise_al.atomic_files import write_structure_atomic
 from wise_al.errors import WiseAlError
 from wise_al.md.parameters import Dispersion, ProductionParameters
 from wise_al.observables.convergence import block_average, running_average
@@ -136,10 +136,7 @@ def run_protocol(
             )
         relaxed.info["source_sha256"] = source
         directory.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        write(partial, relaxed, format="extxyz")
-        os.replace(partial, path)
-        return minimised(cell, name)  # as written: a resumed run reads the same digits
+        return write_structure_atomic(path, relaxed)
 
     def stage(name: Stage, start: Atoms, parameters: ProductionParameters) -> Path:
         run_dir = directory / name.replace("_", "-")
@@ -166,18 +163,18 @@ def run_protocol(
         directories["npt"] = stage("npt", minimised(npt_cell, "npt"), protocol.run("npt"))
         npt = read(directories["npt"] / "trajectory.extxyz", ":")
         assert isinstance(npt, list)
-        kept = [f for f in npt if f.info["time_ps"] >= protocol.npt_discard_ps]
-        series = densities_g_per_cm3(kept)
-        blocks = block_average(series, blocks=5) if len(series) >= 10 else None
+        times_ps = np.array([float(f.info["time_ps"]) for f in npt])
+        series = densities_g_per_cm3(npt)
+        averaged = series[times_ps >= protocol.npt_discard_ps]
+        blocks = block_average(averaged, blocks=5) if len(averaged) >= 10 else None
         report |= {
-            "density_g_per_cm3": float(np.mean(series)),
+            "density_g_per_cm3": float(np.mean(averaged)),
             "density_stderr_g_per_cm3": None if blocks is None else blocks.stderr,
-            "time_ps": [float(f.info["time_ps"]) for f in npt],
-            "density_series_g_per_cm3": densities_g_per_cm3(npt).round(5).tolist(),
+            # the NPT run's own clock: time_ps stays the NVT production's (CN convergence)
+            "density_time_ps": times_ps.tolist(),
+            "density_series_g_per_cm3": series.round(5).tolist(),
+            "density_running_g_per_cm3": running_average(series).round(5).tolist(),
             "density_source": f"NPT, after the first {protocol.npt_discard_ps:g} ps",
         }
-        report["density_running_g_per_cm3"] = (
-            running_average(densities_g_per_cm3(npt)).round(5).tolist()
-        )
     report = finite_or_none(report)
     return ProtocolResult(report, score_report(report), {k: str(v) for k, v in directories.items()})

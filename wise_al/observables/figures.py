@@ -41,14 +41,18 @@ def rdf_figure(report: dict[str, Any]) -> go.Figure:
 
 
 def density_figure(report: dict[str, Any]) -> go.Figure:
-    """Density per frame and its running average against time, with experiment's line."""
-    x = report.get("time_ps") or list(range(report["frames"]))
+    """Density per frame and its running average against time, with experiment's line.
+
+    The density may come from its own run (``density_time_ps``: the protocol's NPT run),
+    else from the observed trajectory (``time_ps``)."""
+    times = report.get("density_time_ps") or report.get("time_ps")
+    x = times or list(range(len(report["density_series_g_per_cm3"])))
     figure = go.Figure(layout=_LAYOUT)
     figure.add_scatter(x=x, y=report["density_series_g_per_cm3"], name="per frame", opacity=0.5)
     figure.add_scatter(x=x, y=report["density_running_g_per_cm3"], name="running average")
     experiment = references_21m()["density_g_cm3"]["value"]
     figure.add_hline(y=experiment, line_dash="dash", annotation_text=f"experiment {experiment}")
-    axis = "time (ps)" if report.get("time_ps") else "frame"
+    axis = "time (ps)" if times else "frame"
     figure.update_layout(title="Density", xaxis_title=axis, yaxis_title="density (g/cm³)")
     return figure
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from services.api.dashboard.views import LAYOUT, figure_spec
 from wise_al.db.models import Validation
-from wise_al.observables.figures import report_figures
 from wise_al.observables.reference import references_21m
 
 #: Species of the diffusion trend, in the experimental order (fastest first).
@@ -20,6 +19,8 @@ DIFFUSING = ("H2O", "Li+", "TFSI-")
 
 def iteration_figures(validation: Validation) -> dict[str, dict[str, Any]]:
     """S(q) over experiment, g(r), density and coordination against time of one validation."""
+    from wise_al.observables.figures import report_figures  # plotly: only when drawing
+
     specs = {}
     for name, figure in report_figures(validation.observables).items():
         spec = figure.to_plotly_json()

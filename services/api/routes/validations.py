@@ -32,7 +32,7 @@ def get_validation(
 ) -> ValidationRead:
     """One iteration's validation with every observable, curves included."""
     CampaignRepository(session).get(campaign_id)
-    return ValidationRead.full(ValidationRepository(session).at(campaign_id, iteration))
+    return ValidationRead.model_validate(ValidationRepository(session).at(campaign_id, iteration))
 
 
 @router.get(
