@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -178,6 +180,22 @@ class WiseAlClient:
         """Each iteration's committee against experiment: grades and scalar observables."""
         path = f"/campaigns/{campaign_id}/validations"
         result: list[dict[str, Any]] = self._request("GET", path)
+        return result
+
+    def upload_dataset(self, path: Path, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Upload an extxyz (streamed from disk) with its ``DatasetSpec`` metadata."""
+        with path.open("rb") as handle:
+            files = {"file": (path.name, handle, "chemical/x-extxyz")}
+            result: dict[str, Any] = self._request(
+                "POST", "/datasets", data={"metadata": json.dumps(metadata)}, files=files
+            )
+        return result
+
+    def list_datasets(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """One page of uploaded datasets, newest first."""
+        result: dict[str, Any] = self._request(
+            "GET", "/datasets", params={"limit": limit, "offset": offset}
+        )
         return result
 
     def download_model(self, campaign_id: int, version_id: int) -> bytes:

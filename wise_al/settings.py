@@ -114,6 +114,8 @@ class ApiSettings(CoreSettings):
     """Settings of the API process (``WISE_AL_MAX_BODY_BYTES`` ...)."""
 
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    #: Largest dataset upload (``POST /datasets``), enforced while the body streams in.
+    max_upload_bytes: int = Field(default=512 * 1_048_576, gt=0)
     #: Signs the dashboard's session and CSRF cookies. When unset, a random key is kept in
     #: ``<home>/session.key`` so API processes sharing a home share sign-ins.
     session_secret: SecretStr | None = None

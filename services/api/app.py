@@ -11,7 +11,15 @@ import wise_al
 from services.api.dashboard import install_dashboard
 from services.api.errors import install_error_handlers
 from services.api.limits import BodySizeLimit
-from services.api.routes import campaigns, frames, health, results, runs, validations
+from services.api.routes import (
+    campaigns,
+    datasets,
+    frames,
+    health,
+    results,
+    runs,
+    validations,
+)
 from services.worker.dispatch import create_celery
 from wise_al.db.engine import create_db_engine, create_session_factory
 from wise_al.db.migrate import require_current
@@ -45,13 +53,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.session_factory = create_session_factory(engine)
     app.state.celery = create_celery(settings)  # a producer only: the API never runs jobs
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={f"{API_PREFIX}/datasets": settings.max_upload_bytes},
+    )
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(campaigns.router, prefix=API_PREFIX)
     app.include_router(runs.router, prefix=API_PREFIX)
     app.include_router(frames.router, prefix=API_PREFIX)
     app.include_router(results.router, prefix=API_PREFIX)
     app.include_router(validations.router, prefix=API_PREFIX)
+    app.include_router(datasets.router, prefix=API_PREFIX)
 
     install_dashboard(app, settings)  # "/" and the pages; the REST API stays under /api/v1
     return app

@@ -276,3 +276,30 @@ class ValidationRead(ValidationSummaryRead):
     density against time)."""
 
     parameters: dict[str, Any]
+
+
+class DatasetRead(BaseModel):
+    """An uploaded dataset: what it holds and the level its labels were declared at."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: str
+    sha256: str
+    size_bytes: int
+    summary: dict[str, Any]
+    level_of_theory: dict[str, Any] | None
+    level_sha256: str | None
+    labelling: dict[str, Any] | None
+    confirmation: dict[str, Any] | None
+    description: str
+    created_by: str | None
+    created_at: datetime
+
+
+class DatasetPage(BaseModel):
+    items: list[DatasetRead]
+    total: int
+    limit: int
+    offset: int

@@ -17,6 +17,7 @@ from wise_al.cli import (
     admin,
     campaigns,
     cutoff,
+    datasets,
     demo,
     embedded,
     explore,
@@ -38,6 +39,7 @@ app = typer.Typer(
 admin.register(app)
 campaigns.register(app)
 cutoff.register(app)
+datasets.register(app)
 demo.register(app)
 embedded.register(app)
 explore.register(app)

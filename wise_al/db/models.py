@@ -151,6 +151,8 @@ class Frame(Base):
     selection_reason: Mapped[str | None] = mapped_column(Text)
     # mean invariant MACE features: duplicates and diversity at selection
     descriptor: Mapped[list[Any] | None]
+    # imported frames: the group they split with (None: walker frames split by their run)
+    split_group: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     flags: Mapped[list[FrameFlag]] = relationship(passive_deletes=True)
@@ -189,6 +191,11 @@ class Label(Base):
     frame_id: Mapped[int] = _fk("frame.id")
     level_of_theory: Mapped[dict[str, Any]]
     level_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # where the numbers came from: CP2K here, or an uploaded dataset (LabelProvenance)
+    provenance: Mapped[str] = mapped_column(String(20), default="cp2k", server_default="cp2k")
+    dataset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dataset.id", ondelete="RESTRICT"), index=True
+    )
     status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.PENDING)
     energy_eV: Mapped[float | None]
     forces_eV_per_A: Mapped[list[Any] | None]
@@ -209,6 +216,39 @@ class Label(Base):
     wall_time_s: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class LabelProvenance(StrEnum):
+    CP2K = "cp2k"
+    IMPORTED = "imported"
+
+
+class Dataset(Base):
+    """An uploaded extxyz: labelled frames at a declared level, or starting structures.
+
+    The file lives in the artifact store under its content hash and is never overwritten;
+    campaigns name a dataset in their spec and import its frames as labels.
+    """
+
+    __tablename__ = "dataset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # wise_al.datasets.check.Kind
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int]
+    file_path: Mapped[str] = mapped_column(Text)
+    # wise_al.datasets.check.DatasetSummary: frames, elements, energy range, ...
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    level_of_theory: Mapped[dict[str, Any] | None]
+    level_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # the CP2K labelling section the level was declared as (None: a foreign level record)
+    labelling: Mapped[dict[str, Any] | None]
+    # frames re-labelled with CP2K to confirm the declared level, and how close they came
+    confirmation: Mapped[dict[str, Any] | None]
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ModelVersion(Base):

@@ -32,3 +32,10 @@ def shared_cell_file(settings: CoreSettings, campaign_id: int) -> Path:
 def legacy_e0s_file(settings: CoreSettings, campaign_id: int) -> Path:
     """Where isolated-atom energies were kept before they moved to the database (read only)."""
     return settings.resolved_artifact_dir() / "campaigns" / str(campaign_id) / "e0s.json"
+
+
+def dataset_file(settings: CoreSettings, sha256: str) -> Path:
+    """``<artifacts>/datasets/<sha256>.extxyz``: an upload, by its content (never overwritten)."""
+    folder = settings.resolved_artifact_dir() / "datasets"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{sha256}.extxyz"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from wise_al.db.engine import transaction
 from wise_al.db.models import Frame, FrameFlag, FrameStatus, RunStatus
 from wise_al.db.repositories import (
+    DatasetRepository,
     FrameRepository,
     IterationRepository,
     ModelVersionRepository,
@@ -92,6 +93,8 @@ def explore_walker(
         members = ModelVersionRepository(session).latest_committee(campaign_id, iteration_index)
         run_id = _start_walker(session, campaign_id, iteration_index, walker_index)
         seed = WalkerRunRepository(session).get(run_id).seed
+        starts = DatasetRepository(session).named_in(spec).get("exploration.start_structures")
+        starts_file = Path(starts.file_path) if starts is not None else None
     if members:
         model_files = [Path(str(m.file_path)) for m in members]
     elif spec.model.foundation:
@@ -103,9 +106,16 @@ def explore_walker(
     conditions = walker_conditions(spec)[walker_index]
     system = spec.system
     equilibrated = shared_cell_file(settings, campaign_id)
-    if spec.exploration.start == "equilibrated" and equilibrated.exists():
-        start = read(equilibrated)
-        assert isinstance(start, Atoms)
+    if starts_file is not None:
+        frames = read(starts_file, index=":")
+        assert isinstance(frames, list)
+        given = frames[walker_index % len(frames)]
+        # the bare structure: the upload's other keys (labels, velocities) stay behind
+        start = Atoms(given.numbers, given.positions, cell=given.cell, pbc=given.pbc)
+    elif spec.exploration.start == "equilibrated" and equilibrated.exists():
+        shared = read(equilibrated)
+        assert isinstance(shared, Atoms)
+        start = shared
         start.set_momenta(np.zeros_like(start.positions))  # each walker draws its own
     else:
         side = system.cell_A[0] if system.cell_A else None
@@ -140,7 +150,9 @@ def explore_walker(
     judged = len(model_files) > 1 and any(
         f.deviation.max_eV_per_A > COLLAPSED_EV_PER_A for f in result.frames
     )
-    kept = [f for f in result.frames if f.flags or not judged or str(f.frame_class) != "accurate"]
+    # a baseline selection draws from every saved frame, so every one is kept for it
+    keep_all = not judged or spec.selection.strategy != "committee"
+    kept = [f for f in result.frames if keep_all or f.flags or str(f.frame_class) != "accurate"]
     descriptors = [
         row
         for k in range(0, len(kept), DESCRIPTOR_BATCH)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from wise_al.db.engine import transaction
-from wise_al.db.models import FrameStatus
+from wise_al.db.models import FrameStatus, LabelProvenance
 from wise_al.db.repositories import FrameRepository, IterationRepository, LabelRepository
 from wise_al.jobs.unit import (
     Resource,
@@ -26,7 +26,10 @@ SELECTED_KEY = "selected"
 def select_iteration(
     sessions: Sessions, settings: CoreSettings, campaign_id: int, iteration_index: int
 ) -> None:
-    """Mark the chosen frames selected, keep every decision's reason, record the count."""
+    """Mark the chosen frames selected, keep every decision's reason, record the count.
+
+    The campaign's label budget counts CP2K labels only: imported ones cost no DFT here.
+    """
     with transaction(sessions) as session:
         spec = spec_of(session, campaign_id)
         iterations = IterationRepository(session)
@@ -41,10 +44,11 @@ def select_iteration(
                 max_deviation_eV_per_A=f.max_deviation_eV_per_A or 0.0,
                 flags=tuple(sorted({flag.kind for flag in f.flags})),
                 descriptor=np.asarray(f.descriptor, dtype=float),
+                time=(f.walker_run_id or 0, f.md_step),
             )
             for f in frames.values()
         ]
-        labelled = LabelRepository(session).count_done(campaign_id)
+        labelled = LabelRepository(session).count_done(campaign_id, provenance=LabelProvenance.CP2K)
         left = max(spec.stopping.max_labels - labelled, 0)
         decisions = select_frames(
             candidates, spec.selection, spec.uncertainty if judged else None, budget=left

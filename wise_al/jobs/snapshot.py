@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from wise_al.db.models import Campaign, Iteration, RunStatus, WalkerRun
+from wise_al.db.models import Campaign, Iteration, LabelProvenance, RunStatus, WalkerRun
 from wise_al.db.repositories import (
     FrameRepository,
     IterationRepository,
@@ -25,6 +25,7 @@ from wise_al.db.repositories import (
 from wise_al.db.repositories.iterations import FAILURES_KEY
 from wise_al.jobs.calibrate import CALIBRATION_KEY
 from wise_al.jobs.evaluate import EVALUATION_KEY
+from wise_al.jobs.seed import SEEDED_KEY
 from wise_al.jobs.select import SELECTED_KEY
 from wise_al.loop import Snapshot, Unit
 from wise_al.loop.advance import walker_count
@@ -77,7 +78,9 @@ def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> S
         else 0,
         to_label=frames.to_label(iteration.id, spec.review.gate),
         labels_done_iteration=labels.count_done(campaign.id, iteration.id),
-        labels_total=labels.count_done(campaign.id),
+        labels_total=labels.count_done(campaign.id, provenance=LabelProvenance.CP2K),
+        seeded=SEEDED_KEY in metrics,
+        seed_failed=failures.get(Unit.SEED),
         e0s_ready=e0s is not None and e0s.status == RunStatus.DONE,
         e0s_failed=e0s.error if e0s is not None and e0s.status == RunStatus.FAILED else None,
         members_done=models.count(campaign.id, RunStatus.DONE, iteration.index),

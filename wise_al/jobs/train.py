@@ -22,9 +22,9 @@ from wise_al.systems.structures import structure_from_dict
 
 
 def _group(frame: Frame, timestep_fs: float, block_fs: float | None) -> str | None:
-    """A frame's split group: its walker run's trajectory block (None: not from a walker)."""
+    """A frame's split group: its walker run's trajectory block, or its imported group."""
     if frame.walker_run_id is None:
-        return None
+        return frame.split_group
     from wise_al.mace.datasets import split_group
 
     return split_group(frame.walker_run_id, frame.md_step, timestep_fs, block_fs)
@@ -40,8 +40,13 @@ def train_member(
     """Fine-tune (or train) member ``member`` of this iteration and record its model version.
 
     Every iteration starts again from the foundation on all labels so far, so a member's
-    quality never depends on the history of earlier members.
+    quality never depends on the history of earlier members. Under strategy ``foundation``
+    nothing trains: the foundation is recorded as the one member, scored on the external
+    test set.
     """
+    if spec_strategy(sessions, campaign_id) == "foundation":
+        record_foundation(sessions, settings, campaign_id, iteration_index)
+        return
     from wise_al.mace.datasets import check_external_test, write_dataset
     from wise_al.mace.fit import file_sha256, member_job, member_record
     from wise_al.mace.foundations import resolve_foundation
@@ -117,6 +122,44 @@ def train_member(
             else {"file": str(foundation), "sha256": file_sha256(foundation)},
             e0s_eV={str(z): e for z, e in sorted(job.e0s.items())},
             level_sha256=dataset.level_sha256,
+        )
+
+
+def spec_strategy(sessions: Sessions, campaign_id: int) -> str:
+    with transaction(sessions) as session:
+        return spec_of(session, campaign_id).model.strategy
+
+
+def record_foundation(
+    sessions: Sessions, settings: WorkerSettings, campaign_id: int, iteration_index: int
+) -> None:
+    """Record the foundation, untouched, as the committee's only member."""
+    from wise_al.mace.datasets import check_external_test
+    from wise_al.mace.fit import foundation_record
+    from wise_al.mace.foundations import resolve_foundation
+
+    with transaction(sessions) as session:
+        spec = spec_of(session, campaign_id)
+    assert spec.model.foundation is not None  # the spec requires one for this strategy
+    foundation = resolve_foundation(spec.model.foundation, settings.home)
+    t = spec.model.training
+    external = (
+        check_external_test(settings.home / t.external_test_set, None)
+        if t.external_test_set
+        else None
+    )
+    device = spec.exploration.device if spec.exploration.device != "auto" else settings.device
+    work = iteration_dir(settings, campaign_id, iteration_index) / "foundation"
+    record = foundation_record(foundation, external, device if device != "auto" else "cpu", work)
+    with transaction(sessions) as session:
+        ModelVersionRepository(session).record_member(
+            campaign_id,
+            iteration_index,
+            0,
+            strategy="foundation",
+            record=record,
+            dataset_sha256="",
+            parent={"file": str(foundation), "sha256": record["sha256"]},
         )
 
 

@@ -62,6 +62,17 @@ def _targets_met(snap: Snapshot, spec: CampaignSpec) -> str:
     return ", ".join(f"{k} {measured[k]:.3g} <= {limit:g}" for k, limit in targets.items())
 
 
+def first_phase(spec: CampaignSpec) -> Phase:
+    """Where iteration 0 begins: importing the initial dataset, taking the foundation as it
+    is (strategy ``foundation``: straight to its "training", which trains nothing), or
+    exploring with the foundation."""
+    if spec.model.strategy == "foundation":
+        return Phase.TRAIN
+    if spec.model.initial_dataset is not None:
+        return Phase.SEED
+    return Phase.EXPLORE
+
+
 def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
     """Decide the next step of a campaign.
 
@@ -80,6 +91,16 @@ def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
     if snap.status != CampaignStatus.RUNNING:
         return _stay(snap, f"campaign is {snap.status}")
     stop = spec.stopping
+    if snap.phase == Phase.SEED:
+        if snap.seed_failed:
+            return _end(
+                snap, CampaignStatus.FAILED, f"importing the initial dataset failed: "
+                f"{snap.seed_failed}"
+            )  # fmt: skip
+        if not snap.seeded:
+            return _stay(snap, "importing the initial dataset", Command(Unit.SEED, snap.iteration))
+        imported = f"{snap.labels_done_iteration} labels imported"
+        return _go(snap, Phase.LABEL, imported, *_label(snap))
     if snap.phase == Phase.EXPLORE:
         if snap.walkers_finished < snap.walkers:
             done = f"{snap.walkers_finished}/{snap.walkers}"
@@ -173,6 +194,14 @@ def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
         met = _targets_met(snap, spec)
         if met:
             return _end(snap, CampaignStatus.COMPLETED, f"validated against experiment: {met}")
+        if spec.model.strategy == "foundation":
+            return _end(
+                snap,
+                CampaignStatus.COMPLETED,
+                "foundation baseline evaluated"
+                + (" and validated" if spec.validation.enabled else "")
+                + ": it trains nothing",
+            )
         if snap.labels_total >= stop.max_labels:
             return _end(
                 snap, CampaignStatus.COMPLETED, f"label budget spent: {snap.labels_total} labels"

@@ -25,6 +25,7 @@ class CampaignStatus(enum.StrEnum):
 
 
 class Phase(enum.StrEnum):
+    SEED = "seed"  # iteration 0 of a campaign seeded with an uploaded dataset
     EXPLORE = "explore"
     SELECT = "select"
     REVIEW = "review"
@@ -39,6 +40,7 @@ class Phase(enum.StrEnum):
 class Unit(enum.StrEnum):
     """Kinds of unit of work a command asks for (each declared in :mod:`wise_al.jobs`)."""
 
+    SEED = "seed"  # import an uploaded dataset's frames as labels of iteration 0
     EXPLORE = "explore"  # one walker
     SELECT = "select"
     E0S = "e0s"  # isolated-atom reference energies at the campaign's level of theory
@@ -82,7 +84,10 @@ class Snapshot:
     to_label
         Ids of frames accepted for labelling that have no finished label yet.
     labels_done_iteration, labels_total
-        Successful labels of this iteration and of the whole campaign.
+        Successful labels of this iteration (imported ones included) and the campaign's
+        CP2K labels (what its label budget counts).
+    seeded, seed_failed
+        Whether iteration 0's uploaded dataset was imported, and why that failed.
     e0s_ready, e0s_failed
         Isolated-atom energies at the campaign's level of theory: computed, or why not.
     calibrated
@@ -117,6 +122,8 @@ class Snapshot:
     to_label: tuple[int, ...] = field(default_factory=tuple)
     labels_done_iteration: int = 0
     labels_total: int = 0
+    seeded: bool = False
+    seed_failed: str | None = None
     e0s_ready: bool = False
     e0s_failed: str | None = None
     calibrated: bool = False

@@ -57,26 +57,20 @@ class FittedCommittee:
 PARITY_MAX_FORCE_COMPONENTS = 3000
 
 
-def _errors(
-    member: TrainedMember, dataset: Dataset, device: str, external: Path | None
+def held_out_errors(
+    model_file: Path, held_out: dict[str, Path], device: str, parity_file: Path
 ) -> dict[str, Any]:
-    """Errors per held-out split (and on the external test set); the last one's parity
-    pairs go to ``parity.json``.
+    """Errors of one model per held-out split; the last split's parity pairs go to
+    ``parity_file``.
     """
     from wise_al.mace.evaluate import evaluate  # torch: only once there is a model
 
-    assert member.model_file is not None
     errors: dict[str, Any] = {}
-    held_out: dict[str, Path] = {
-        split: dataset.files[split] for split in ("valid", "test") if split in dataset.files
-    }
-    if external is not None:
-        held_out["external"] = external
     for split, path in held_out.items():
         if path.is_file():
             frames = read(path, index=":")
             assert isinstance(frames, list)
-            split_errors, parity = evaluate(member.model_file, frames, device)
+            split_errors, parity = evaluate(model_file, frames, device)
             errors[split] = split_errors.to_dict()
             stride = max(1, -(-len(parity.forces_ref) // PARITY_MAX_FORCE_COMPONENTS))
             pairs = {
@@ -86,8 +80,50 @@ def _errors(
                 "forces_ref_eV_per_A": parity.forces_ref[::stride].tolist(),
                 "forces_pred_eV_per_A": parity.forces_pred[::stride].tolist(),
             }
-            write_text_atomic(member.model_file.parent / "parity.json", json.dumps(pairs))
+            write_text_atomic(parity_file, json.dumps(pairs))
     return errors
+
+
+def _errors(
+    member: TrainedMember, dataset: Dataset, device: str, external: Path | None
+) -> dict[str, Any]:
+    """A trained member's errors on its valid and test splits and the external test set."""
+    assert member.model_file is not None
+    held_out: dict[str, Path] = {
+        split: dataset.files[split] for split in ("valid", "test") if split in dataset.files
+    }
+    if external is not None:
+        held_out["external"] = external
+    return held_out_errors(
+        member.model_file, held_out, device, member.model_file.parent / "parity.json"
+    )
+
+
+def foundation_record(
+    foundation: Path, external_test: Path | None, device: str, work_dir: Path
+) -> dict[str, Any]:
+    """The record of a foundation taken as it is (strategy ``foundation``): no training.
+
+    It is scored on the external test set only: it has no training set to hold out from.
+    Its energies keep the foundation's own reference (e.g. PBE for MACE-MP), so against
+    labels at another level the energy error holds a constant per-atom offset; the force
+    error is the comparable number.
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    parity = work_dir / "parity.json"
+    held_out = {"external": external_test} if external_test is not None else {}
+    return {
+        "file": str(foundation),
+        "sha256": file_sha256(foundation),
+        "log": None,
+        "seed": None,
+        "diversity": None,
+        "training_run": None,
+        "mace_arguments": [],
+        "excluded_labels": [],
+        "errors": held_out_errors(foundation, held_out, device, parity),
+        "parity": str(parity) if parity.exists() else None,
+    }
 
 
 def member_job(

@@ -21,12 +21,15 @@ class Candidate:
         Kinds of physics flags the frame raised (empty: none).
     descriptor
         Frame descriptor (mean invariant MACE features), for duplicates and diversity.
+    time
+        Where the frame sits in MD time: (walker, step); uniform-in-time selection orders by it.
     """
 
     index: int
     max_deviation_eV_per_A: float
     flags: tuple[str, ...]
     descriptor: np.ndarray
+    time: tuple[int, int] = (0, 0)
 
     @property
     def flagged(self) -> bool:

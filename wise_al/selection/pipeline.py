@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wise_al.selection.base import Candidate, Decision, priority
+from wise_al.selection.baselines import baseline_decisions
 from wise_al.selection.dedupe import remove_near_duplicates
 from wise_al.selection.diversity import farthest_point_order
 from wise_al.selection.window import window_or_flagged
@@ -20,8 +21,14 @@ def select_frames(
     ``window`` None means no committee judged the frames (a single foundation model):
     every frame passes on to de-duplication and diversity. ``budget`` caps
     ``selection.budget_per_iteration`` (what is left of a campaign's label budget).
-    Deterministic for a given ``selection.seed``.
+    Deterministic for a given ``selection.seed``. The ``random`` and ``uniform`` strategies
+    skip the window, flags, duplicates and diversity: they are the baselines.
     """
+    per_iteration = selection.budget_per_iteration
+    budget = per_iteration if budget is None else min(per_iteration, budget)
+    if selection.strategy != "committee":
+        decisions = baseline_decisions(candidates, selection.strategy, budget, selection.seed)
+        return sorted(decisions, key=lambda d: d.index)
     if window is None:
         kept, decisions = list(candidates), list[Decision]()
     else:
@@ -36,8 +43,6 @@ def select_frames(
     else:
         ordered = sorted(kept, key=priority)
         how = "highest deviation"
-    per_iteration = selection.budget_per_iteration
-    budget = per_iteration if budget is None else min(per_iteration, budget)
     for rank, candidate in enumerate(ordered):
         why = "flagged: " + ", ".join(candidate.flags) if candidate.flagged else how
         if rank < budget:

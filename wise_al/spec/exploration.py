@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from wise_al.spec.base import StrictModel, check_pair_keys, parse_element_pair
+from wise_al.spec.model import DatasetName
 
 #: Default species-pair minimum distances in Å, between molecules. Li-Li 2.6 Å is our own
 #: default (to calibrate): from-scratch models invent shorter Li+-Li+ contacts than DFT ever
@@ -32,16 +33,26 @@ class ExplorationSpec(StrictModel):
     save_interval_steps: Annotated[int, Field(ge=1)] = 10
     friction_per_fs: Annotated[float, Field(gt=0, le=1)] = 0.01
     driver: Literal["committee_mean", "member"] = "committee_mean"
-    start: Literal["packed", "equilibrated"] = Field(
+    start: Literal["packed", "equilibrated", "structures"] = Field(
         default="packed",
-        description="walkers start from a fresh packmol cell, or (once the campaign's first "
-        "validation made one) from its shared equilibrated cell with fresh velocities",
+        description="walkers start from a fresh packmol cell, from the campaign's shared "
+        "equilibrated cell (once its first validation made one), or from the frames of the "
+        "uploaded start_structures dataset (walker k takes frame k modulo their number); "
+        "with fresh velocities each time",
+    )
+    start_structures: DatasetName | None = Field(
+        default=None, description="an uploaded structures dataset (start: structures)"
     )
     early_stop_on_flags: bool = True
     device: Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d{1,3})?)$")] = "auto"
 
     @model_validator(mode="after")
     def _saves_something(self) -> ExplorationSpec:
+        if (self.start == "structures") != (self.start_structures is not None):
+            raise ValueError(
+                "start 'structures' and start_structures go together: name the uploaded "
+                "structures dataset walkers start from"
+            )
         shortest = min(self.steps_per_iteration)
         if self.save_interval_steps > shortest:
             raise ValueError(
@@ -125,8 +136,14 @@ class FlagsSpec(StrictModel):
 
 
 class SelectionSpec(StrictModel):
-    """How many and which frames go to DFT each iteration."""
+    """How many and which frames go to DFT each iteration.
 
+    ``strategy: committee`` is active learning (trust window and physics flags, then
+    de-duplication and diversity); ``random`` and ``uniform`` are its baselines at the same
+    budget: a random draw of all saved frames, or frames evenly spaced in MD time.
+    """
+
+    strategy: Literal["committee", "random", "uniform"] = "committee"
     budget_per_iteration: Annotated[int, Field(ge=1, le=100_000)] = 50
     diversity: bool = True
     near_duplicate_distance: Annotated[float, Field(ge=0, le=10)] = Field(

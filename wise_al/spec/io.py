@@ -6,13 +6,15 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from wise_al.errors import SpecError
 from wise_al.spec.campaign import CampaignSpec
+
+M = TypeVar("M", bound=BaseModel)
 
 #: Largest spec file read from disk; specs are small, a huge file is a mistake.
 MAX_SPEC_BYTES = 1_048_576
@@ -38,8 +40,8 @@ def describe_errors(errors: Sequence[Mapping[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def parse_spec(data: object) -> CampaignSpec:
-    """Validate a decoded spec (dict) into a :class:`CampaignSpec`.
+def parse_model(model: type[M], data: object, what: str = "spec") -> M:
+    """Validate decoded JSON or YAML (a mapping) into ``model``.
 
     Raises
     ------
@@ -48,11 +50,11 @@ def parse_spec(data: object) -> CampaignSpec:
     """
     if not isinstance(data, dict):
         raise SpecError(
-            "spec: must be a mapping of sections (system, model, ...)",
+            f"{what}: must be a mapping of fields",
             [{"loc": [], "msg": "must be a mapping", "type": "dict_type"}],
         )
     try:
-        return CampaignSpec.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         errors = [
             {
@@ -63,6 +65,16 @@ def parse_spec(data: object) -> CampaignSpec:
             for e in exc.errors(include_url=False, include_input=False)
         ]
         raise SpecError(describe_errors(errors), errors) from None
+
+
+def parse_spec(data: object) -> CampaignSpec:
+    """Validate a decoded spec (dict) into a :class:`CampaignSpec` (see :func:`parse_model`)."""
+    if not isinstance(data, dict):
+        raise SpecError(
+            "spec: must be a mapping of sections (system, model, ...)",
+            [{"loc": [], "msg": "must be a mapping", "type": "dict_type"}],
+        )
+    return parse_model(CampaignSpec, data)
 
 
 class _SpecLoader(yaml.SafeLoader):

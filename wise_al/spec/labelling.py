@@ -26,6 +26,9 @@ def _canonical(choices: tuple[str, ...]) -> BeforeValidator:
     return BeforeValidator(canonical)
 
 
+#: Fields that say how CP2K runs, not what it computes.
+RUN_ONLY_FIELDS = {"cores", "time_limit_s", "max_scf"}
+
 #: A basis set name as in CP2K's BASIS_MOLOPT: no spaces, paths or control characters.
 BasisName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._()+-]*$", max_length=80)]
 
@@ -71,6 +74,10 @@ class LabellingSpec(StrictModel):
         default_factory=dict,
         description="nested CP2K input (cp2k-input-tools simplified form) merged into the input",
     )
+
+    def same_level(self, other: LabellingSpec) -> bool:
+        """Whether two sections compute the same numbers (how CP2K is launched aside)."""
+        return self.model_dump(exclude=RUN_ONLY_FIELDS) == other.model_dump(exclude=RUN_ONLY_FIELDS)
 
     @field_validator("basis_per_element")
     @classmethod

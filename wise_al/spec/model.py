@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from wise_al.spec.base import StrictModel
 
@@ -52,7 +52,10 @@ def check_home_path(value: str, suffixes: tuple[str, ...]) -> str:
     return value
 
 
-Strategy = Literal["fine_tune_naive", "fine_tune_multihead", "from_scratch"]
+Strategy = Literal["fine_tune_naive", "fine_tune_multihead", "from_scratch", "foundation"]
+
+#: A dataset's name as uploaded (``POST /datasets``, ``wise-al dataset upload``).
+DatasetName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=120)]
 
 
 class TrainingSpec(StrictModel):
@@ -121,15 +124,33 @@ class TrainingSpec(StrictModel):
 
 
 class ModelSpec(StrictModel):
-    """The committee: foundation model, training strategy and size."""
+    """The committee: foundation model, training strategy and size.
+
+    Strategies: ``fine_tune_naive`` / ``fine_tune_multihead`` fine-tune the foundation;
+    ``from_scratch`` trains new models (the foundation, if given, only drives iteration 0's
+    MD); ``foundation`` trains nothing: the foundation alone is evaluated and validated, a
+    baseline for the others.
+    """
 
     foundation: str | None = Field(
         default=None,
         description="a MACE .model file, or a foundation name mace knows (e.g. medium-mpa-0)",
     )
     strategy: Strategy = "fine_tune_naive"
-    committee_size: Annotated[int, Field(ge=2, le=16)] = 4
+    committee_size: Annotated[int, Field(ge=1, le=16)] = 4
+    initial_dataset: DatasetName | None = Field(
+        default=None,
+        description="an uploaded labelled dataset (e.g. AIMD) imported as iteration 0's "
+        "labels: the first committee trains on it before any exploration",
+    )
     training: TrainingSpec = Field(default_factory=TrainingSpec)
+
+    @field_validator("committee_size")
+    @classmethod
+    def _members(cls, size: int, info: ValidationInfo) -> int:
+        if size < 2 and info.data.get("strategy") != "foundation":
+            raise ValueError("a committee that trains needs at least 2 members")
+        return size
 
     @field_validator("foundation")
     @classmethod
@@ -148,10 +169,27 @@ class ModelSpec(StrictModel):
 
     @model_validator(mode="after")
     def _strategy_needs(self) -> ModelSpec:
-        if self.strategy.startswith("fine_tune") and self.foundation is None:
+        if self.strategy != "from_scratch" and self.foundation is None:
             raise ValueError(
                 f"strategy {self.strategy!r} needs foundation: a .model file or a name mace knows"
             )
+        if (
+            self.strategy == "from_scratch"
+            and self.foundation is None
+            and not (self.initial_dataset)
+        ):
+            raise ValueError(
+                "strategy 'from_scratch' needs initial_dataset (labels to train the first "
+                "committee on) or foundation (a model to drive iteration 0's MD)"
+            )
+        if self.strategy == "foundation":
+            if "committee_size" in self.model_fields_set and self.committee_size != 1:
+                raise ValueError(
+                    "committee_size: strategy 'foundation' evaluates the foundation alone (1)"
+                )
+            if self.initial_dataset is not None:
+                raise ValueError("initial_dataset: strategy 'foundation' trains on nothing")
+            self.committee_size = 1
         if self.strategy == "fine_tune_multihead" and self.training.replay_data is None:
             raise ValueError("strategy 'fine_tune_multihead' needs training.replay_data")
         return self

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from services.api.deps import SessionDep, TokenDep
 from services.api.schemas import CampaignPage, CampaignRead, ErrorRead
 from wise_al.db.models import CampaignStatus
-from wise_al.db.repositories import CampaignRepository
+from wise_al.db.repositories import CampaignRepository, DatasetRepository
 from wise_al.spec import CampaignSpec, parse_spec
 from wise_al.spec.io import decode_json_text, decode_spec_text
 
@@ -58,8 +58,12 @@ _SPEC_REQUEST = {
 def create_campaign(
     token: TokenDep, session: SessionDep, body: Annotated[object, Depends(spec_body)]
 ) -> CampaignRead:
-    """Validate a campaign spec and store it as a draft. Invalid specs write nothing (422)."""
+    """Validate a campaign spec and store it as a draft. Invalid specs write nothing (422).
+
+    Datasets the spec names must be uploaded already, of the right kind and level.
+    """
     spec = parse_spec(body)
+    DatasetRepository(session).named_in(spec)
     campaign = CampaignRepository(session).create(spec, created_by=token.name)
     return CampaignRead.from_row(campaign)
 

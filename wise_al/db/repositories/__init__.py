@@ -2,6 +2,7 @@
 
 from wise_al.db.repositories.base import Page, paginate
 from wise_al.db.repositories.campaigns import CampaignRepository
+from wise_al.db.repositories.datasets import DatasetRepository
 from wise_al.db.repositories.frames import FrameFilter, FrameRepository
 from wise_al.db.repositories.iterations import IterationRepository
 from wise_al.db.repositories.labels import LabelRepository
@@ -15,6 +16,7 @@ from wise_al.db.repositories.walkers import WalkerRunRepository
 
 __all__ = [
     "CampaignRepository",
+    "DatasetRepository",
     "FrameFilter",
     "FrameRepository",
     "IterationRepository",

@@ -6,9 +6,10 @@ from typing import ClassVar
 
 from sqlalchemy import select
 
-from wise_al.db.models import Campaign, CampaignStatus, Iteration, Phase
+from wise_al.db.models import Campaign, CampaignStatus, Iteration
 from wise_al.db.repositories.base import Page, Repository
 from wise_al.errors import ConflictError
+from wise_al.loop import first_phase
 from wise_al.spec import CampaignSpec, dump_spec
 
 
@@ -86,6 +87,7 @@ class CampaignRepository(Repository[Campaign]):
         campaign.status = target
         campaign.status_reason = f"{action} by {by or 'a user'}"
         if action == "start":
-            self.session.add(Iteration(campaign_id=campaign.id, index=0, phase=Phase.EXPLORE))
+            phase = first_phase(CampaignSpec.model_validate(campaign.spec))
+            self.session.add(Iteration(campaign_id=campaign.id, index=0, phase=phase))
         self.session.flush()
         return campaign

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from wise_al.db.base import utcnow
-from wise_al.db.models import Frame, Label, RunStatus
+from wise_al.db.models import Frame, Label, LabelProvenance, RunStatus
 from wise_al.db.repositories.base import Page, Repository
 from wise_al.systems.levels import single_level
 
@@ -118,8 +118,13 @@ class LabelRepository(Repository[Label]):
             )
         )
 
-    def count_done(self, campaign_id: int, iteration_id: int | None = None) -> int:
-        """Successful labels of a campaign's frames (of one iteration's, if given)."""
+    def count_done(
+        self,
+        campaign_id: int,
+        iteration_id: int | None = None,
+        provenance: LabelProvenance | None = None,
+    ) -> int:
+        """Successful labels of a campaign's frames (of one iteration's, of one provenance)."""
         query = (
             select(func.count())
             .select_from(Label)
@@ -128,6 +133,8 @@ class LabelRepository(Repository[Label]):
         )
         if iteration_id is not None:
             query = query.where(Frame.iteration_id == iteration_id)
+        if provenance is not None:
+            query = query.where(Label.provenance == provenance)
         return int(self.session.scalar(query) or 0)
 
     def done_of_iteration(self, campaign_id: int, iteration_id: int) -> list[Label]:

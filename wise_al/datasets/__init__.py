@@ -1,0 +1,1 @@
+"""Uploaded data: labelled frames and starting structures, checked frame by frame."""

@@ -1,0 +1,76 @@
+"""What an upload declares about its file: name, kind, and the level of theory of its labels."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from wise_al.spec.base import StrictModel
+from wise_al.spec.labelling import LabellingSpec
+from wise_al.spec.model import DatasetName
+
+#: Largest level-of-theory record accepted, as JSON (records are a few hundred bytes).
+MAX_LEVEL_RECORD_BYTES = 65_536
+
+
+class DatasetSpec(StrictModel):
+    """The metadata of one upload (``POST /datasets``'s ``metadata`` part).
+
+    Labelled data declares its level of theory as the record its labels were computed at
+    (``level_of_theory``: what every label of wise-al stores, e.g. from ``wise-al dataset
+    upload --labelling``, which fingerprints the local CP2K), and, when CP2K made it, the
+    ``labelling`` section that reproduces it: only then can a campaign that labels with
+    CP2K train on it (the two are checked against each other on import). Structures
+    declare no level.
+    """
+
+    name: DatasetName
+    kind: Literal["labelled", "structures"] = "labelled"
+    description: Annotated[
+        str, Field(max_length=10_000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+    ] = ""
+    level_of_theory: dict[str, Any] | None = Field(
+        default=None,
+        description="the labels' level record: at least 'code' and 'method'; wise-al's own "
+        "CP2K records (code_version, data file hashes, ...) come from `wise-al dataset "
+        "upload --labelling`",
+    )
+    labelling: LabellingSpec | None = Field(
+        default=None, description="the CP2K labelling section the labels were computed with"
+    )
+    confirmation: dict[str, Any] | None = Field(
+        default=None,
+        description="frames re-labelled with CP2K by the uploading client (`--confirm`), "
+        "kept as provenance",
+    )
+
+    @field_validator("level_of_theory")
+    @classmethod
+    def _record(cls, record: dict[str, Any] | None) -> dict[str, Any] | None:
+        if record is None:
+            return None
+        for key in ("code", "method"):
+            if not isinstance(record.get(key), str) or not record[key].strip():
+                raise ValueError(f"must name the {key} as text (e.g. 'CP2K', 'GFN1-xTB')")
+        try:
+            text = json.dumps(record, sort_keys=True, allow_nan=False)
+        except ValueError:
+            raise ValueError("must be plain JSON (no NaN)") from None
+        if len(text) > MAX_LEVEL_RECORD_BYTES:
+            raise ValueError(f"larger than {MAX_LEVEL_RECORD_BYTES} bytes as JSON")
+        return record
+
+    @model_validator(mode="after")
+    def _level_declared(self) -> DatasetSpec:
+        if self.kind == "structures":
+            if self.level_of_theory is not None or self.labelling is not None:
+                raise ValueError("structures carry no labels: declare no level of theory")
+            return self
+        if self.level_of_theory is None:
+            raise ValueError(
+                "level_of_theory: labelled data must declare the level its labels were "
+                "computed at (`wise-al dataset upload --labelling spec.yaml` records it)"
+            )
+        return self
