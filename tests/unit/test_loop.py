@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from wise_al.loop import CampaignStatus, Command, Phase, Snapshot, Unit, advance
+from wise_al.loop import CampaignStatus, Command, Phase, Snapshot, Unit, advance, first_phase
 from wise_al.loop.advance import walker_count
 from wise_al.spec import CampaignSpec
 
@@ -313,3 +313,46 @@ def test_simulated_campaigns_always_stop_by_a_rule(gate: str, seed: int, validat
 def test_a_cancelled_campaign_stops_issuing_work() -> None:
     trace = _simulate(spec(), random.Random(0), cancel_at=5)
     assert len(trace) == 6
+
+
+def test_a_seeded_campaign_imports_then_computes_e0s_then_trains_before_exploring() -> None:
+    seeded = spec(model={"strategy": "from_scratch", "initial_dataset": "aimd", "committee_size": 2})
+    assert first_phase(seeded) == Phase.SEED
+    waiting = advance(snap(Phase.SEED), seeded)
+    assert waiting.phase == Phase.SEED and waiting.commands == (Command(Unit.SEED, 0),)
+    failed = advance(snap(Phase.SEED, seed_failed="no such file"), seeded)
+    assert failed.status == CampaignStatus.FAILED and "no such file" in failed.reason
+    imported = advance(snap(Phase.SEED, seeded=True, labels_done_iteration=40), seeded)
+    assert imported.phase == Phase.LABEL and "40 labels imported" in imported.reason
+    assert imported.commands == (Command(Unit.E0S, 0),)
+    ready = snap(Phase.LABEL, seeded=True, labels_done_iteration=40, e0s_ready=True)
+    training = advance(ready, seeded)
+    assert training.phase == Phase.TRAIN  # no committee explored yet: nothing to calibrate
+    assert {c.unit for c in training.commands} == {Unit.TRAIN}
+    # imported labels are not DFT spent here: the budget counts CP2K labels only
+    decided = advance(snap(Phase.DECIDE, labels_total=0, labels_done_iteration=40), seeded)
+    assert decided.iteration == 1 and decided.phase == Phase.EXPLORE
+
+
+def test_the_foundation_baseline_trains_nothing_and_stops_after_its_evaluation() -> None:
+    baseline = spec(model={"foundation": "models/f.model", "strategy": "foundation"})
+    assert baseline.model.committee_size == 1
+    assert first_phase(baseline) == Phase.TRAIN
+    asked = advance(snap(Phase.TRAIN), baseline)
+    assert asked.commands == (Command(Unit.TRAIN, 0, 0),)
+    evaluated = advance(snap(Phase.TRAIN, members_done=1), baseline)
+    assert evaluated.phase == Phase.EVALUATE
+    done = advance(snap(Phase.DECIDE, evaluated=True), baseline)
+    assert done.status == CampaignStatus.COMPLETED and "trains nothing" in done.reason
+    assert first_phase(spec()) == Phase.EXPLORE
+
+
+def test_strategies_refuse_what_they_cannot_do() -> None:
+    with pytest.raises(ValueError, match="evaluates the foundation alone"):
+        spec(model={"foundation": "f.model", "strategy": "foundation", "committee_size": 3})
+    with pytest.raises(ValueError, match="initial_dataset .* or foundation"):
+        spec(model={"strategy": "from_scratch"})
+    with pytest.raises(ValueError, match="at least 2 members"):
+        spec(model={"foundation": "f.model", "committee_size": 1})
+    with pytest.raises(ValueError, match="start_structures go together"):
+        spec(exploration={"start": "structures"})

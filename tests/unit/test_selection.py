@@ -71,3 +71,34 @@ def test_nothing_to_select() -> None:
     only_accurate = [candidate(0, 0.0, [0.0])]
     (decision,) = select_frames(only_accurate, selection(budget=5), WINDOW)
     assert not decision.selected
+
+
+def _timed(count: int, walkers: int = 2) -> list[Candidate]:
+    return [
+        Candidate(k, 0.01, (), np.zeros(2), time=(k % walkers, 10 * (k // walkers)))
+        for k in range(count)
+    ]
+
+
+def test_random_baseline_draws_the_budget_reproducibly_ignoring_the_committee() -> None:
+    frames = _timed(40)
+    spec = SelectionSpec(strategy="random", budget_per_iteration=8, seed=3)
+    first = select_frames(frames, spec, WINDOW)
+    again = select_frames(frames, spec, WINDOW)
+    chosen = [d.index for d in first if d.selected]
+    assert chosen == [d.index for d in again if d.selected]
+    assert len(chosen) == 8  # accurate frames too: the baseline does not look
+    other = select_frames(frames, spec.model_copy(update={"seed": 4}), WINDOW)
+    assert chosen != [d.index for d in other if d.selected]
+    assert all("random draw" in d.reason for d in first if d.selected)
+    assert select_frames(frames, spec, WINDOW, budget=2).count  # budget cap below
+    assert sum(d.selected for d in select_frames(frames, spec, WINDOW, budget=2)) == 2
+
+
+def test_uniform_baseline_spaces_frames_evenly_in_time() -> None:
+    frames = _timed(40, walkers=2)  # walker 0 has steps 0..190, walker 1 too
+    spec = SelectionSpec(strategy="uniform", budget_per_iteration=4)
+    chosen = {d.index for d in select_frames(frames, spec, None) if d.selected}
+    times = sorted(frames[k].time for k in chosen)
+    # the centres of 4 equal slices of 40 frames in (walker, step) order: 5, 15, 25, 35
+    assert times == [(0, 50), (0, 150), (1, 50), (1, 150)]

@@ -92,7 +92,8 @@ def _frames(path: Path) -> Iterator[tuple[int, Atoms]]:
             atoms = next(reader)
         except StopIteration:
             return
-        except (KeyError, ValueError, IndexError, TypeError, AssertionError) as exc:
+        except (KeyError, ValueError, IndexError, TypeError, AssertionError, OSError) as exc:
+            # ase's XYZError is an OSError
             text = str(exc).strip("'\"") or type(exc).__name__
             field = "symbols" if isinstance(exc, KeyError) else "extxyz"
             reason = f"unknown element {text}" if field == "symbols" else f"unreadable: {text}"
