@@ -34,10 +34,10 @@ from wise_al.systems.structures import structure_to_dict
 
 #: Where iteration 0's metrics record the import (the unit's outcome).
 SEEDED_KEY = "seeded"
-#: Imported frames without a split group of their own split in contiguous blocks of this
-#: many frames in file order: neighbouring AIMD frames are near-copies, and one in train
-#: with its neighbour in test would flatter the test error.
-IMPORT_BLOCK_FRAMES = 10
+#: Imported frames without a split group of their own split in this many contiguous blocks
+#: of the file (fewer for a smaller file: one frame each): neighbouring AIMD frames are
+#: near-copies, and one in train with its neighbour in test would flatter the test error.
+IMPORT_SPLIT_BLOCKS = 50
 
 
 def _stress_3x3(value: object) -> list[list[float]] | None:
@@ -63,7 +63,7 @@ def seed_iteration(
         if dataset is None:
             raise WiseAlError("model.initial_dataset: the spec names no dataset to seed with")
         assert dataset.level_sha256 is not None and dataset.level_of_theory is not None
-        count = 0
+        count, block = 0, -(-int(dataset.summary.get("frames", 1)) // IMPORT_SPLIT_BLOCKS)
         for k, atoms in enumerate(iread(str(Path(dataset.file_path)), index=":")):
             group = atoms.info.get(SPLIT_GROUP_KEY)
             frame = Frame(
@@ -76,7 +76,7 @@ def seed_iteration(
                 structure=structure_to_dict(atoms),
                 split_group=str(group)
                 if group is not None
-                else f"dataset-{dataset.id}/block-{k // IMPORT_BLOCK_FRAMES}",
+                else f"dataset-{dataset.id}/block-{k // block}",
             )
             session.add(frame)
             session.flush()
