@@ -179,3 +179,16 @@ def test_campaigns_may_name_only_uploaded_datasets_that_fit(api: Api, tmp_path: 
     wrong_kind = api.client.post(CAMPAIGNS, json=as_labels, headers=api.auth)
     assert wrong_kind.status_code == 422 and "holds structures" in wrong_kind.json()["message"]
     assert api.campaign_count() == 1
+
+
+def test_the_python_client_streams_an_upload_and_lists_it(api: Api) -> None:
+    from wise_al.client import ApiError, WiseAlClient
+
+    transport = api.client._transport  # the app in-process, as httpx sees it
+    with WiseAlClient("http://testserver", api.token, transport=transport) as client:
+        row = client.upload_dataset(DATA, metadata())
+        assert row["summary"]["frames"] == 40
+        assert client.list_datasets()["items"][0]["sha256"] == row["sha256"]
+        with pytest.raises(ApiError) as refused:
+            client.upload_dataset(DATA, metadata(level_of_theory=None))
+    assert refused.value.status_code == 422

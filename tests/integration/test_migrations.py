@@ -231,3 +231,49 @@ def test_the_validate_phase_is_added_without_losing_an_iteration_child(empty_url
         assert conn.execute(text("SELECT phase FROM iteration")).scalar() == "decide"
         assert conn.execute(text("SELECT count(*) FROM frame")).scalar() == 1
     engine.dispose()
+
+
+def test_datasets_mark_old_labels_cp2k_and_going_back_drops_only_imported_ones(
+    empty_url: str,
+) -> None:
+    """0008: every existing label is CP2K's; a downgrade removes imported labels and their
+    frames (the old schema cannot say where they came from) and nothing else."""
+    migrate.upgrade(empty_url, "7c2e4a9f1b30")
+    engine = create_db_engine(empty_url)
+    now = {"now": utcnow()}
+    label_sql = text(
+        "INSERT INTO label (frame_id, level_of_theory, level_sha256, status, attempts, "
+        "attempt_log, created_at) VALUES (:frame, '{}', 'l', 'done', 1, '[]', :now)"
+    )
+    with engine.begin() as conn:
+        _campaign_with_a_frame(conn, "running", "label")
+        conn.execute(label_sql, {**now, "frame": 1})
+    migrate.upgrade(empty_url)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT provenance FROM label")).scalar() == "cp2k"
+        conn.execute(
+            text(
+                "INSERT INTO dataset (id, name, kind, sha256, size_bytes, file_path, summary, "
+                "description, created_at) VALUES (1, 'd', 'labelled', 's', 1, 'f', '{}', '', :now)"
+            ),
+            now,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO frame (id, campaign_id, iteration_id, md_step, status, n_atoms, "
+                "structure, split_group, created_at) "
+                "VALUES (2, 1, 1, 0, 'selected', 1, '{}', 'dataset-1/block-0', :now)"
+            ),
+            now,
+        )
+        conn.execute(label_sql, {**now, "frame": 2})
+        conn.execute(
+            text("UPDATE label SET provenance = 'imported', dataset_id = 1 WHERE frame_id = 2")
+        )
+        conn.execute(text("UPDATE iteration SET phase = 'seed'"))
+    migrate.downgrade(empty_url, "7c2e4a9f1b30")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id FROM frame")).scalars().all() == [1]
+        assert conn.execute(text("SELECT frame_id FROM label")).scalars().all() == [1]
+        assert conn.execute(text("SELECT phase FROM iteration")).scalar() == "explore"
+    engine.dispose()

@@ -41,7 +41,7 @@ def _status(sessions: sessionmaker[Session], campaign_id: int) -> tuple[Campaign
         campaign = session.get_one(Campaign, campaign_id)
         errors = session.scalars(select(TaskRun.error).where(TaskRun.error.is_not(None))).all()
         session.expunge(campaign)
-        return campaign, list(errors)
+        return campaign, [str(e) for e in errors]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

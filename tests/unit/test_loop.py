@@ -316,7 +316,9 @@ def test_a_cancelled_campaign_stops_issuing_work() -> None:
 
 
 def test_a_seeded_campaign_imports_then_computes_e0s_then_trains_before_exploring() -> None:
-    seeded = spec(model={"strategy": "from_scratch", "initial_dataset": "aimd", "committee_size": 2})
+    seeded = spec(
+        model={"strategy": "from_scratch", "initial_dataset": "aimd", "committee_size": 2}
+    )
     assert first_phase(seeded) == Phase.SEED
     waiting = advance(snap(Phase.SEED), seeded)
     assert waiting.phase == Phase.SEED and waiting.commands == (Command(Unit.SEED, 0),)
@@ -350,7 +352,7 @@ def test_the_foundation_baseline_trains_nothing_and_stops_after_its_evaluation()
 def test_strategies_refuse_what_they_cannot_do() -> None:
     with pytest.raises(ValueError, match="evaluates the foundation alone"):
         spec(model={"foundation": "f.model", "strategy": "foundation", "committee_size": 3})
-    with pytest.raises(ValueError, match="initial_dataset .* or foundation"):
+    with pytest.raises(ValueError, match=r"initial_dataset .* or foundation"):
         spec(model={"strategy": "from_scratch"})
     with pytest.raises(ValueError, match="at least 2 members"):
         spec(model={"foundation": "f.model", "committee_size": 1})

@@ -91,7 +91,6 @@ def test_random_baseline_draws_the_budget_reproducibly_ignoring_the_committee() 
     other = select_frames(frames, spec.model_copy(update={"seed": 4}), WINDOW)
     assert chosen != [d.index for d in other if d.selected]
     assert all("random draw" in d.reason for d in first if d.selected)
-    assert select_frames(frames, spec, WINDOW, budget=2).count  # budget cap below
     assert sum(d.selected for d in select_frames(frames, spec, WINDOW, budget=2)) == 2
 
 
