@@ -33,11 +33,13 @@ from wise_al.db.models import (
 )
 from wise_al.db.repositories import CampaignRepository, TaskRunRepository
 from wise_al.errors import TransientError
+from wise_al.jobs.datasets import store_dataset
 from wise_al.jobs.run import TRANSIENT, advance_and_plan, run_unit
 from wise_al.jobs.unit import UnitKind
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
 from wise_al.spec import parse_spec
+from wise_al.spec.dataset import DatasetSpec
 
 Units = dict[Unit, UnitKind]
 MAX_ATTEMPTS = 3
@@ -50,8 +52,27 @@ def settings(tmp_path: Path) -> WorkerSettings:
     )
 
 
-def start_campaign(sessions: sessionmaker[Session]) -> int:
-    """Two walkers, two members, two labels per iteration, two iterations, no review."""
+#: Recorded xTB labels of Li+ in water, and a GFN1-xTB level record to declare them at.
+SEED_DATA = Path(__file__).parents[1] / "data" / "li_water_xtb.extxyz"
+SEED_LEVEL = {
+    "code": "CP2K",
+    "method": "GFN1-xTB",
+    "eps_scf": 1e-6,
+    "cp2k_overrides": {},
+    "data_files_sha256": {},
+}
+
+
+def start_campaign(
+    sessions: sessionmaker[Session], settings: WorkerSettings | None = None, seeded: bool = False
+) -> int:
+    """Two walkers, two members, two labels per iteration, two iterations, no review;
+    ``seeded``: iteration 0 imports an uploaded dataset first."""
+    if seeded:
+        assert settings is not None
+        declared = DatasetSpec(name="seed", level_of_theory=SEED_LEVEL, labelling={"method": "xtb"})
+        with transaction(sessions) as session, SEED_DATA.open("rb") as handle:
+            store_dataset(session, settings, declared, handle)
     spec = small_campaign(
         **{
             "system.walkers": [{"temperature_K": 300.0, "replicas": 2}],
@@ -59,6 +80,7 @@ def start_campaign(sessions: sessionmaker[Session]) -> int:
             "model.committee_size": 2,
             "review.gate": "auto",
             "validation": {"enabled": True, "steps": 20, "save_interval_steps": 10},
+            "model.initial_dataset": "seed" if seeded else None,
         }
     )
     with transaction(sessions) as session:
@@ -118,6 +140,7 @@ def faulty(unit: Unit, fault: Callable[[Command], None]) -> Units:
 
 #: What the loop says a failure of each unit means, and where the failure is recorded.
 FAILS_CAMPAIGN = {
+    Unit.SEED: "importing the initial dataset failed",
     Unit.SELECT: "selection failed",
     Unit.E0S: "reference energies failed",
     Unit.TRAIN: "members failed to train",
@@ -170,7 +193,7 @@ def assert_settled(session: Session, campaign_id: int) -> None:
 def test_a_failing_unit_is_settled_and_the_loop_decides(
     session_factory: sessionmaker[Session], settings: WorkerSettings, unit: Unit, kind: str
 ) -> None:
-    campaign_id = start_campaign(session_factory)
+    campaign_id = start_campaign(session_factory, settings, seeded=unit == Unit.SEED)
     units = faulty(unit, deterministic if kind == "deterministic" else transient)
     drive(session_factory, settings, campaign_id, units)
     with transaction(session_factory) as session:
@@ -287,3 +310,20 @@ def test_a_unit_that_keeps_killing_its_worker_is_given_up(
         assert "worker was lost" in str(lease.error)
         assert session.scalars(select(WalkerRun.status)).all() == [RunStatus.FAILED]
     assert queue == []  # the other walker is still planned: the iteration waits for it only
+
+
+def test_a_seeded_campaign_imports_once_and_its_budget_counts_cp2k_labels_only(
+    session_factory: sessionmaker[Session], settings: WorkerSettings
+) -> None:
+    campaign_id = start_campaign(session_factory, settings, seeded=True)
+    drive(session_factory, settings, campaign_id, FAKE_UNITS, deliveries=2)
+    with transaction(session_factory) as session:
+        campaign = session.get_one(Campaign, campaign_id)
+        assert campaign.status == CampaignStatus.COMPLETED, campaign.status_reason
+        provenance = session.scalars(select(Label.provenance)).all()
+        # 40 imported once despite two deliveries; iteration 0 trains on them without
+        # exploring, iteration 1 explores and labels its budget of 2
+        assert sorted(set(provenance)) == ["cp2k", "imported"]
+        assert provenance.count("imported") == 40 and provenance.count("cp2k") == 2
+        seed = session.scalars(select(TaskRun).where(TaskRun.unit == Unit.SEED)).one()
+        assert (seed.status, seed.attempts) == (RunStatus.DONE, 1)

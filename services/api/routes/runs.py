@@ -24,11 +24,6 @@ Action = Literal["start", "pause", "resume", "cancel"]
 def _check_runnable(request: Request, campaign: Campaign) -> None:
     """Refuse what the workers could only fail on, before anything is queued."""
     spec = CampaignSpec.model_validate(campaign.spec)
-    if spec.model.strategy == "from_scratch":
-        raise ConflictError(
-            "model.strategy: from_scratch campaigns need initial labelled data, which the "
-            "loop cannot take yet (not built); fine-tune from a foundation instead"
-        )
     foundation = spec.model.foundation
     if foundation and foundation not in MACE_FOUNDATION_NAMES:
         home = request.app.state.settings.home
