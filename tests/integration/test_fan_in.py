@@ -40,6 +40,7 @@ from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
 from wise_al.spec import parse_spec
 from wise_al.spec.dataset import DatasetSpec
+from wise_al.spec.labelling import LabellingSpec
 
 Units = dict[Unit, UnitKind]
 MAX_ATTEMPTS = 3
@@ -70,7 +71,9 @@ def start_campaign(
     ``seeded``: iteration 0 imports an uploaded dataset first."""
     if seeded:
         assert settings is not None
-        declared = DatasetSpec(name="seed", level_of_theory=SEED_LEVEL, labelling={"method": "xtb"})
+        declared = DatasetSpec(
+            name="seed", level_of_theory=SEED_LEVEL, labelling=LabellingSpec(method="xtb")
+        )
         with transaction(sessions) as session, SEED_DATA.open("rb") as handle:
             store_dataset(session, settings, declared, handle)
     spec = small_campaign(
