@@ -25,6 +25,7 @@ from wise_al.cli import (
     md,
     models,
     observe,
+    reference_md,
     validate,
 )
 from wise_al.cli.output import print_error
@@ -47,6 +48,7 @@ label.register(app)
 md.register(app)
 models.register(app)
 observe.register(app)
+reference_md.register(app)
 validate.register(app)
 
 

@@ -102,6 +102,11 @@ def _stress(text: str) -> np.ndarray | None:
     return units.stress_eV_per_A3(np.array(values) * _STRESS_TO_GPA[last.group(1)])
 
 
+def scf_failed(text: str) -> bool:
+    """Whether any SCF of a run (one per MD step, say) failed to converge."""
+    return _SCF_FAILED.search(text) is not None
+
+
 def parse_output(text: str) -> Cp2kOutput:
     """Parse the main output of an ``ENERGY_FORCE`` run (any of :data:`KNOWN_VERSIONS`)."""
     energies = _ENERGY.findall(text)

@@ -1,0 +1,145 @@
+"""``wise-al reference-md``: CP2K's own MD at several temperatures, the reference to score on.
+
+The stand-in for a study's AIMD: frames labelled by CP2K along its own trajectory, at the
+level of theory of the campaign's labels, so they serve as the external test set
+(``model.training.external_test_set``) and as the truth for Li⁺–Li⁺ contacts.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from ase import Atoms
+from ase.io import write
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from wise_al.atomic_files import write_text_atomic
+from wise_al.cli.explore import JsonOpt, read_frames
+from wise_al.cli.label import labelling_spec
+from wise_al.cli.output import console, print_json
+from wise_al.errors import WiseAlError
+from wise_al.spec.io import load_spec
+
+
+def _start(structure: Path | None, spec: Path | None, seed: int) -> Atoms:
+    if structure is not None:
+        return read_frames(structure)[-1]
+    if spec is None:
+        raise WiseAlError("give a start: a STRUCTURE file, or --spec to pack its system's cell")
+    from wise_al.systems.cells import pack_cell
+
+    system = load_spec(spec).system
+    side = system.cell_A[0] if system.cell_A else None
+    return pack_cell(
+        system.molecules(), density_g_per_cm3=system.density_g_per_cm3, side_A=side, seed=seed
+    )
+
+
+def reference_md(
+    output: Annotated[Path, typer.Option("-o", "--output", help="extxyz of labelled frames")],
+    structure: Annotated[
+        Path | None, typer.Argument(help="start structure (default: pack --spec's cell)")
+    ] = None,
+    spec: Annotated[
+        Path | None, typer.Option("--spec", help="campaign spec: its labelling and system")
+    ] = None,
+    temperatures: Annotated[
+        list[float] | None, typer.Option("--temperature", "-T", help="K; repeat for several")
+    ] = None,
+    steps: Annotated[int, typer.Option(min=1, help="kept MD steps per temperature")] = 200,
+    equilibration_steps: Annotated[int, typer.Option(min=0, help="run first, not kept")] = 50,
+    save_every: Annotated[int, typer.Option(min=1, help="keep a frame every N steps")] = 10,
+    timestep_fs: Annotated[float, typer.Option(min=0.05, max=5.0)] = 0.5,
+    method: Annotated[str | None, typer.Option(help="xtb | dft (default: the spec's)")] = None,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
+    json_: JsonOpt = False,
+) -> None:
+    """NVT MD by CP2K itself (CSVR thermostat), one run per temperature, frames labelled."""
+    from wise_al.cp2k.installation import detect
+    from wise_al.cp2k.md import ReferenceMdParameters, run_reference_md
+    from wise_al.cp2k.run import LaunchProfile
+    from wise_al.observables.contacts import li_li_contacts
+    from wise_al.settings import Cp2kSettings
+
+    if save_every > steps:
+        raise WiseAlError(f"--save-every ({save_every}) exceeds --steps ({steps}): no frame kept")
+    labelling = labelling_spec(spec, method=method)
+    start = _start(structure, spec, seed)
+    settings = Cp2kSettings()
+    cp2k = detect(settings.cp2k_binary, settings.cp2k_cache_dir())
+    profile = LaunchProfile(
+        binary=settings.cp2k_binary,
+        mpi_ranks=settings.cp2k_mpi_ranks or labelling.cores,
+        omp_threads=settings.cp2k_omp_threads,
+        time_limit_s=labelling.time_limit_s,
+    )
+    work = output.with_name(output.stem + "-runs")
+    frames: list[Atoms] = []
+    runs: list[dict[str, Any]] = []
+    level: dict[str, Any] = {}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    temperatures = temperatures or [300.0]
+    with Progress(*columns, TimeElapsedColumn(), console=console, disable=json_) as bar:
+        task = bar.add_task("CP2K MD", total=len(temperatures))
+        for k, temperature in enumerate(temperatures):
+            bar.update(task, description=f"CP2K MD at {temperature:g} K")
+            md = ReferenceMdParameters(
+                temperature_K=temperature,
+                steps=steps,
+                timestep_fs=timestep_fs,
+                save_every=save_every,
+                equilibration_steps=equilibration_steps,
+                seed=seed + k,
+            )
+            run = run_reference_md(labelling, start, md, cp2k, profile, work / f"{temperature:g}K")
+            frames += run.frames
+            level = run.level_of_theory
+            contacts = li_li_contacts(run.frames)
+            runs.append(
+                {
+                    "temperature_K": temperature,
+                    "mean_temperature_K": round(run.mean_temperature_K, 1),
+                    "frames": len(run.frames),
+                    "li_li_contact_frame_fraction": contacts.frame_fraction,
+                    "wall_time_s": round(run.wall_time_s, 1),
+                }
+            )
+            bar.advance(task)
+    buffer = io.StringIO()
+    write(buffer, frames, format="extxyz")
+    write_text_atomic(output, buffer.getvalue())
+    report = {
+        "output": str(output),
+        "frames": len(frames),
+        "runs": runs,
+        "parameters": {
+            "steps": steps,
+            "equilibration_steps": equilibration_steps,
+            "save_every": save_every,
+            "timestep_fs": timestep_fs,
+            "seed": seed,
+        },
+        "level_of_theory": level,
+    }
+    write_text_atomic(output.with_name(output.name + ".json"), json.dumps(report, indent=1))
+    if json_:
+        print_json(report)
+        return
+    table = Table(title=f"{output}: {len(frames)} labelled frames")
+    for column in ("T target (K)", "T mean (K)", "frames", "Li–Li contact frames", "wall s"):
+        table.add_column(column)
+    for r in runs:
+        table.add_row(
+            f"{r['temperature_K']:g}", f"{r['mean_temperature_K']:.0f}", str(r["frames"]),
+            f"{r['li_li_contact_frame_fraction']:.1%}", f"{r['wall_time_s']:.0f}",
+        )  # fmt: skip
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("reference-md")(reference_md)
