@@ -90,14 +90,14 @@ def read_reference_frames(
     directory: Path, template: Atoms, md: ReferenceMdParameters, level: dict[str, Any]
 ) -> list[Atoms]:
     """The saved frames of a finished run, labelled (eV, eV/Å) and annotated with their step,
-    time and temperature; equilibration frames are dropped."""
+    time and temperature; the start and equilibration frames are dropped."""
     positions = _xyz_blocks(directory / f"{PROJECT}-pos-1.xyz")
     forces = _xyz_blocks(directory / f"{PROJECT}-frc-1.xyz")
     level_sha = sha256_of(level)
     frames = []
     for (comment, symbols, xyz), (_, _, frc) in zip(positions, forces, strict=False):
         step = int(_STEP.search(comment).group(1))  # type: ignore[union-attr]
-        if step < md.equilibration_steps or symbols != template.get_chemical_symbols():
+        if step <= md.equilibration_steps or symbols != template.get_chemical_symbols():
             continue
         energy = units.energy_eV(float(_ENERGY.search(comment).group(1)))  # type: ignore[union-attr]
         atoms = Atoms(symbols, xyz, cell=template.cell, pbc=template.pbc)
@@ -128,9 +128,9 @@ class ReferenceRun:
 
 
 def mean_temperature_K(directory: Path, from_step: int) -> float:
-    """CP2K's instantaneous temperature (``md-1.ener``) averaged from ``from_step`` on."""
+    """CP2K's instantaneous temperature (``md-1.ener``) averaged after ``from_step``."""
     table = np.loadtxt(directory / f"{PROJECT}-1.ener", ndmin=2)
-    kept = table[table[:, 0] >= from_step]
+    kept = table[table[:, 0] > from_step]
     return float(kept[:, 3].mean()) if len(kept) else float("nan")
 
 
