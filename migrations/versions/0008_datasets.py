@@ -1,6 +1,7 @@
-"""datasets: uploaded labelled data and structures; imported labels; the seed phase
+"""datasets and studies: uploaded data, imported labels, the seed phase, studies of variants
 
-Adds the ``dataset`` table, ``label.provenance`` (``cp2k`` for every existing label) and
+Adds the ``study`` table and ``campaign.study_id`` / ``study_variant`` / ``study_seed``, the
+``dataset`` table, ``label.provenance`` (``cp2k`` for every existing label) and
 ``label.dataset_id``, ``frame.split_group`` (the split group of an imported frame), and the
 ``seed`` phase to the iteration's phase CHECK.
 
@@ -41,6 +42,23 @@ def _phases(values: Sequence[str]) -> None:
 
 
 def upgrade() -> None:
+    op.create_table(
+        "study",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("spec", JSON, nullable=False),
+        sa.Column("created_by", sa.String(length=120), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_study")),
+    )
+    with op.batch_alter_table("campaign") as batch_op:
+        batch_op.add_column(sa.Column("study_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("study_variant", sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column("study_seed", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            op.f("fk_campaign_study_id_study"), "study", ["study_id"], ["id"], ondelete="CASCADE"
+        )
+        batch_op.create_index(op.f("ix_campaign_study_id"), ["study_id"])
     op.create_table(
         "dataset",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -97,3 +115,11 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_dataset_level_sha256"), table_name="dataset")
     op.drop_index(op.f("ix_dataset_sha256"), table_name="dataset")
     op.drop_table("dataset")
+    # a study's campaigns stay, as campaigns of their own
+    with op.batch_alter_table("campaign") as batch_op:
+        batch_op.drop_index(op.f("ix_campaign_study_id"))
+        batch_op.drop_constraint(op.f("fk_campaign_study_id_study"), type_="foreignkey")
+        batch_op.drop_column("study_seed")
+        batch_op.drop_column("study_variant")
+        batch_op.drop_column("study_id")
+    op.drop_table("study")

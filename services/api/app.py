@@ -18,6 +18,7 @@ from services.api.routes import (
     health,
     results,
     runs,
+    studies,
     validations,
 )
 from services.worker.dispatch import create_celery
@@ -65,6 +66,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(results.router, prefix=API_PREFIX)
     app.include_router(validations.router, prefix=API_PREFIX)
     app.include_router(datasets.router, prefix=API_PREFIX)
+    app.include_router(studies.router, prefix=API_PREFIX)
 
     install_dashboard(app, settings)  # "/" and the pages; the REST API stays under /api/v1
     return app

@@ -303,3 +303,30 @@ class DatasetPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class StudyRead(BaseModel):
+    """A study: its spec, its campaigns side by side (``wise_al.jobs.studies.VariantRow``)."""
+
+    id: int
+    name: str
+    created_by: str | None
+    created_at: datetime
+    spec: dict[str, Any]
+    variants: list[dict[str, Any]]
+
+
+class StudySummaryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    created_by: str | None
+    created_at: datetime
+
+
+class StudyPage(BaseModel):
+    items: list[StudySummaryRead]
+    total: int
+    limit: int
+    offset: int

@@ -74,10 +74,28 @@ class Campaign(Base):
     created_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # the study this campaign is a variant of (None: a campaign of its own)
+    study_id: Mapped[int | None] = mapped_column(
+        ForeignKey("study.id", ondelete="CASCADE"), index=True
+    )
+    study_variant: Mapped[str | None] = mapped_column(String(40))
+    study_seed: Mapped[int | None]
 
     iterations: Mapped[list[Iteration]] = relationship(
         back_populates="campaign", order_by="Iteration.index", passive_deletes=True
     )
+
+
+class Study(Base):
+    """A base campaign and its named variants (``wise_al.spec.study``), compared."""
+
+    __tablename__ = "study"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    spec: Mapped[dict[str, Any]]
+    created_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Iteration(Base):

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/campaigns", tags=["runs"])
 Action = Literal["start", "pause", "resume", "cancel"]
 
 
-def _check_runnable(request: Request, campaign: Campaign) -> None:
+def check_runnable(request: Request, campaign: Campaign) -> None:
     """Refuse what the workers could only fail on, before anything is queued."""
     spec = CampaignSpec.model_validate(campaign.spec)
     foundation = spec.model.foundation
@@ -50,7 +50,7 @@ def control_campaign(
     """
     campaigns = CampaignRepository(session)
     if action == "start":
-        _check_runnable(request, campaigns.get(campaign_id))
+        check_runnable(request, campaigns.get(campaign_id))
     campaign = campaigns.control(campaign_id, action, by=token.name)
     celery = request.app.state.celery
     # sent after the response, so after the commit: a worker never reads the old status

@@ -9,6 +9,7 @@ from wise_al.db.repositories.labels import LabelRepository
 from wise_al.db.repositories.models import ModelVersionRepository
 from wise_al.db.repositories.overview import OverviewRepository
 from wise_al.db.repositories.reference_energies import ReferenceEnergiesRepository
+from wise_al.db.repositories.studies import StudyRepository
 from wise_al.db.repositories.task_runs import TaskRunRepository
 from wise_al.db.repositories.tokens import TokenRepository
 from wise_al.db.repositories.validations import ValidationRepository
@@ -25,6 +26,7 @@ __all__ = [
     "OverviewRepository",
     "Page",
     "ReferenceEnergiesRepository",
+    "StudyRepository",
     "TaskRunRepository",
     "TokenRepository",
     "ValidationRepository",
