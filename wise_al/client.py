@@ -198,6 +198,25 @@ class WiseAlClient:
         )
         return result
 
+    def create_study(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Submit a study (base spec and variants): one draft campaign per variant and seed."""
+        result: dict[str, Any] = self._request("POST", "/studies", json=spec)
+        return result
+
+    def start_study(self, study_id: int) -> dict[str, Any]:
+        """Start every draft campaign of a study."""
+        result: dict[str, Any] = self._request("POST", f"/studies/{study_id}/start")
+        return result
+
+    def get_study(self, study_id: int) -> dict[str, Any]:
+        """A study with its variants side by side."""
+        result: dict[str, Any] = self._request("GET", f"/studies/{study_id}")
+        return result
+
+    def study_csv(self, study_id: int) -> str:
+        """The comparison table as CSV."""
+        return self._send("GET", f"/studies/{study_id}/comparison.csv").text
+
     def download_model(self, campaign_id: int, version_id: int) -> bytes:
         """The bytes of a member's model file."""
         response = self._http.get(f"/campaigns/{campaign_id}/models/{version_id}/download")

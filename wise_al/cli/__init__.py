@@ -26,6 +26,7 @@ from wise_al.cli import (
     models,
     observe,
     reference_md,
+    studies,
     validate,
 )
 from wise_al.cli.output import print_error
@@ -49,6 +50,7 @@ md.register(app)
 models.register(app)
 observe.register(app)
 reference_md.register(app)
+studies.register(app)
 validate.register(app)
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from wise_al.errors import SpecError
 from wise_al.spec.campaign import CampaignSpec
+from wise_al.spec.study import StudySpec
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -166,20 +167,38 @@ def parse_spec_text(text: str, source: str = "spec") -> CampaignSpec:
     return parse_spec(decode_spec_text(text, source))
 
 
-def load_spec(path: Path) -> CampaignSpec:
-    """Read and validate a spec file (``.yaml``, ``.yml`` or ``.json``)."""
+def _read_spec_file(path: Path) -> str:
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise SpecError(f"{path}: cannot read ({exc.strerror})") from None
     if size > MAX_SPEC_BYTES:
         raise SpecError(f"{path}: {size} bytes, larger than the {MAX_SPEC_BYTES} a spec may be")
+    return path.read_text(encoding="utf-8")
+
+
+def _named(path: Path, exc: SpecError) -> SpecError:
+    if str(exc).startswith(str(path)):
+        return exc
+    return SpecError(f"{path}: {exc}", exc.errors)
+
+
+def load_spec(path: Path) -> CampaignSpec:
+    """Read and validate a spec file (``.yaml``, ``.yml`` or ``.json``)."""
+    text = _read_spec_file(path)
     try:
-        return parse_spec_text(path.read_text(encoding="utf-8"), source=str(path))
+        return parse_spec_text(text, source=str(path))
     except SpecError as exc:
-        if str(exc).startswith(str(path)):
-            raise
-        raise SpecError(f"{path}: {exc}", exc.errors) from None
+        raise _named(path, exc) from None
+
+
+def load_study(path: Path) -> StudySpec:
+    """Read and validate a study file (YAML or JSON); its variants are checked on submit."""
+    text = _read_spec_file(path)
+    try:
+        return parse_model(StudySpec, decode_spec_text(text, source=str(path)), what="study")
+    except SpecError as exc:
+        raise _named(path, exc) from None
 
 
 def spec_json_schema() -> dict[str, Any]:

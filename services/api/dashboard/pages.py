@@ -10,11 +10,12 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
+from fastapi import Path as FastApiPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.api.dashboard import quality, validation, views
+from services.api.dashboard import quality, studies, validation, views
 from services.api.dashboard.auth import (
     ViewerDep,
     check_csrf,
@@ -35,10 +36,12 @@ from wise_al.db.repositories import (
     LabelRepository,
     ModelVersionRepository,
     OverviewRepository,
+    StudyRepository,
     TokenRepository,
     ValidationRepository,
 )
 from wise_al.errors import NotFoundError
+from wise_al.jobs.studies import compare_study
 from wise_al.jobs.unit import campaign_spec
 
 router = APIRouter(include_in_schema=False)
@@ -257,6 +260,36 @@ def validation_page(
         figures=validation.iteration_figures(shown) if shown else {},
         trend=validation.trend_figure(done) if len(done) > 1 else None,
         coordination=validation.coordination_rows(shown) if shown else [],
+    )
+
+
+@router.get("/studies")
+def studies_page(request: Request, session: SessionDep, viewer: ViewerDep) -> Response:
+    """Every study, newest first."""
+    studies = StudyRepository(session).page(limit=200, offset=0).items
+    return render(request, viewer, "studies.html", studies=studies)
+
+
+@router.get("/studies/{study_id}")
+def study_page(
+    study_id: Annotated[int, FastApiPath(ge=1, le=2**31 - 1)],
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+) -> Response:
+    """A study's variants side by side, their learning curves and Li–Li contacts."""
+    study = StudyRepository(session).get(study_id)
+    rows = compare_study(session, study_id)
+    seeds = len(study.spec.get("seeds", [0]))
+    return render(
+        request,
+        viewer,
+        "study.html",
+        study=study,
+        rows=rows,
+        seeds=seeds,
+        curves=studies.learning_curves(rows, seeds),
+        contacts=studies.contacts_figure(rows, seeds),
     )
 
 
