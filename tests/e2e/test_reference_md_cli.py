@@ -43,6 +43,7 @@ def test_reference_frames_carry_cp2ks_own_numbers_at_the_campaigns_level(tmp_pat
         single = labeller.label(atoms)
         assert single.ok and single.energy_eV is not None
         assert abs(single.energy_eV - atoms.info["REF_energy"]) < 1e-5
+        assert single.forces_eV_per_A is not None
         np.testing.assert_allclose(single.forces_eV_per_A, atoms.arrays["REF_forces"], atol=2e-4)
         assert single.level_sha256 == atoms.info["REF_level_sha256"]
     # they serve as an upload and as an external test set at that level

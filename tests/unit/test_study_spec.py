@@ -53,7 +53,7 @@ def test_a_bad_variant_is_named_with_its_field() -> None:
     assert str(refused.value).startswith("variants.broken: model.committee_size:")
     # D3 at MD time over labels that hold D3 already counts it twice
     doubled = study({"twice": {"dispersion": "d3bj", "set": {"labelling.dispersion": "D3"}}})
-    with pytest.raises(SpecError, match="variants.twice: validation: .*counts it twice"):
+    with pytest.raises(SpecError, match=r"variants.twice: validation: .*counts it twice"):
         expand_study(doubled)
 
 
