@@ -191,8 +191,14 @@ def test_observable_targets_without_validation_are_refused() -> None:
         spec(labelling={"method": "dft", "dispersion": "D3BJ"}, **twice)
     with pytest.raises(ValueError, match="GFN1-xTB's own D3"):
         spec(labelling={"method": "xtb"}, **twice)
-    plain = spec(labelling={"method": "dft", "dispersion": "none"}, **twice)
-    assert plain.validation.dispersion == "d3bj"  # D3 at MD time only: one choice, recorded
+    dft = {"method": "dft", "dispersion": "none"}
+    with pytest.raises(ValueError, match="the potential explored would not be the one validated"):
+        spec(labelling=dft, **twice)
+    plain = spec(labelling=dft, exploration={"dispersion": "d3bj"}, **twice)
+    # D3 at MD time only, in every MD the potential runs: one choice, recorded
+    assert plain.validation.dispersion == plain.exploration.dispersion == "d3bj"
+    with pytest.raises(ValueError, match=r"\(exploration\.dispersion\) counts it twice"):
+        spec(labelling={"method": "xtb"}, exploration={"dispersion": "d3zero"})
     with pytest.raises(ValueError, match="'equilibrated' needs validation"):
         spec(exploration={"start": "equilibrated"})
     assert (

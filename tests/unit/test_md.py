@@ -219,3 +219,29 @@ def test_validation_runs_of_any_length_get_whole_intervals(steps: int) -> None:
     parameters = run_parameters(spec, steps)  # validated: a bad combination raises here
     assert parameters.steps == steps and parameters.save_interval_steps == min(10, steps)
     assert parameters.checkpoint_interval_steps % parameters.save_interval_steps == 0
+
+
+def test_a_walker_with_d3_at_md_time_is_driven_by_it_and_judged_without_it(
+    tiny_committee_paths: list[Path], water_box: Atoms
+) -> None:
+    """D3 moves the atoms (the trajectory differs from the plain one after the first step)
+    but not the committee's deviation on a given frame: D3 is the same for every member."""
+    from dftd3.ase import DFTD3
+
+    committee = Committee(tiny_committee_paths)
+    checker = FlagChecker(FlagsSpec(), water_box, 300)
+    base = {"temperature_K": 300, "steps": 2, "save_interval_steps": 1, "seed": 3}
+    plain = run_walker(water_box, committee, WalkerParameters(**base), checker)
+    with_d3 = run_walker(water_box, committee, WalkerParameters(**base, dispersion="d3bj"), checker)
+    first_plain, first_d3 = plain.frames[0].atoms, with_d3.frames[0].atoms
+    d3 = water_box.copy()
+    d3.calc = DFTD3(method="pbe", damping="d3bj")
+    push = d3.get_forces() / water_box.get_masses()[:, None]
+    # the same noise, one step: the two runs part along the D3 acceleration, F/m dt²/2
+    apart = (first_d3.positions - first_plain.positions).ravel()
+    cosine = apart @ push.ravel() / (np.linalg.norm(apart) * np.linalg.norm(push))
+    assert np.linalg.norm(apart) > 1e-6 and cosine > 0.99
+    # the deviation stored with a D3-driven frame is the committee's own on that frame
+    prediction = committee.predict([first_d3])
+    own = frame_deviation(prediction.energies_eV[:, 0], prediction.forces_eV_per_A[0])
+    assert with_d3.frames[0].deviation.max_eV_per_A == pytest.approx(own.max_eV_per_A, rel=1e-9)

@@ -24,6 +24,7 @@ from wise_al.exploration.frames import SavedFrame
 from wise_al.flags import FlagChecker
 from wise_al.mace.calculator import CommitteeCalculator
 from wise_al.mace.committee import Committee
+from wise_al.md.dispersion import add_dispersion
 from wise_al.uncertainty import Deviation, classify_deviation
 
 #: Isothermal compressibility of water, 4.6e-5 1/bar: sets NPT's barostat response.
@@ -46,6 +47,10 @@ class WalkerParameters:
     early_stop_on_flags: bool = True
     trust_lo_eV_per_A: float = 0.05
     trust_hi_eV_per_A: float = 0.15
+    #: D3 added to the driving forces at MD time (the committee's deviation is D3's-free:
+    #: D3 is the same for every member)
+    dispersion: Literal["none", "d3bj", "d3zero"] = "none"
+    dispersion_functional: str = "pbe"
 
 
 @dataclass
@@ -182,7 +187,8 @@ def run_walker(
         Called with the number of steps done after each saved frame (progress bars).
     """
     atoms = prepare_start(start, settings)
-    atoms.calc = CommitteeCalculator(committee, driver=settings.driver)
+    committee_calc = CommitteeCalculator(committee, driver=settings.driver)
+    atoms.calc = add_dispersion(committee_calc, settings.dispersion, settings.dispersion_functional)
     dynamics = _integrator(atoms, settings)
     result = WalkerResult()
     if trajectory is not None:
@@ -198,7 +204,7 @@ def run_walker(
             return
         atoms.get_forces()  # cached: the integrator evaluated this geometry already
         # under driver "member" only this asks the other members: one model per step
-        deviation: Deviation = atoms.calc.committee_deviation()
+        deviation: Deviation = committee_calc.committee_deviation()
         result.frames.append(judge_frame(dynamics.nsteps, atoms, deviation, settings, flag_checker))
         result.steps_done = dynamics.nsteps
 

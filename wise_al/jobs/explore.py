@@ -139,6 +139,8 @@ def explore_walker(
         early_stop_on_flags=exploration.early_stop_on_flags,
         trust_lo_eV_per_A=window.trust_lo_eV_per_A,
         trust_hi_eV_per_A=window.trust_hi_eV_per_A,
+        dispersion=exploration.dispersion,
+        dispersion_functional=exploration.dispersion_functional,
     )
     checker = FlagChecker(spec.flags, start, conditions["temperature_K"])
     trajectory = (

@@ -91,15 +91,37 @@ class CampaignSpec(StrictModel):
         cls, validation: ValidationSpec, info: ValidationInfo
     ) -> ValidationSpec:
         labelling = info.data.get("labelling")
-        if labelling is not None and validation.dispersion != "none":
+        exploration = info.data.get("exploration")
+        if labelling is not None:
             # GFN1-xTB carries its own D3 dispersion: its labels include it as DFT-D3 ones do
             in_labels = "GFN1-xTB's own D3" if labelling.method == "xtb" else labelling.dispersion
-            if in_labels != "none":
+            at_md = [
+                (name, d)
+                for name, d in (
+                    ("validation.dispersion", validation.dispersion),
+                    ("exploration.dispersion", exploration.dispersion if exploration else "none"),
+                )
+                if d != "none"
+            ]
+            if in_labels != "none" and at_md:
+                name, added = at_md[0]
                 raise ValueError(
                     f"dispersion: the labels include {in_labels} already; adding "
-                    f"{validation.dispersion} at MD time (validation.dispersion) counts it twice"
+                    f"{added} at MD time ({name}) counts it twice"
                 )
-        exploration = info.data.get("exploration")
+        if (
+            exploration is not None
+            and validation.enabled
+            and (
+                (exploration.dispersion, exploration.dispersion_functional)
+                != (validation.dispersion, validation.dispersion_functional)
+            )
+        ):
+            raise ValueError(
+                f"dispersion: exploration adds {exploration.dispersion} and validation "
+                f"{validation.dispersion} at MD time: the potential explored would not be the "
+                "one validated; set both the same"
+            )
         if (
             exploration is not None
             and exploration.start == "equilibrated"

@@ -44,6 +44,12 @@ class ExplorationSpec(StrictModel):
         default=None, description="an uploaded structures dataset (start: structures)"
     )
     early_stop_on_flags: bool = True
+    dispersion: Literal["none", "d3bj", "d3zero"] = Field(
+        default="none",
+        description="Grimme D3 added to the committee's forces at MD time (simple-dftd3); "
+        "must match validation.dispersion, and is refused over labels that hold D3",
+    )
+    dispersion_functional: Annotated[str, Field(pattern=r"^[A-Za-z0-9_+-]{1,32}$")] = "pbe"
     device: Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d{1,3})?)$")] = "auto"
 
     @model_validator(mode="after")

@@ -47,7 +47,8 @@ class VariantSpec(StrictModel):
         default=None, description="selection strategy: active learning or a baseline"
     )
     dispersion: Literal["none", "d3bj", "d3zero"] | None = Field(
-        default=None, description="D3 added at MD time (validation MD); labels are unchanged"
+        default=None,
+        description="D3 added at MD time (exploration and validation MD); labels unchanged",
     )
     set: dict[str, Any] = Field(
         default_factory=dict,
@@ -113,8 +114,9 @@ def expand_study(study: StudySpec) -> dict[tuple[str, int], CampaignSpec]:
                     changes |= {"model.committee_size": 1, "model.initial_dataset": None}
             if variant.selection is not None:
                 changes["selection.strategy"] = variant.selection
-            if variant.dispersion is not None:
+            if variant.dispersion is not None:  # the potential's, in every MD it runs
                 changes["validation.dispersion"] = variant.dispersion
+                changes["exploration.dispersion"] = variant.dispersion
             changes |= variant.set
             try:
                 for path, value in changes.items():
