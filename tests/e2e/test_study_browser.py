@@ -44,7 +44,8 @@ from wise_al.spec.labelling import LabellingSpec
 from wise_al.spec.study import StudySpec
 from wise_al.systems.cells import pack_cell
 
-pytestmark = needs_cp2k
+# four real campaigns are built before the first test: longer than one test's usual limit
+pytestmark = [needs_cp2k, pytest.mark.timeout(1800)]
 REFERENCE = "data/study-reference.extxyz"  # under WISE_AL_HOME, where specs name files
 
 

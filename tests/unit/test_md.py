@@ -8,6 +8,7 @@ against finite differences of the summed energy.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -230,9 +231,9 @@ def test_a_walker_with_d3_at_md_time_is_driven_by_it_and_judged_without_it(
 
     committee = Committee(tiny_committee_paths)
     checker = FlagChecker(FlagsSpec(), water_box, 300)
-    base = {"temperature_K": 300, "steps": 2, "save_interval_steps": 1, "seed": 3}
-    plain = run_walker(water_box, committee, WalkerParameters(**base), checker)
-    with_d3 = run_walker(water_box, committee, WalkerParameters(**base, dispersion="d3bj"), checker)
+    base = WalkerParameters(temperature_K=300, steps=2, save_interval_steps=1, seed=3)
+    plain = run_walker(water_box, committee, base, checker)
+    with_d3 = run_walker(water_box, committee, replace(base, dispersion="d3bj"), checker)
     first_plain, first_d3 = plain.frames[0].atoms, with_d3.frames[0].atoms
     d3 = water_box.copy()
     d3.calc = DFTD3(method="pbe", damping="d3bj")
