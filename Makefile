@@ -60,7 +60,7 @@ api-check: assets $(API_VENV)/.installed-stamp  ## start the API from a venv hol
 	$(API_VENV)/bin/python scripts/check-api-only.py
 
 screenshots: setup services  ## the browser tests, then their screenshots into docs/ (README)
-	$(BIN)/python -m pytest -q tests/e2e/test_dashboard_browser.py
+	$(BIN)/python -m pytest -q tests/e2e/test_dashboard_browser.py tests/e2e/test_study_browser.py
 	cp tests/artifacts/screenshots/*.png docs/screenshots/
 
 lint:  ## ruff and mypy

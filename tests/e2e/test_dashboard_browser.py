@@ -13,11 +13,7 @@ this module and copies them to docs/screenshots/, which the README shows.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +23,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import REPO
-from tests.support.cli import free_port
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.support.cli import api_process
 from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.databases import PostgresDatabases
 from tests.support.loop_fixtures import SHORT_VALIDATION, drain, small_campaign
@@ -45,18 +41,6 @@ from wise_al.settings import WorkerSettings
 from wise_al.spec import parse_spec
 
 pytestmark = needs_cp2k
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-SCREENSHOTS = REPO / "tests" / "artifacts" / "screenshots"
 
 
 @dataclass
@@ -117,36 +101,8 @@ def site(
     with transaction(create_session_factory(engine)) as session:
         _, secret = TokenRepository(session).create("reviewer-bo")
     engine.dispose()
-    port = free_port()
-    env = {
-        **os.environ,
-        "WISE_AL_HOME": str(work),
-        "WISE_AL_DATABASE_URL": url,
-        "WISE_AL_ARTIFACT_DIR": str(work / "artifacts"),
-        "WISE_AL_BROKER_URL": f"sqla+sqlite:///{work / 'broker.db'}",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "services.api.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        server.kill()
-        pytest.fail(f"the API did not start: {server.communicate()[1][-2000:]}")
-    yield Site(base, campaign_id, secret, "reviewer-bo")
-    server.terminate()
-    server.wait(timeout=30)
+    with api_process(url, work) as base:
+        yield Site(base, campaign_id, secret, "reviewer-bo")
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,7 @@ on one external test set made by CP2K's own MD of the demo cell (``wise_al.cp2k.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +20,8 @@ import pytest
 from ase.io import read, write
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
-from tests.support.cli import free_port
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.support.cli import api_process
 from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.databases import PostgresDatabases
 from tests.support.loop_fixtures import SHORT_VALIDATION, drain, small_campaign
@@ -124,33 +120,8 @@ def site(
     migrate.upgrade(url)
     work = tmp_path_factory.mktemp("study")
     study_id = _run_study(url, demo_home, work)
-    port = free_port()
-    env = {
-        **os.environ,
-        "WISE_AL_HOME": str(work),
-        "WISE_AL_DATABASE_URL": url,
-        "WISE_AL_ARTIFACT_DIR": str(work / "artifacts"),
-        "WISE_AL_BROKER_URL": f"sqla+sqlite:///{work / 'broker.db'}",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "services.api.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        server.kill()
-        pytest.fail(f"the API did not start: {server.communicate()[1][-2000:]}")
-    yield StudySite(base, study_id)
-    server.terminate()
-    server.wait(timeout=30)
+    with api_process(url, work) as base:
+        yield StudySite(base, study_id)
 
 
 @pytest.fixture

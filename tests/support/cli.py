@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -49,14 +53,41 @@ class Cli:
         return lines[0]
 
 
-def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
+def wait_until_up(url: str, server: subprocess.Popen[Any]) -> None:
     """Return once the API at ``url`` answers its health check."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        assert server.poll() is None, "wise-al serve exited early"
+        assert server.poll() is None, "the API process exited early"
         try:
             if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             time.sleep(0.2)
-    raise AssertionError("wise-al serve did not come up")
+    raise AssertionError("the API process did not come up")
+
+
+@contextmanager
+def api_process(database_url: str, work: Path) -> Iterator[str]:
+    """The real API (uvicorn, its own process) on ``database_url``; yields its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "WISE_AL_HOME": str(work),
+        "WISE_AL_DATABASE_URL": database_url,
+        "WISE_AL_ARTIFACT_DIR": str(work / "artifacts"),
+        "WISE_AL_BROKER_URL": f"sqla+sqlite:///{work / 'broker.db'}",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "services.api.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, server)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
