@@ -84,6 +84,10 @@ def test_start_pause_resume_cancel(cli: tuple[Cli, Path]) -> None:
     home = Path(run.env["WISE_AL_HOME"])
     (home / "models").mkdir(parents=True)
     (home / "models" / "demo-foundation.model").write_bytes(b"stand-in: no worker loads it")
+    missing = run.fails("start", campaign_id)  # the spec's external test set is not there
+    assert "model.training.external_test_set" in missing and "reference-md" in missing
+    (home / "data").mkdir()
+    (home / "data" / "demo-reference.extxyz").write_text("stand-in: nothing reads it")
     assert "running" in run.run("start", campaign_id).stdout
     assert "cannot start" in run.fails("start", campaign_id)
     assert run.json("pause", campaign_id)["status"] == "paused"

@@ -74,7 +74,7 @@ def _record_results(api: Api, campaign_id: int) -> None:
             )
         )  # fmt: skip
         validations = ValidationRepository(session)
-        validations.start(campaign_id, 0, {})
+        validations.start(campaign_id, 0, {"ensemble": "NPT"})  # density is an NPT result
         observables = {
             "li_li_contact_fraction": 0.25,
             "density_g_per_cm3": 1.80,

@@ -33,6 +33,41 @@ def _ensure_foundation(settings: CoreSettings, spec: CampaignSpec) -> None:
     build_demo_foundation_command()
 
 
+#: The demo's external test set: CP2K's own MD of its cell, built once like the foundation.
+DEMO_REFERENCE = "data/demo-reference.extxyz"
+#: 30 kept steps after 20 at each walker temperature, a frame every 5: ~1 min per
+#: temperature on 2 cores, 12 frames the committees of every iteration are scored on.
+DEMO_REFERENCE_MD = {"steps": 30, "equilibration_steps": 20, "save_every": 5, "seed": 0}
+
+
+def _ensure_reference(settings: CoreSettings, spec: CampaignSpec) -> None:
+    if spec.model.training.external_test_set != DEMO_REFERENCE:
+        return
+    output = settings.home / DEMO_REFERENCE
+    if output.is_file():
+        return
+    from wise_al.cli.reference_md import build_reference
+    from wise_al.systems.cells import pack_cell
+
+    system = spec.system
+    temperatures = sorted({w.temperature_K or system.temperature_K for w in system.walkers})
+    console.print(
+        f"no reference MD of the demo cell yet: CP2K runs it at "
+        f"{', '.join(f'{t:g} K' for t in temperatures)} (a few minutes, once); every "
+        "iteration's committee is scored on its frames"
+    )
+    start = pack_cell(system.molecules(), density_g_per_cm3=system.density_g_per_cm3, seed=99)
+    report = build_reference(
+        output,
+        spec.labelling,
+        start,
+        temperatures,
+        DEMO_REFERENCE_MD,
+        on_run=lambda t: console.print(f"  CP2K MD at {t:g} K"),
+    )
+    console.print(f"  {report['frames']} reference frames in {output}")
+
+
 def _follow(client: WiseAlClient, campaign_id: int, spec: CampaignSpec) -> dict[str, Any]:
     """Show the campaign's iteration, phase and reason until it finishes."""
     total = spec.stopping.max_iterations
@@ -69,6 +104,7 @@ def demo(
     settings = CoreSettings()
     spec = load_spec(spec_file)
     _ensure_foundation(settings, spec)
+    _ensure_reference(settings, spec)
     with embedded(settings, host, port) as (url, server):
         sessions = create_session_factory(create_db_engine(settings.resolved_database_url()))
         with transaction(sessions) as session:

@@ -96,7 +96,7 @@ def iterations_table(iterations: list[dict[str, Any]]) -> Table:
                for it in iterations)
     ]  # fmt: skip
     table = Table(
-        "iteration", "phase", "frames saved", "accurate", "selected",
+        "iteration", "phase", "frames saved", "accurate", "MD steps to 1st flag", "selected",
         *(f"force RMSE {split} (meV/Å)" for split in splits),
         "σ / error",
     )  # fmt: skip
@@ -117,11 +117,20 @@ def iterations_table(iterations: list[dict[str, Any]]) -> Table:
             str(it.get("phase", "")),
             str(explored.get("saved", "")),
             f"{ratio:.0%}" if ratio is not None else "- (no committee yet)",
+            _first_flag(explored),
             str(metrics.get("selected", "")),
             *(_number(evaluation.get(f"{split}_forces_rmse_meV_per_A")) for split in splits),
             verdict,
         )
     return table
+
+
+def _first_flag(explored: dict[str, Any]) -> str:
+    """The step of the first flagged frame, or how long the walkers ran without one."""
+    if "md_steps" not in explored:
+        return ""  # explored before this was recorded, or not explored (seeded, baseline)
+    first = explored.get("first_flag_step")
+    return str(first) if first is not None else f"none in {explored['md_steps']}"
 
 
 def _number(value: float | None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,6 +41,72 @@ def _start(structure: Path | None, spec: Path | None, seed: int) -> Atoms:
     )
 
 
+def build_reference(
+    output: Path,
+    labelling: Any,
+    start: Atoms,
+    temperatures: list[float],
+    md: dict[str, Any],
+    on_run: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """Run CP2K's MD at each temperature from ``start`` and write the labelled frames.
+
+    ``md`` holds the :class:`~wise_al.cp2k.md.ReferenceMdParameters` fields other than the
+    temperature and seed; ``on_run`` hears each temperature as its run starts. The frames go
+    to ``output`` (extxyz), the report beside it (``<output>.json``) and is returned.
+    """
+    from wise_al.cp2k.installation import detect
+    from wise_al.cp2k.md import ReferenceMdParameters, run_reference_md
+    from wise_al.cp2k.run import LaunchProfile
+    from wise_al.observables.contacts import li_li_contacts
+    from wise_al.settings import Cp2kSettings
+
+    settings = Cp2kSettings()
+    cp2k = detect(settings.cp2k_binary, settings.cp2k_cache_dir())
+    profile = LaunchProfile(
+        binary=settings.cp2k_binary,
+        mpi_ranks=settings.cp2k_mpi_ranks or labelling.cores,
+        omp_threads=settings.cp2k_omp_threads,
+        time_limit_s=labelling.time_limit_s,
+    )
+    work = output.with_name(output.stem + "-runs")
+    frames: list[Atoms] = []
+    runs: list[dict[str, Any]] = []
+    level: dict[str, Any] = {}
+    seed = int(md.get("seed", 0))
+    for k, temperature in enumerate(temperatures):
+        if on_run is not None:
+            on_run(temperature)
+        parameters = ReferenceMdParameters(temperature_K=temperature, **{**md, "seed": seed + k})
+        run = run_reference_md(
+            labelling, start, parameters, cp2k, profile, work / f"{temperature:g}K"
+        )
+        frames += run.frames
+        level = run.level_of_theory
+        runs.append(
+            {
+                "temperature_K": temperature,
+                "mean_temperature_K": round(run.mean_temperature_K, 1),
+                "frames": len(run.frames),
+                "li_li_contact_frame_fraction": li_li_contacts(run.frames).frame_fraction,
+                "wall_time_s": round(run.wall_time_s, 1),
+            }
+        )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.StringIO()
+    write(buffer, frames, format="extxyz")
+    write_text_atomic(output, buffer.getvalue())
+    report = {
+        "output": str(output),
+        "frames": len(frames),
+        "runs": runs,
+        "parameters": md,
+        "level_of_theory": level,
+    }
+    write_text_atomic(output.with_name(output.name + ".json"), json.dumps(report, indent=1))
+    return report
+
+
 def reference_md(
     output: Annotated[Path, typer.Option("-o", "--output", help="extxyz of labelled frames")],
     structure: Annotated[
@@ -60,77 +127,34 @@ def reference_md(
     json_: JsonOpt = False,
 ) -> None:
     """NVT MD by CP2K itself (CSVR thermostat), one run per temperature, frames labelled."""
-    from wise_al.cp2k.installation import detect
-    from wise_al.cp2k.md import ReferenceMdParameters, run_reference_md
-    from wise_al.cp2k.run import LaunchProfile
-    from wise_al.observables.contacts import li_li_contacts
-    from wise_al.settings import Cp2kSettings
-
     if save_every > steps:
         raise WiseAlError(f"--save-every ({save_every}) exceeds --steps ({steps}): no frame kept")
     labelling = labelling_spec(spec, method=method)
     start = _start(structure, spec, seed)
-    settings = Cp2kSettings()
-    cp2k = detect(settings.cp2k_binary, settings.cp2k_cache_dir())
-    profile = LaunchProfile(
-        binary=settings.cp2k_binary,
-        mpi_ranks=settings.cp2k_mpi_ranks or labelling.cores,
-        omp_threads=settings.cp2k_omp_threads,
-        time_limit_s=labelling.time_limit_s,
-    )
-    work = output.with_name(output.stem + "-runs")
-    frames: list[Atoms] = []
-    runs: list[dict[str, Any]] = []
-    level: dict[str, Any] = {}
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     temperatures = temperatures or [300.0]
+    md = {
+        "steps": steps,
+        "equilibration_steps": equilibration_steps,
+        "save_every": save_every,
+        "timestep_fs": timestep_fs,
+        "seed": seed,
+    }
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console, disable=json_) as bar:
         task = bar.add_task("CP2K MD", total=len(temperatures))
-        for k, temperature in enumerate(temperatures):
+
+        def started(temperature: float) -> None:
+            if bar.tasks[0].description != "CP2K MD":
+                bar.advance(task)
             bar.update(task, description=f"CP2K MD at {temperature:g} K")
-            md = ReferenceMdParameters(
-                temperature_K=temperature,
-                steps=steps,
-                timestep_fs=timestep_fs,
-                save_every=save_every,
-                equilibration_steps=equilibration_steps,
-                seed=seed + k,
-            )
-            run = run_reference_md(labelling, start, md, cp2k, profile, work / f"{temperature:g}K")
-            frames += run.frames
-            level = run.level_of_theory
-            contacts = li_li_contacts(run.frames)
-            runs.append(
-                {
-                    "temperature_K": temperature,
-                    "mean_temperature_K": round(run.mean_temperature_K, 1),
-                    "frames": len(run.frames),
-                    "li_li_contact_frame_fraction": contacts.frame_fraction,
-                    "wall_time_s": round(run.wall_time_s, 1),
-                }
-            )
-            bar.advance(task)
-    buffer = io.StringIO()
-    write(buffer, frames, format="extxyz")
-    write_text_atomic(output, buffer.getvalue())
-    report = {
-        "output": str(output),
-        "frames": len(frames),
-        "runs": runs,
-        "parameters": {
-            "steps": steps,
-            "equilibration_steps": equilibration_steps,
-            "save_every": save_every,
-            "timestep_fs": timestep_fs,
-            "seed": seed,
-        },
-        "level_of_theory": level,
-    }
-    write_text_atomic(output.with_name(output.name + ".json"), json.dumps(report, indent=1))
+
+        report = build_reference(output, labelling, start, temperatures, md, on_run=started)
+        bar.update(task, completed=len(temperatures))
+    runs, frames = report["runs"], report["frames"]
     if json_:
         print_json(report)
         return
-    table = Table(title=f"{output}: {len(frames)} labelled frames")
+    table = Table(title=f"{output}: {frames} labelled frames")
     for column in ("T target (K)", "T mean (K)", "frames", "Li–Li contact frames", "wall s"):
         table.add_column(column)
     for r in runs:

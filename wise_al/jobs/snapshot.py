@@ -122,5 +122,12 @@ def record_exploration(
 ) -> None:
     """Keep what an iteration's exploration saw, once it is over."""
     ended = WalkerRunRepository(session).ended(iteration.id)
-    summary = {**exploration_counts(ended), "accurate_ratio": accurate_ratio}
+    # how long the potential stayed physical: walkers stop at their first flagged frame
+    stopped = [w.steps_done for w in ended if w.status == RunStatus.STOPPED_EARLY]
+    summary = {
+        **exploration_counts(ended),
+        "accurate_ratio": accurate_ratio,
+        "md_steps": sum(w.steps_done for w in ended),
+        "first_flag_step": min(stopped) if stopped else None,
+    }
     IterationRepository(session).record(iteration.campaign_id, iteration.index, exploration=summary)

@@ -145,8 +145,9 @@ def _variant_row(session: Session, campaign_id: int) -> VariantRow:
         values = metric_values(report)
         row.validated_iteration = latest.iteration_index
         row.li_li_contact_fraction = report.get("li_li_contact_fraction")
-        row.density_g_per_cm3 = report.get("density_g_per_cm3")
-        row.density_error_percent = values.get("density_error_percent")
+        if (latest.parameters or {}).get("ensemble") == "NPT":  # NVT keeps the cell's density
+            row.density_g_per_cm3 = report.get("density_g_per_cm3")
+            row.density_error_percent = values.get("density_error_percent")
         row.cn_li_o_water = report.get("cn_li_o_water")
         row.cn_li_o_tfsi = report.get("cn_li_o_tfsi")
         row.sq_r_factor = report.get("sq_r_factor")

@@ -42,12 +42,17 @@ def _number(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}g}"
 
 
+def _fixed(value: float | None, decimals: int = 0) -> str:
+    return "–" if value is None else f"{value:.{decimals}f}"
+
+
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters.update(
     duration=_duration,
     ago=_ago,
     elapsed=lambda start, end=None: _duration(elapsed_s(start, end)),
     number=_number,
+    fixed=_fixed,
     # for <script type="application/json">: "</" must not end the script element
     tojson_safe=lambda v: json.dumps(v).replace("</", "<\\/"),
 )

@@ -24,13 +24,21 @@ Action = Literal["start", "pause", "resume", "cancel"]
 def check_runnable(request: Request, campaign: Campaign) -> None:
     """Refuse what the workers could only fail on, before anything is queued."""
     spec = CampaignSpec.model_validate(campaign.spec)
+    home = request.app.state.settings.home
     foundation = spec.model.foundation
-    if foundation and foundation not in MACE_FOUNDATION_NAMES:
-        home = request.app.state.settings.home
-        if not (home / foundation).is_file():
+    if foundation and foundation not in MACE_FOUNDATION_NAMES and not (home / foundation).is_file():
+        raise ConflictError(
+            f"model.foundation: {foundation} is not a file under WISE_AL_HOME ({home}); "
+            "build it (wise-al models build-demo-foundation) or copy it there"
+        )
+    training = spec.model.training
+    for field, path, how in (
+        ("external_test_set", training.external_test_set, "wise-al reference-md makes one"),
+        ("replay_data", training.replay_data, "copy it there"),
+    ):
+        if path is not None and not (home / path).is_file():
             raise ConflictError(
-                f"model.foundation: {foundation} is not a file under WISE_AL_HOME ({home}); "
-                "build it (wise-al models build-demo-foundation) or copy it there"
+                f"model.training.{field}: {path} is not a file under WISE_AL_HOME ({home}); {how}"
             )
 
 
