@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ase.io import read
 
 from tests.support.cli import WISE_AL, Cli, free_port, wait_until_up
 from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.databases import PostgresDatabases
 from tests.support.factories import EXAMPLES, example_spec, with_value
 from tests.support.loop_fixtures import small_campaign
+from wise_al.cli.demo import DEMO_REFERENCE
 from wise_al.db.engine import create_db_engine, create_session_factory
 from wise_al.db.repositories import CampaignRepository, TokenRepository
 
@@ -139,7 +141,9 @@ def test_demo_runs_a_campaign_to_its_last_iteration(tmp_path: Path, demo_home: P
     home = tmp_path / "demo"
     shutil.copytree(demo_home / "models", home / "models")
     spec = tmp_path / "demo.yaml"
-    spec.write_text(yaml.safe_dump(small_campaign(**{"stopping.max_iterations": 1})))
+    # scored on the demo's reference MD, which the demo builds first (one temperature here)
+    cut = {"stopping.max_iterations": 1, "model.training.external_test_set": DEMO_REFERENCE}
+    spec.write_text(yaml.safe_dump(small_campaign(**cut)))
     env = {**os.environ, "WISE_AL_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"}
     for key in ("WISE_AL_DATABASE_URL", "WISE_AL_BROKER_URL", "WISE_AL_ARTIFACT_DIR"):
         env.pop(key, None)
@@ -155,6 +159,10 @@ def test_demo_runs_a_campaign_to_its_last_iteration(tmp_path: Path, demo_home: P
     assert result.returncode == 0, result.stderr + logs
     assert "completed: reached max_iterations (1)" in result.stdout, result.stdout + logs
     assert "no committee yet" in result.stdout  # the per-iteration table
+    assert "no reference MD of the demo cell yet" in result.stdout
+    reference = read(home / DEMO_REFERENCE, index=":")
+    assert isinstance(reference, list) and len(reference) == 6  # 30 steps, a frame every 5
+    assert "external" in result.stdout  # a force RMSE column on those frames, every iteration
     engine = create_db_engine(f"sqlite:///{home / 'wise_al.db'}")
     with create_session_factory(engine)() as session:
         page = CampaignRepository(session).list()
