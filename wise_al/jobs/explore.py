@@ -79,12 +79,12 @@ def explore_walker(
     Iteration 0 explores with the foundation alone: with no committee to disagree, every
     saved frame is a candidate and selection picks by diversity.
     """
-    from wise_al.exploration.relax import relax_start
     from wise_al.exploration.walker import WalkerParameters, run_walker
     from wise_al.flags import FlagChecker
     from wise_al.mace.committee import Committee
     from wise_al.mace.fit import file_sha256
     from wise_al.mace.foundations import resolve_foundation
+    from wise_al.md.relax import relax_start
     from wise_al.systems.cells import pack_cell
 
     with transaction(sessions) as session:

@@ -54,9 +54,9 @@ def shared_start(path: Path, spec: CampaignSpec, model_files: list[Path], device
         atoms = read(path)
         assert isinstance(atoms, Atoms)
         return atoms
-    from wise_al.exploration.relax import relax_start
     from wise_al.mace.committee import Committee
     from wise_al.md.production import last_state
+    from wise_al.md.relax import relax_start
     from wise_al.md.run import run_with_models
     from wise_al.systems.cells import pack_cell
 

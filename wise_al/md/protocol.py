@@ -112,9 +112,9 @@ def run_protocol(
     on_progress: Progress | None = None,
 ) -> ProtocolResult:
     """Run (or resume) the protocol in ``directory`` and score it against experiment."""
-    from wise_al.exploration.relax import relax_start
     from wise_al.mace.committee import Committee
     from wise_al.md.production import last_state
+    from wise_al.md.relax import relax_start
     from wise_al.md.run import run_with_models
 
     committee = Committee(model_paths, device=device, min_members=1)
