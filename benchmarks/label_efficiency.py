@@ -84,7 +84,10 @@ def reference(steps: int, work: Path) -> tuple[list[Atoms], list[Atoms], float]:
         md = ReferenceMdParameters(
             temperature, steps=steps, save_every=10, equilibration_steps=20, seed=k
         )
-        run = run_reference_md(LabellingSpec(), cell, md, detect(), LaunchProfile(), work / str(k))
+        # hot, freshly packed cells need more SCF cycles per MD step than single points;
+        # max_scf is not part of the level of theory (eps_scf is)
+        spec = LabellingSpec(max_scf=300)
+        run = run_reference_md(spec, cell, md, detect(), LaunchProfile(), work / str(k))
         frames += run.frames
         mean = f"mean T {run.mean_temperature_K:.0f} K"
         print(f"reference MD {temperature:g} K: {len(run.frames)} frames, {mean}", flush=True)
