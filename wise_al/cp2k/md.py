@@ -161,7 +161,10 @@ def run_reference_md(
     if outcome.returncode != 0 or "PROGRAM ENDED AT" not in output:
         raise WiseAlError(f"{where}: CP2K exited {outcome.returncode}; see {outcome.output}")
     if scf_failed(output):
-        raise WiseAlError(f"{where}: an SCF did not converge; its frames are not a reference")
+        raise WiseAlError(
+            f"{where}: an SCF did not converge within labelling.max_scf at some step; its "
+            "frames are not a reference (raise max_scf, or start from a relaxed cell)"
+        )
     frames = read_reference_frames(directory, atoms, md, level)
     if not frames:
         raise WiseAlError(f"{where}: no frame was saved")
