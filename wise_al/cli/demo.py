@@ -57,9 +57,12 @@ def _ensure_reference(settings: CoreSettings, spec: CampaignSpec) -> None:
         "iteration's committee is scored on its frames"
     )
     start = pack_cell(system.molecules(), density_g_per_cm3=system.density_g_per_cm3, seed=99)
+    # a freshly packed cell's first MD steps need more SCF cycles than a single point; the
+    # cap is not part of the level of theory, so the frames stay at the labels' level
+    labelling = spec.labelling.model_copy(update={"max_scf": max(spec.labelling.max_scf, 300)})
     report = build_reference(
         output,
-        spec.labelling,
+        labelling,
         start,
         temperatures,
         DEMO_REFERENCE_MD,
