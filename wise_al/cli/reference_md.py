@@ -48,15 +48,18 @@ def build_reference(
     temperatures: list[float],
     md: dict[str, Any],
     on_run: Callable[[float], None] | None = None,
+    relax_steps: int = 0,
 ) -> dict[str, Any]:
     """Run CP2K's MD at each temperature from ``start`` and write the labelled frames.
 
-    ``md`` holds the :class:`~wise_al.cp2k.md.ReferenceMdParameters` fields other than the
-    temperature and seed; ``on_run`` hears each temperature as its run starts. The frames go
-    to ``output`` (extxyz), the report beside it (``<output>.json``) and is returned.
+    With ``relax_steps`` the start is first relaxed by CP2K (LBFGS, at most that many steps),
+    once for every temperature. ``md`` holds the fields of
+    :class:`~wise_al.cp2k.md.ReferenceMdParameters` other than the temperature and seed;
+    ``on_run`` hears each temperature as its run starts (0 for the relaxation). The frames
+    go to ``output`` (extxyz), the report beside it (``<output>.json``) and is returned.
     """
     from wise_al.cp2k.installation import detect
-    from wise_al.cp2k.md import ReferenceMdParameters, run_reference_md
+    from wise_al.cp2k.md import ReferenceMdParameters, relax_with_cp2k, run_reference_md
     from wise_al.cp2k.run import LaunchProfile
     from wise_al.observables.contacts import li_li_contacts
     from wise_al.settings import Cp2kSettings
@@ -74,6 +77,10 @@ def build_reference(
     runs: list[dict[str, Any]] = []
     level: dict[str, Any] = {}
     seed = int(md.get("seed", 0))
+    if relax_steps:
+        if on_run is not None:
+            on_run(0.0)  # 0 K: the relaxation
+        start = relax_with_cp2k(labelling, start, relax_steps, cp2k, profile, work / "relax")
     for k, temperature in enumerate(temperatures):
         if on_run is not None:
             on_run(temperature)
@@ -100,7 +107,7 @@ def build_reference(
         "output": str(output),
         "frames": len(frames),
         "runs": runs,
-        "parameters": md,
+        "parameters": {**md, "relax_steps": relax_steps},
         "level_of_theory": level,
     }
     write_text_atomic(output.with_name(output.name + ".json"), json.dumps(report, indent=1))
@@ -121,6 +128,9 @@ def reference_md(
     steps: Annotated[int, typer.Option(min=1, help="kept MD steps per temperature")] = 200,
     equilibration_steps: Annotated[int, typer.Option(min=0, help="run first, not kept")] = 50,
     save_every: Annotated[int, typer.Option(min=1, help="keep a frame every N steps")] = 10,
+    relax_steps: Annotated[
+        int, typer.Option(min=0, help="relax the start with CP2K first (0: as given)")
+    ] = 100,
     timestep_fs: Annotated[float, typer.Option(min=0.05, max=5.0)] = 0.5,
     method: Annotated[str | None, typer.Option(help="xtb | dft (default: the spec's)")] = None,
     seed: Annotated[int, typer.Option(min=0)] = 0,
@@ -144,11 +154,14 @@ def reference_md(
         task = bar.add_task("CP2K MD", total=len(temperatures))
 
         def started(temperature: float) -> None:
-            if bar.tasks[0].description != "CP2K MD":
+            if bar.tasks[0].description.startswith("CP2K MD at"):
                 bar.advance(task)
-            bar.update(task, description=f"CP2K MD at {temperature:g} K")
+            what = f"CP2K MD at {temperature:g} K" if temperature else "CP2K relaxing the start"
+            bar.update(task, description=what)
 
-        report = build_reference(output, labelling, start, temperatures, md, on_run=started)
+        report = build_reference(
+            output, labelling, start, temperatures, md, on_run=started, relax_steps=relax_steps
+        )
         bar.update(task, completed=len(temperatures))
     runs, frames = report["runs"], report["frames"]
     if json_:

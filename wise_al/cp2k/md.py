@@ -28,6 +28,7 @@ from wise_al.systems.labelled import labelled_frame
 from wise_al.systems.levels import sha256_of
 
 PROJECT = "md"
+RELAX_PROJECT = "relax"
 _STEP = re.compile(r"i\s*=\s*(\d+)")
 _ENERGY = re.compile(r"E\s*=\s*(\S+)")
 
@@ -69,6 +70,50 @@ def md_input(spec: LabellingSpec, atoms: Atoms, md: ReferenceMdParameters) -> di
         },
     }
     return tree
+
+
+def relax_input(spec: LabellingSpec, atoms: Atoms, max_steps: int) -> dict[str, Any]:
+    """A CP2K geometry optimisation (LBFGS) at the label's level, fixed cell."""
+    tree = build_input(spec, atoms, project=RELAX_PROJECT)
+    tree["global"]["run_type"] = "GEO_OPT"
+    force_eval = tree["force_eval"]
+    force_eval.pop("stress_tensor", None)
+    del force_eval["print"]
+    tree["motion"] = {
+        "geo_opt": {"optimizer": "LBFGS", "max_iter": max_steps},
+        "print": {"trajectory": {"format": "XYZ"}},
+    }
+    return tree
+
+
+def relax_with_cp2k(
+    spec: LabellingSpec,
+    atoms: Atoms,
+    max_steps: int,
+    cp2k: Cp2kInstallation,
+    profile: LaunchProfile,
+    directory: Path,
+) -> Atoms:
+    """``atoms`` relaxed by CP2K for at most ``max_steps``: a packed cell's close contacts
+    would otherwise heat its first MD steps far above the thermostat's temperature.
+
+    Raises
+    ------
+    WiseAlError
+        If CP2K failed or wrote no geometry.
+    """
+    text = render_input(relax_input(spec, atoms, max_steps))
+    cp2k.validate(text)
+    outcome = run_cp2k(text, directory, profile)
+    blocks = (
+        _xyz_blocks(directory / f"{RELAX_PROJECT}-pos-1.xyz") if outcome.output.exists() else []
+    )
+    if outcome.timed_out or not blocks:
+        raise WiseAlError(f"relaxing the start with CP2K failed; see {outcome.output}")
+    _, symbols, positions = blocks[-1]
+    if symbols != atoms.get_chemical_symbols():
+        raise WiseAlError(f"relaxing the start with CP2K wrote another structure ({directory})")
+    return Atoms(symbols, positions, cell=atoms.cell, pbc=atoms.pbc)
 
 
 def _xyz_blocks(path: Path) -> list[tuple[str, list[str], np.ndarray]]:
