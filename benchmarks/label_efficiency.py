@@ -82,8 +82,9 @@ def reference(steps: int, work: Path) -> tuple[list[Atoms], list[Atoms], float]:
     for k, temperature in enumerate(TEMPERATURES_K):
         cell = pack_cell(CELL, density_g_per_cm3=1.7126, seed=100 + k)
         md = ReferenceMdParameters(
-            temperature, steps=steps, save_every=10, equilibration_steps=20, seed=k
-        )
+            temperature, steps=steps, save_every=10, equilibration_steps=20,
+            thermostat_fs=20.0, seed=k,
+        )  # fmt: skip
         # hot, freshly packed cells need more SCF cycles per MD step than single points;
         # max_scf is not part of the level of theory (eps_scf is)
         spec = LabellingSpec(max_scf=300)

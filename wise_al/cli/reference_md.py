@@ -132,6 +132,9 @@ def reference_md(
         int, typer.Option(min=0, help="relax the start with CP2K first (0: as given)")
     ] = 100,
     timestep_fs: Annotated[float, typer.Option(min=0.05, max=5.0)] = 0.5,
+    thermostat_fs: Annotated[
+        float, typer.Option(min=1.0, help="CSVR time constant: short runs need a short one")
+    ] = 50.0,
     method: Annotated[str | None, typer.Option(help="xtb | dft (default: the spec's)")] = None,
     seed: Annotated[int, typer.Option(min=0)] = 0,
     json_: JsonOpt = False,
@@ -147,6 +150,7 @@ def reference_md(
         "equilibration_steps": equilibration_steps,
         "save_every": save_every,
         "timestep_fs": timestep_fs,
+        "thermostat_fs": thermostat_fs,
         "seed": seed,
     }
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())

@@ -43,7 +43,7 @@ class ReferenceMdParameters:
     timestep_fs: float = 0.5
     save_every: int = 10
     equilibration_steps: int = 0
-    thermostat_fs: float = 100.0
+    thermostat_fs: float = 50.0
     seed: int = 0
 
 
