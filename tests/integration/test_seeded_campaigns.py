@@ -138,3 +138,46 @@ def test_the_foundation_baseline_is_evaluated_and_validated_untrained(
         assert evaluation["external_forces_rmse_meV_per_A"] == external["forces_rmse_meV_per_A"]
         assert session.scalars(select(Validation)).one().status == "done"
         assert session.scalars(select(Label)).all() == []  # no DFT spent on a baseline
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_walkers_start_from_uploaded_structures(
+    session_factory: sessionmaker[Session], demo_home: Path, tmp_path: Path
+) -> None:
+    from ase import Atoms
+    from ase.io import write
+
+    from wise_al.db.models import WalkerRun
+    from wise_al.jobs.explore import explore_walker
+
+    settings = WorkerSettings(home=demo_home, artifact_dir=tmp_path / "artifacts", device="cpu")
+    frames = read(demo_home / "models" / "demo-foundation-data.extxyz", index=":2")
+    assert isinstance(frames, list)
+    cells = tmp_path / "cells.extxyz"
+    write(cells, [Atoms(a.numbers, a.positions, cell=a.cell, pbc=a.pbc) for a in frames])
+    spec = small_campaign(
+        **{
+            "system.walkers": [{"temperature_K": 300.0, "replicas": 2}],
+            "exploration.start": "structures",
+            "exploration.start_structures": "equilibrated",
+        }
+    )
+    with transaction(session_factory) as session:
+        with cells.open("rb") as handle:
+            store_dataset(
+                session, settings, DatasetSpec(name="equilibrated", kind="structures"), handle
+            )
+        repo = CampaignRepository(session)
+        campaign_id = repo.create(parse_spec(spec)).id
+        repo.control(campaign_id, "start")
+    for walker in (0, 1):
+        explore_walker(session_factory, settings, campaign_id, 0, walker)
+    with transaction(session_factory) as session:
+        runs = session.scalars(select(WalkerRun).order_by(WalkerRun.walker_index)).all()
+        for run, given in zip(runs, frames, strict=True):
+            walked = read(str(run.trajectory_path), index=0)
+            assert isinstance(walked, Atoms)
+            # walker k starts from uploaded frame k: its cell and atoms, not a packed cell
+            assert walked.get_chemical_symbols() == given.get_chemical_symbols()
+            assert walked.cell.array.tolist() == given.cell.array.tolist()
+            assert abs(walked.positions - given.positions).max() < 0.5  # 5 MD steps on
