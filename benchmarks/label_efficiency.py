@@ -219,7 +219,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--md-steps", type=int, default=400, help="contact MD per model")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/label_efficiency.json"))
+    parser.add_argument("--markdown", type=Path, help="print a finished run's JSON as tables")
     args = parser.parse_args()
+    if args.markdown is not None:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return
     if not args.foundation.is_file():
         raise SystemExit(f"{args.foundation}: run `wise-al models build-demo-foundation` first")
     started = time.perf_counter()
@@ -324,6 +328,35 @@ def print_table(report: dict[str, Any], budgets: list[int]) -> None:
             print(f"{strategy:<10} {split:<5} {cells}  {shown:>16}  {contacts}")
     print(f"reference MD Li–Li contacts: {report['reference_li_li_contact_fraction']:.1%}; "
           f"{report['wall_time_s'] / 60:.0f} min")  # fmt: skip
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The README's tables of a finished run."""
+    budgets = [int(b) for b in report["arguments"]["budgets"]]
+    lines = [
+        "| strategy | split | "
+        + " | ".join(f"{b} labels" for b in budgets)
+        + " | labels vs random to reach random's error at "
+        + f"{budgets[-1]} | Li–Li contact frames |",
+        "|---|---|" + "---:|" * len(budgets) + "---:|---:|",
+    ]
+    for strategy, values in report["strategies"].items():
+        for split in ("test", "rare"):
+            cells = [
+                f"{values['by_budget'][str(b)][f'{split}_mean']:.0f} ± "
+                f"{values['by_budget'][str(b)][f'{split}_std']:.0f}"
+                for b in budgets
+            ]
+            ratio = values[f"{split}_label_ratio_vs_random"]
+            shown = (
+                f"not reached ({ratio['seeds_reaching']}/{ratio['seeds']} seeds)"
+                if ratio["mean"] is None
+                else f"{ratio['mean']:.2f} ± {ratio['std']:.2f} "
+                f"({ratio['seeds_reaching']}/{ratio['seeds']} seeds)"
+            )
+            contacts = f"{values['li_li_contact_fraction']:.1%}" if split == "test" else ""
+            lines.append(f"| {strategy} | {split} | {' | '.join(cells)} | {shown} | {contacts} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
