@@ -152,3 +152,15 @@ def test_confirmation_names_the_first_frame_that_disagrees() -> None:
     assert (refused.value.frame, refused.value.field) == (0, "REF_energy")
     with pytest.raises(DatasetRejected, match="could not re-label"):
         confirm_level(items, lambda a: "scf_not_converged", 1)
+
+
+def test_an_imported_voigt_stress_is_stored_as_the_full_tensor_in_ases_order() -> None:
+    from ase.stress import full_3x3_to_voigt_6_stress
+
+    from wise_al.jobs.seed import _stress_3x3
+
+    full = np.array([[1.0, 0.4, 0.5], [0.4, 2.0, 0.6], [0.5, 0.6, 3.0]]) * 1e-3
+    voigt = full_3x3_to_voigt_6_stress(full)  # xx yy zz yz xz xy, ASE's (and mace's) order
+    np.testing.assert_allclose(_stress_3x3(voigt), full)
+    np.testing.assert_allclose(_stress_3x3(full.ravel()), full)
+    assert _stress_3x3(None) is None

@@ -58,20 +58,14 @@ def build_reference(
     ``on_run`` hears each temperature as its run starts (0 for the relaxation). The frames
     go to ``output`` (extxyz), the report beside it (``<output>.json``) and is returned.
     """
-    from wise_al.cp2k.installation import detect
+    from wise_al.cp2k.label import make_labeller
     from wise_al.cp2k.md import ReferenceMdParameters, relax_with_cp2k, run_reference_md
-    from wise_al.cp2k.run import LaunchProfile
     from wise_al.observables.contacts import li_li_contacts
     from wise_al.settings import Cp2kSettings
 
-    settings = Cp2kSettings()
-    cp2k = detect(settings.cp2k_binary, settings.cp2k_cache_dir())
-    profile = LaunchProfile(
-        binary=settings.cp2k_binary,
-        mpi_ranks=settings.cp2k_mpi_ranks or labelling.cores,
-        omp_threads=settings.cp2k_omp_threads,
-        time_limit_s=labelling.time_limit_s,
-    )
+    # the labeller's own CP2K build and launch profile: reference frames and labels agree
+    labeller = make_labeller(Cp2kSettings(), labelling, reuse_wfn=False)
+    cp2k, profile = labeller.cp2k, labeller.profile
     work = output.with_name(output.stem + "-runs")
     frames: list[Atoms] = []
     runs: list[dict[str, Any]] = []

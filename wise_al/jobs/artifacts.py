@@ -34,8 +34,13 @@ def legacy_e0s_file(settings: CoreSettings, campaign_id: int) -> Path:
     return settings.resolved_artifact_dir() / "campaigns" / str(campaign_id) / "e0s.json"
 
 
-def dataset_file(settings: CoreSettings, sha256: str) -> Path:
-    """``<artifacts>/datasets/<sha256>.extxyz``: an upload, by its content (never overwritten)."""
+def datasets_dir(settings: CoreSettings) -> Path:
+    """``<artifacts>/datasets``, created on demand: uploads and their temporary files."""
     folder = settings.resolved_artifact_dir() / "datasets"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{sha256}.extxyz"
+    return folder
+
+
+def dataset_file(settings: CoreSettings, sha256: str) -> Path:
+    """``<artifacts>/datasets/<sha256>.extxyz``: an upload, by its content (never overwritten)."""
+    return datasets_dir(settings) / f"{sha256}.extxyz"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from wise_al.datasets.check import DatasetRejected, check_dataset
 from wise_al.db.models import Dataset
 from wise_al.db.repositories import DatasetRepository
-from wise_al.jobs.artifacts import dataset_file
+from wise_al.jobs.artifacts import dataset_file, datasets_dir
 from wise_al.settings import CoreSettings
 from wise_al.spec.dataset import DatasetSpec
 from wise_al.systems.levels import sha256_of
@@ -61,7 +61,7 @@ def store_dataset(
         The name is taken by other content.
     """
     level_sha256 = _declared_level(spec)
-    folder = dataset_file(settings, "0" * 64).parent
+    folder = datasets_dir(settings)
     digest, size = hashlib.sha256(), 0
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".extxyz")
     try:
