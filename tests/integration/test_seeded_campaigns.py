@@ -107,6 +107,54 @@ def test_a_from_scratch_campaign_seeded_with_an_upload_runs_to_its_stopping_rule
         assert all(v.metrics["parent"] is None for v in versions)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_campaign_with_no_data_and_no_model_starts_from_packed_cells_relaxed_by_cp2k(
+    session_factory: sessionmaker[Session], demo_home: Path, tmp_path: Path
+) -> None:
+    settings = WorkerSettings(home=demo_home, artifact_dir=tmp_path / "artifacts", device="cpu")
+    spec = small_campaign(
+        **{
+            "model.foundation": None,
+            "model.strategy": "from_scratch",
+            "model.initial_cells": {"cells": 2, "relax_steps": 6, "frames_per_cell": 3},
+            "model.training.num_channels": 8,
+            "model.training.max_L": 0,
+            "model.training.correlation": 2,
+            "stopping.max_iterations": 1,
+        }
+    )
+    with transaction(session_factory) as session:
+        repo = CampaignRepository(session)
+        campaign_id = repo.create(parse_spec(spec)).id
+        repo.control(campaign_id, "start")
+    drain(session_factory, settings, campaign_id)
+    campaign, errors = _status(session_factory, campaign_id)
+    assert campaign.status == CampaignStatus.COMPLETED, (campaign.status_reason, errors)
+    assert "max_iterations (1)" in str(campaign.status_reason)
+    with transaction(session_factory) as session:
+        iteration = session.scalars(select(Iteration)).one()
+        assert iteration.metrics["seeded"] == {"packed_cells": 2, "frames": 6}
+        frames = session.scalars(select(Frame).order_by(Frame.id)).all()
+        assert [f.split_group for f in frames] == ["initial-cell-0"] * 3 + ["initial-cell-1"] * 3
+        assert all(f.status == FrameStatus.SELECTED for f in frames)
+        reasons = [str(f.selection_reason) for f in frames]
+        assert reasons[0] == "initial cell 0, relaxation step 0" and reasons[3].startswith(
+            "initial cell 1, relaxation step 0"
+        )
+        labels = {x.frame_id: x for x in session.scalars(select(Label))}
+        assert len(labels) == 6 and {x.provenance for x in labels.values()} == {
+            LabelProvenance.CP2K
+        }
+        for cell in (frames[:3], frames[3:]):
+            # the cells differ (own packmol seeds) and CP2K's LBFGS lowered each one's energy,
+            # as its own labels, computed again by the label units, say
+            energies = [float(labels[f.id].energy_eV or "nan") for f in cell]
+            assert energies[-1] < energies[0], energies
+        assert frames[0].structure != frames[3].structure
+        versions = session.scalars(select(ModelVersion)).all()
+        assert len(versions) == 2 and {v.strategy for v in versions} == {"from_scratch"}
+
+
 def test_the_foundation_baseline_is_evaluated_and_validated_untrained(
     session_factory: sessionmaker[Session], demo_home: Path, tmp_path: Path
 ) -> None:

@@ -342,6 +342,27 @@ def test_a_seeded_campaign_imports_then_computes_e0s_then_trains_before_explorin
     assert decided.iteration == 1 and decided.phase == Phase.EXPLORE
 
 
+@pytest.mark.parametrize("gate", ["auto", "required"])
+def test_a_campaign_with_no_data_and_no_model_packs_cells_then_labels_them(gate: str) -> None:
+    scratch = spec(
+        model={"strategy": "from_scratch", "committee_size": 2, "initial_cells": {"cells": 2}},
+        review={"gate": gate},
+    )
+    assert first_phase(scratch) == Phase.SEED
+    waiting = advance(snap(Phase.SEED), scratch)
+    assert waiting.commands == (Command(Unit.PACK, 0),) and "packing" in waiting.reason
+    failed = advance(snap(Phase.SEED, seed_failed="packmol is not installed"), scratch)
+    assert failed.status == CampaignStatus.FAILED
+    assert "packing and relaxing the initial cells failed: packmol" in failed.reason
+    packed = advance(snap(Phase.SEED, seeded=True, to_label=(1, 2), awaiting_review=2), scratch)
+    if gate == "required":  # a reviewer sees packed frames before DFT is spent on them
+        assert packed.phase == Phase.REVIEW and packed.commands == ()
+    else:
+        assert packed.phase == Phase.LABEL and "2 frames of packed cells" in packed.reason
+        e0s, *labels = packed.commands
+        assert e0s == Command(Unit.E0S, 0) and labels == [Command(Unit.LABEL, 0, k) for k in (1, 2)]
+
+
 def test_the_foundation_baseline_trains_nothing_and_stops_after_its_evaluation() -> None:
     baseline = spec(model={"foundation": "models/f.model", "strategy": "foundation"})
     assert baseline.model.committee_size == 1
@@ -358,8 +379,20 @@ def test_the_foundation_baseline_trains_nothing_and_stops_after_its_evaluation()
 def test_strategies_refuse_what_they_cannot_do() -> None:
     with pytest.raises(ValueError, match="evaluates the foundation alone"):
         spec(model={"foundation": "f.model", "strategy": "foundation", "committee_size": 3})
-    with pytest.raises(ValueError, match=r"initial_dataset .* or foundation"):
+    with pytest.raises(ValueError, match=r"initial_dataset .* initial_cells .* or foundation"):
         spec(model={"strategy": "from_scratch"})
+    both = {"strategy": "from_scratch", "initial_dataset": "aimd", "initial_cells": {}}
+    with pytest.raises(ValueError, match="either by initial_dataset or by packed cells"):
+        spec(model=both)
+    with pytest.raises(ValueError, match="initial_cells: strategy 'foundation' trains on"):
+        spec(model={"foundation": "f.model", "strategy": "foundation", "initial_cells": {}})
+    with pytest.raises(ValueError, match="frames_per_cell: 4 frames cannot come from a rel"):
+        spec(
+            model={
+                "strategy": "from_scratch",
+                "initial_cells": {"relax_steps": 2, "frames_per_cell": 4},
+            }
+        )
     with pytest.raises(ValueError, match="at least 2 members"):
         spec(model={"foundation": "f.model", "committee_size": 1})
     with pytest.raises(ValueError, match="start_structures go together"):

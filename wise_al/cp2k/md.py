@@ -86,6 +86,39 @@ def relax_input(spec: LabellingSpec, atoms: Atoms, max_steps: int) -> dict[str, 
     return tree
 
 
+def relaxation_path(
+    spec: LabellingSpec,
+    atoms: Atoms,
+    max_steps: int,
+    cp2k: Cp2kInstallation,
+    profile: LaunchProfile,
+    directory: Path,
+) -> list[Atoms]:
+    """``atoms`` relaxed by CP2K for at most ``max_steps``, every geometry on the way: the
+    given one first, the relaxed one last.
+
+    Raises
+    ------
+    WiseAlError
+        If CP2K failed or wrote no geometry.
+    """
+    text = render_input(relax_input(spec, atoms, max_steps))
+    cp2k.validate(text)
+    outcome = run_cp2k(text, directory, profile)
+    blocks = (
+        _xyz_blocks(directory / f"{RELAX_PROJECT}-pos-1.xyz") if outcome.output.exists() else []
+    )
+    if outcome.timed_out or not blocks:
+        raise WiseAlError(f"relaxing the start with CP2K failed; see {outcome.output}")
+    path = [atoms.copy()]
+    for _, symbols, positions in blocks:
+        if symbols != atoms.get_chemical_symbols():
+            raise WiseAlError(f"relaxing the start with CP2K wrote another structure ({directory})")
+        if not np.allclose(positions, path[-1].positions, atol=1e-6):
+            path.append(Atoms(symbols, positions, cell=atoms.cell, pbc=atoms.pbc))
+    return path
+
+
 def relax_with_cp2k(
     spec: LabellingSpec,
     atoms: Atoms,
@@ -102,18 +135,7 @@ def relax_with_cp2k(
     WiseAlError
         If CP2K failed or wrote no geometry.
     """
-    text = render_input(relax_input(spec, atoms, max_steps))
-    cp2k.validate(text)
-    outcome = run_cp2k(text, directory, profile)
-    blocks = (
-        _xyz_blocks(directory / f"{RELAX_PROJECT}-pos-1.xyz") if outcome.output.exists() else []
-    )
-    if outcome.timed_out or not blocks:
-        raise WiseAlError(f"relaxing the start with CP2K failed; see {outcome.output}")
-    _, symbols, positions = blocks[-1]
-    if symbols != atoms.get_chemical_symbols():
-        raise WiseAlError(f"relaxing the start with CP2K wrote another structure ({directory})")
-    return Atoms(symbols, positions, cell=atoms.cell, pbc=atoms.pbc)
+    return relaxation_path(spec, atoms, max_steps, cp2k, profile, directory)[-1]
 
 
 def _xyz_blocks(path: Path) -> list[tuple[str, list[str], np.ndarray]]:

@@ -22,6 +22,7 @@ from wise_al.db.repositories import (
 from wise_al.errors import WiseAlError
 from wise_al.exploration.frames import SavedFrame
 from wise_al.jobs.artifacts import iteration_dir, shared_cell_file
+from wise_al.jobs.pack import packed_system
 from wise_al.jobs.unit import Resource, Sessions, UnitKind, index_of, spec_of
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
@@ -85,7 +86,6 @@ def explore_walker(
     from wise_al.mace.fit import file_sha256
     from wise_al.mace.foundations import resolve_foundation
     from wise_al.md.relax import relax_start
-    from wise_al.systems.cells import pack_cell
 
     with transaction(sessions) as session:
         spec = spec_of(session, campaign_id)
@@ -118,13 +118,7 @@ def explore_walker(
         start = shared
         start.set_momenta(np.zeros_like(start.positions))  # each walker draws its own
     else:
-        side = system.cell_A[0] if system.cell_A else None
-        if system.cell_A and len(set(system.cell_A)) > 1:
-            raise WiseAlError("system.cell_A: the cell builder packs cubic cells only")
-        packed = pack_cell(
-            system.molecules(), density_g_per_cm3=system.density_g_per_cm3, side_A=side, seed=seed
-        )
-        start, _ = relax_start(packed, committee)
+        start, _ = relax_start(packed_system(system, seed), committee)
     exploration, window = spec.exploration, spec.uncertainty
     walker = WalkerParameters(
         temperature_K=conditions["temperature_K"],

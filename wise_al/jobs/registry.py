@@ -7,6 +7,7 @@ from wise_al.jobs.e0s import E0S
 from wise_al.jobs.evaluate import EVALUATE
 from wise_al.jobs.explore import EXPLORE
 from wise_al.jobs.label import LABEL
+from wise_al.jobs.pack import PACK
 from wise_al.jobs.seed import SEED
 from wise_al.jobs.select import SELECT
 from wise_al.jobs.train import TRAIN
@@ -16,5 +17,5 @@ from wise_al.loop import Unit
 
 UNITS: dict[Unit, UnitKind] = {
     kind.unit: kind
-    for kind in (SEED, EXPLORE, SELECT, E0S, LABEL, CALIBRATE, TRAIN, EVALUATE, VALIDATE)
+    for kind in (SEED, PACK, EXPLORE, SELECT, E0S, LABEL, CALIBRATE, TRAIN, EVALUATE, VALIDATE)
 }

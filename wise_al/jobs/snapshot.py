@@ -80,7 +80,7 @@ def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> S
         labels_done_iteration=labels.count_done(campaign.id, iteration.id),
         labels_total=labels.count_done(campaign.id, provenance=LabelProvenance.CP2K),
         seeded=SEEDED_KEY in metrics,
-        seed_failed=failures.get(Unit.SEED),
+        seed_failed=failures.get(Unit.SEED) or failures.get(Unit.PACK),
         e0s_ready=e0s is not None and e0s.status == RunStatus.DONE,
         e0s_failed=e0s.error if e0s is not None and e0s.status == RunStatus.FAILED else None,
         members_done=models.count(campaign.id, RunStatus.DONE, iteration.index),

@@ -63,12 +63,12 @@ def _targets_met(snap: Snapshot, spec: CampaignSpec) -> str:
 
 
 def first_phase(spec: CampaignSpec) -> Phase:
-    """Where iteration 0 begins: importing the initial dataset, taking the foundation as it
-    is (strategy ``foundation``: straight to its "training", which trains nothing), or
-    exploring with the foundation."""
+    """Where iteration 0 begins: importing the initial dataset or packing cells to label,
+    taking the foundation as it is (strategy ``foundation``: straight to its "training",
+    which trains nothing), or exploring with the foundation."""
     if spec.model.strategy == "foundation":
         return Phase.TRAIN
-    if spec.model.initial_dataset is not None:
+    if spec.model.initial_dataset is not None or spec.model.initial_cells is not None:
         return Phase.SEED
     return Phase.EXPLORE
 
@@ -92,15 +92,22 @@ def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
         return _stay(snap, f"campaign is {snap.status}")
     stop = spec.stopping
     if snap.phase == Phase.SEED:
+        packing = spec.model.initial_cells is not None
+        doing = "packing and relaxing the initial cells" if packing else (
+            "importing the initial dataset"
+        )  # fmt: skip
         if snap.seed_failed:
-            return _end(
-                snap, CampaignStatus.FAILED, f"importing the initial dataset failed: "
-                f"{snap.seed_failed}"
-            )  # fmt: skip
+            return _end(snap, CampaignStatus.FAILED, f"{doing} failed: {snap.seed_failed}")
         if not snap.seeded:
-            return _stay(snap, "importing the initial dataset", Command(Unit.SEED, snap.iteration))
-        imported = f"{snap.labels_done_iteration} labels imported"
-        return _go(snap, Phase.LABEL, imported, *_label(snap))
+            return _stay(snap, doing, Command(Unit.PACK if packing else Unit.SEED, snap.iteration))
+        if packing:
+            if spec.review.gate == "required":
+                waiting = f"{snap.awaiting_review} packed-cell frames wait for review"
+                return _go(snap, Phase.REVIEW, waiting)
+            seeded = f"{len(snap.to_label)} frames of packed cells to label"
+        else:
+            seeded = f"{snap.labels_done_iteration} labels imported"
+        return _go(snap, Phase.LABEL, seeded, *_label(snap))
     if snap.phase == Phase.EXPLORE:
         if snap.walkers_finished < snap.walkers:
             done = f"{snap.walkers_finished}/{snap.walkers}"

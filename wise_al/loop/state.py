@@ -25,7 +25,7 @@ class CampaignStatus(enum.StrEnum):
 
 
 class Phase(enum.StrEnum):
-    SEED = "seed"  # iteration 0 of a campaign seeded with an uploaded dataset
+    SEED = "seed"  # iteration 0 seeded with an uploaded dataset or packed cells
     EXPLORE = "explore"
     SELECT = "select"
     REVIEW = "review"
@@ -41,6 +41,7 @@ class Unit(enum.StrEnum):
     """Kinds of unit of work a command asks for (each declared in :mod:`wise_al.jobs`)."""
 
     SEED = "seed"  # import an uploaded dataset's frames as labels of iteration 0
+    PACK = "pack"  # pack and relax iteration 0's cells with CP2K, for labelling
     EXPLORE = "explore"  # one walker
     SELECT = "select"
     E0S = "e0s"  # isolated-atom reference energies at the campaign's level of theory
@@ -87,7 +88,8 @@ class Snapshot:
         Successful labels of this iteration (imported ones included) and the campaign's
         CP2K labels (what its label budget counts).
     seeded, seed_failed
-        Whether iteration 0's uploaded dataset was imported, and why that failed.
+        Whether iteration 0's seed (an uploaded dataset, or packed cells) is stored, and why
+        that failed.
     e0s_ready, e0s_failed
         Isolated-atom energies at the campaign's level of theory: computed, or why not.
     calibrated

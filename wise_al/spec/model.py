@@ -123,6 +123,34 @@ class TrainingSpec(StrictModel):
     correlation: Annotated[int, Field(ge=1, le=4)] = 3
 
 
+class InitialCellsSpec(StrictModel):
+    """Iteration 0's labels from packed cells relaxed by CP2K: a start with no data at all.
+
+    Each cell is packed by packmol with its own seed and relaxed by CP2K at the campaign's
+    level; frames evenly spaced along the relaxation (the packed cell first, the relaxed one
+    last) are labelled like any selected frame, so the first committee sees both the strained
+    contacts of a fresh packing and a cell near its minimum.
+    """
+
+    cells: Annotated[int, Field(ge=1, le=64)] = 4
+    relax_steps: Annotated[int, Field(ge=0, le=500)] = Field(
+        default=20, description="CP2K LBFGS steps per cell (0: the packed cells as they are)"
+    )
+    frames_per_cell: Annotated[int, Field(ge=1, le=50)] = Field(
+        default=3, description="frames labelled per cell, evenly spaced along its relaxation"
+    )
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+
+    @model_validator(mode="after")
+    def _frames_exist(self) -> InitialCellsSpec:
+        if self.frames_per_cell > self.relax_steps + 1:
+            raise ValueError(
+                f"frames_per_cell: {self.frames_per_cell} frames cannot come from a relaxation "
+                f"of {self.relax_steps} steps (at most relax_steps + 1)"
+            )
+        return self
+
+
 class ModelSpec(StrictModel):
     """The committee: foundation model, training strategy and size.
 
@@ -142,6 +170,11 @@ class ModelSpec(StrictModel):
         default=None,
         description="an uploaded labelled dataset (e.g. AIMD) imported as iteration 0's "
         "labels: the first committee trains on it before any exploration",
+    )
+    initial_cells: InitialCellsSpec | None = Field(
+        default=None,
+        description="iteration 0's labels from packed cells relaxed by CP2K, for a start "
+        "with neither data nor a foundation",
     )
     training: TrainingSpec = Field(default_factory=TrainingSpec)
 
@@ -176,19 +209,27 @@ class ModelSpec(StrictModel):
         if (
             self.strategy == "from_scratch"
             and self.foundation is None
-            and not (self.initial_dataset)
+            and self.initial_dataset is None
+            and self.initial_cells is None
         ):
             raise ValueError(
                 "strategy 'from_scratch' needs initial_dataset (labels to train the first "
-                "committee on) or foundation (a model to drive iteration 0's MD)"
+                "committee on), initial_cells (packed cells to label) or foundation (a model "
+                "to drive iteration 0's MD)"
+            )
+        if self.initial_dataset is not None and self.initial_cells is not None:
+            raise ValueError(
+                "initial_cells: iteration 0 is seeded either by initial_dataset or by packed "
+                "cells, not both"
             )
         if self.strategy == "foundation":
             if "committee_size" in self.model_fields_set and self.committee_size != 1:
                 raise ValueError(
                     "committee_size: strategy 'foundation' evaluates the foundation alone (1)"
                 )
-            if self.initial_dataset is not None:
-                raise ValueError("initial_dataset: strategy 'foundation' trains on nothing")
+            for seeded in ("initial_dataset", "initial_cells"):
+                if getattr(self, seeded) is not None:
+                    raise ValueError(f"{seeded}: strategy 'foundation' trains on nothing")
             self.committee_size = 1
         if self.strategy == "fine_tune_multihead" and self.training.replay_data is None:
             raise ValueError("strategy 'fine_tune_multihead' needs training.replay_data")
