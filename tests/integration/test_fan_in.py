@@ -22,6 +22,7 @@ from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Campaign,
     CampaignStatus,
+    Frame,
     Iteration,
     Label,
     ModelVersion,
@@ -65,10 +66,14 @@ SEED_LEVEL = {
 
 
 def start_campaign(
-    sessions: sessionmaker[Session], settings: WorkerSettings | None = None, seeded: bool = False
+    sessions: sessionmaker[Session],
+    settings: WorkerSettings | None = None,
+    seeded: bool = False,
+    packed: bool = False,
 ) -> int:
     """Two walkers, two members, two labels per iteration, two iterations, no review;
-    ``seeded``: iteration 0 imports an uploaded dataset first."""
+    ``seeded``: iteration 0 imports an uploaded dataset first; ``packed``: it labels
+    packed cells first."""
     if seeded:
         assert settings is not None
         declared = DatasetSpec(
@@ -84,6 +89,7 @@ def start_campaign(
             "review.gate": "auto",
             "validation": {"enabled": True, "steps": 20, "save_interval_steps": 10},
             "model.initial_dataset": "seed" if seeded else None,
+            "model.initial_cells": {"cells": 2, "frames_per_cell": 1} if packed else None,
         }
     )
     with transaction(sessions) as session:
@@ -144,6 +150,7 @@ def faulty(unit: Unit, fault: Callable[[Command], None]) -> Units:
 #: What the loop says a failure of each unit means, and where the failure is recorded.
 FAILS_CAMPAIGN = {
     Unit.SEED: "importing the initial dataset failed",
+    Unit.PACK: "packing and relaxing the initial cells failed",
     Unit.SELECT: "selection failed",
     Unit.E0S: "reference energies failed",
     Unit.TRAIN: "members failed to train",
@@ -196,7 +203,9 @@ def assert_settled(session: Session, campaign_id: int) -> None:
 def test_a_failing_unit_is_settled_and_the_loop_decides(
     session_factory: sessionmaker[Session], settings: WorkerSettings, unit: Unit, kind: str
 ) -> None:
-    campaign_id = start_campaign(session_factory, settings, seeded=unit == Unit.SEED)
+    campaign_id = start_campaign(
+        session_factory, settings, seeded=unit == Unit.SEED, packed=unit == Unit.PACK
+    )
     units = faulty(unit, deterministic if kind == "deterministic" else transient)
     drive(session_factory, settings, campaign_id, units)
     with transaction(session_factory) as session:
@@ -330,3 +339,22 @@ def test_a_seeded_campaign_imports_once_and_its_budget_counts_cp2k_labels_only(
         assert provenance.count("imported") == 40 and provenance.count("cp2k") == 2
         seed = session.scalars(select(TaskRun).where(TaskRun.unit == Unit.SEED)).one()
         assert (seed.status, seed.attempts) == (RunStatus.DONE, 1)
+
+
+def test_packed_cells_are_stored_once_and_their_labels_count_against_the_budget(
+    session_factory: sessionmaker[Session], settings: WorkerSettings
+) -> None:
+    campaign_id = start_campaign(session_factory, settings, packed=True)
+    drive(session_factory, settings, campaign_id, FAKE_UNITS, deliveries=2)
+    with transaction(session_factory) as session:
+        campaign = session.get_one(Campaign, campaign_id)
+        assert campaign.status == CampaignStatus.COMPLETED, campaign.status_reason
+        iteration = session.scalars(select(Iteration).where(Iteration.index == 0)).one()
+        packed = session.scalars(select(Frame).where(Frame.iteration_id == iteration.id)).all()
+        # two deliveries of the unit, two frames: the second saw the seed recorded and left
+        assert [f.split_group for f in packed] == ["initial-cell-0", "initial-cell-1"]
+        assert iteration.metrics["seeded"] == {"packed_cells": 2, "frames": 2}
+        # the packed frames are DFT labels like any: 2 of them, then iteration 1's budget of 2
+        assert session.scalars(select(Label.provenance)).all() == ["cp2k"] * 4
+        pack = session.scalars(select(TaskRun).where(TaskRun.unit == Unit.PACK)).one()
+        assert (pack.status, pack.attempts) == (RunStatus.DONE, 1)

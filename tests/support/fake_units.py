@@ -28,6 +28,7 @@ from wise_al.db.repositories import (
 )
 from wise_al.jobs.calibrate import CALIBRATION_KEY
 from wise_al.jobs.registry import UNITS
+from wise_al.jobs.seed import SEEDED_KEY
 from wise_al.jobs.unit import Sessions, UnitKind, index_of
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
@@ -61,6 +62,28 @@ def _explore(sessions: Sessions, settings: WorkerSettings, campaign_id: int, c: 
             )
         run.frame_counts = {"saved": FRAMES_PER_WALKER, "candidate": FRAMES_PER_WALKER}
         run.steps_done, run.status = 5 * FRAMES_PER_WALKER, RunStatus.DONE
+
+
+def _pack(sessions: Sessions, settings: WorkerSettings, campaign_id: int, c: Command) -> None:
+    with transaction(sessions) as session:
+        iteration = IterationRepository(session).at(campaign_id, c.iteration, for_update=True)
+        if SEEDED_KEY in iteration.metrics:
+            return
+        for cell in range(2):
+            session.add(
+                Frame(
+                    campaign_id=campaign_id,
+                    iteration_id=iteration.id,
+                    md_step=cell,
+                    status=FrameStatus.SELECTED,
+                    n_atoms=len(WATER),
+                    structure=structure_to_dict(WATER),
+                    split_group=f"initial-cell-{cell}",
+                )
+            )
+        IterationRepository(session).record(
+            campaign_id, c.iteration, **{SEEDED_KEY: {"packed_cells": 2, "frames": 2}}
+        )
 
 
 def fake_label_row(frame_id: int) -> Label:
@@ -123,6 +146,7 @@ def _validate(sessions: Sessions, settings: WorkerSettings, campaign_id: int, c:
 
 
 _FAKE_RUNS = {
+    Unit.PACK: _pack,
     Unit.EXPLORE: _explore,
     Unit.E0S: _e0s,
     Unit.LABEL: _label,
