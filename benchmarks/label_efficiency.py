@@ -47,7 +47,7 @@ from wise_al.cli.demo_foundation import DEMO_TRAINING
 from wise_al.cp2k.e0s import reference_energies
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import make_labeller
-from wise_al.cp2k.md import ReferenceMdParameters, relax_with_cp2k, run_reference_md
+from wise_al.cp2k.md import ReferenceMdParameters, relaxation_path, run_reference_md
 from wise_al.cp2k.run import LaunchProfile
 from wise_al.exploration.walker import WalkerParameters, run_walker
 from wise_al.flags import FlagChecker
@@ -88,7 +88,7 @@ def reference(steps: int, work: Path) -> tuple[list[Atoms], list[Atoms], float]:
         # hot, freshly packed cells need more SCF cycles per MD step than single points;
         # max_scf is not part of the level of theory (eps_scf is)
         spec = LabellingSpec(max_scf=300)
-        cell = relax_with_cp2k(spec, cell, 60, detect(), LaunchProfile(), work / f"relax-{k}")
+        cell = relaxation_path(spec, cell, 60, detect(), LaunchProfile(), work / f"relax-{k}")[-1]
         run = run_reference_md(spec, cell, md, detect(), LaunchProfile(), work / str(k))
         frames += run.frames
         mean = f"mean T {run.mean_temperature_K:.0f} K"

@@ -59,7 +59,7 @@ def build_reference(
     go to ``output`` (extxyz), the report beside it (``<output>.json``) and is returned.
     """
     from wise_al.cp2k.label import make_labeller
-    from wise_al.cp2k.md import ReferenceMdParameters, relax_with_cp2k, run_reference_md
+    from wise_al.cp2k.md import ReferenceMdParameters, relaxation_path, run_reference_md
     from wise_al.observables.contacts import li_li_contacts
     from wise_al.settings import Cp2kSettings
 
@@ -74,7 +74,7 @@ def build_reference(
     if relax_steps:
         if on_run is not None:
             on_run(0.0)  # 0 K: the relaxation
-        start = relax_with_cp2k(labelling, start, relax_steps, cp2k, profile, work / "relax")
+        start = relaxation_path(labelling, start, relax_steps, cp2k, profile, work / "relax")[-1]
     for k, temperature in enumerate(temperatures):
         if on_run is not None:
             on_run(temperature)

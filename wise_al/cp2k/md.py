@@ -95,7 +95,8 @@ def relaxation_path(
     directory: Path,
 ) -> list[Atoms]:
     """``atoms`` relaxed by CP2K for at most ``max_steps``, every geometry on the way: the
-    given one first, the relaxed one last.
+    given one first, the relaxed one last (a packed cell's close contacts would otherwise
+    heat its first MD steps far above the thermostat's temperature).
 
     Raises
     ------
@@ -117,25 +118,6 @@ def relaxation_path(
         if not np.allclose(positions, path[-1].positions, atol=1e-6):
             path.append(Atoms(symbols, positions, cell=atoms.cell, pbc=atoms.pbc))
     return path
-
-
-def relax_with_cp2k(
-    spec: LabellingSpec,
-    atoms: Atoms,
-    max_steps: int,
-    cp2k: Cp2kInstallation,
-    profile: LaunchProfile,
-    directory: Path,
-) -> Atoms:
-    """``atoms`` relaxed by CP2K for at most ``max_steps``: a packed cell's close contacts
-    would otherwise heat its first MD steps far above the thermostat's temperature.
-
-    Raises
-    ------
-    WiseAlError
-        If CP2K failed or wrote no geometry.
-    """
-    return relaxation_path(spec, atoms, max_steps, cp2k, profile, directory)[-1]
 
 
 def _xyz_blocks(path: Path) -> list[tuple[str, list[str], np.ndarray]]:
