@@ -7,6 +7,7 @@ down; nothing reads them at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,11 +72,34 @@ class Cp2kSettings(CoreSettings):
         MPI ranks per label; by default the spec's ``labelling.cores``.
     cp2k_omp_threads
         OpenMP threads per rank.
+    cp2k_launcher
+        ``local`` runs CP2K here; ``slurm`` submits each run as a Slurm job (the artifact
+        store must be a filesystem the cluster's nodes share).
+    slurm_partition, slurm_account, slurm_nodes
+        The jobs' ``--partition``, ``--account`` and ``--nodes``; their ``--ntasks`` are the
+        MPI ranks, ``--cpus-per-task`` the OpenMP threads and ``--time`` the spec's
+        ``labelling.time_limit_s``.
+    slurm_setup
+        Shell lines run in each job before CP2K (JSON list: ``["module load cp2k"]``).
+    slurm_options
+        More ``sbatch`` options (JSON list: ``["--qos=short", "--mem=8G"]``).
+    slurm_mpi_launcher
+        What starts MPI ranks inside a job (``srun``; ``mpirun`` with some MPI builds).
+    slurm_poll_s
+        How often the worker asks Slurm about its jobs.
     """
 
     cp2k_binary: str = "cp2k"
     cp2k_mpi_ranks: int | None = Field(default=None, gt=0)
     cp2k_omp_threads: int = Field(default=1, gt=0)
+    cp2k_launcher: Literal["local", "slurm"] = "local"
+    slurm_partition: str | None = None
+    slurm_account: str | None = None
+    slurm_nodes: int = Field(default=1, gt=0, le=10_000)
+    slurm_setup: list[str] = Field(default_factory=list)
+    slurm_options: list[str] = Field(default_factory=list)
+    slurm_mpi_launcher: str = "srun"
+    slurm_poll_s: float = Field(default=5.0, gt=0, le=3600)
 
     def labels_dir(self) -> Path:
         """Where label directories live in the artifact store."""

@@ -106,3 +106,22 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+def test_a_stop_request_kills_a_local_run_and_its_label_is_not_stored(tmp_path: Path) -> None:
+    pid_file = tmp_path / "cp2k.pid"
+    slow = wrapper(tmp_path, "slow-cp2k", f'sleep 30 & echo $! > {pid_file}; wait; CP2K "$@"')
+    profile = LaunchProfile(binary=str(slow), poll_interval_s=0.1)
+    labeller = Labeller(LabellingSpec(), detect(), profile, tmp_path / "labels")
+    started = time.monotonic()
+    result = labeller.label(li_water(), should_stop=pid_file.exists)
+    assert result.failure == "cancelled" and time.monotonic() - started < 20
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10.0
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)  # the whole process group went, not just the wrapper
+    # a cancelled run says nothing about its input: the next try runs it for real
+    assert not list((tmp_path / "labels").glob("*/*/result.json"))
+    again = Labeller(LabellingSpec(), detect(), LaunchProfile(), tmp_path / "labels")
+    assert again.label(li_water()).ok

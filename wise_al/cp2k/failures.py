@@ -25,14 +25,36 @@ class Failure(StrEnum):
     SCF_NOT_CONVERGED = "scf_not_converged"  # CP2K exits 0 here: read from the text
     NO_FORCES = "no_forces"  # finished, but energy or forces are not in the output
     INVALID_STRUCTURE = "invalid_structure"  # refused before running: NaN, no cell, overlap
+    OUT_OF_MEMORY = "out_of_memory"  # the scheduler killed the job for its memory
+    NODE_FAILURE = "node_failure"  # the job's node was lost (or it was preempted) every time
+    CANCELLED = "cancelled"  # stopped with its campaign (or by the cluster's operator)
+
+    @property
+    def cached(self) -> bool:
+        """Whether the result stands for its input: a cancelled run or a lost node says
+        nothing about the input, and the next try must run it again."""
+        return self not in (Failure.CANCELLED, Failure.NODE_FAILURE)
+
+
+#: Slurm job states that decide the failure whatever the output says.
+_SCHEDULER_FAILURES = {
+    "OUT_OF_MEMORY": Failure.OUT_OF_MEMORY,
+    "NODE_FAIL": Failure.NODE_FAILURE,
+    "PREEMPTED": Failure.NODE_FAILURE,
+    "BOOT_FAIL": Failure.NODE_FAILURE,
+}
 
 
 def classify_failure(
     outcome: RunOutcome, output: Cp2kOutput | None, output_text: str = ""
 ) -> Failure | None:
     """The failure class of a run, or None when its energy and forces can become a label."""
+    if outcome.cancelled:
+        return Failure.CANCELLED
     if outcome.timed_out:
         return Failure.TIME_LIMIT
+    if outcome.scheduler_state in _SCHEDULER_FAILURES:
+        return _SCHEDULER_FAILURES[outcome.scheduler_state]
     if outcome.returncode != 0:
         # CP2K's abort box names the source file: the input/ tree means it refused the input
         if _ABORT_SCF.search(output_text):

@@ -26,7 +26,8 @@ from wise_al.cp2k.installation import Cp2kInstallation, detect
 from wise_al.cp2k.level import level_of_theory, preflight
 from wise_al.cp2k.parse import Cp2kOutput, parse_output
 from wise_al.cp2k.rescue import GUESS_WFN, LADDER, Rung, climbs, prepare
-from wise_al.cp2k.run import LaunchProfile, run_cp2k
+from wise_al.cp2k.run import LaunchProfile, ShouldStop, run_cp2k
+from wise_al.cp2k.slurm import JOB_RECORD, SlurmProfile
 from wise_al.cp2k.units import STRESS_CONVENTION
 from wise_al.cp2k.wavefunctions import Guess, WavefunctionLibrary
 from wise_al.settings import Cp2kSettings
@@ -50,6 +51,7 @@ class Attempt:
     failure: str | None
     scf_steps: int | None
     wall_time_s: float
+    job_ids: list[str] = field(default_factory=list)  # Slurm jobs of the run, when it was one
 
 
 @dataclass
@@ -149,11 +151,14 @@ class Labeller:
         atoms: Atoms,
         on_attempt: Callable[[str], None] | None = None,
         electrons: Electrons | None = None,
+        should_stop: ShouldStop | None = None,
     ) -> LabelResult:
         """Label one frame (or return its stored label). Never raises for a failed run.
 
         ``on_attempt`` is told the name of each rung as it starts (for progress displays);
-        ``electrons`` overrides the charge and multiplicity derived from the composition.
+        ``electrons`` overrides the charge and multiplicity derived from the composition;
+        ``should_stop`` is asked while CP2K runs, and a true answer kills the run (failure
+        ``cancelled``, not stored: the next try runs it again).
 
         Raises
         ------
@@ -182,11 +187,13 @@ class Labeller:
         guess = self.wavefunctions.nearest(level_sha, atoms) if self.wavefunctions else None
         wfn = guess.wfn if guess else None
         first = len(list(directory.glob("attempt-*"))) if directory.exists() else 0
+        if first and (directory / f"attempt-{first}" / JOB_RECORD).exists():
+            first -= 1  # a Slurm job may still run there for us: re-attach to it
         for number, rung in enumerate(LADDER, start=first + 1):
             if on_attempt is not None:
                 on_attempt(rung.value)
             attempt_dir = directory / f"attempt-{number}"
-            attempt, output = self._attempt(tree, rung, attempt_dir, wfn)
+            attempt, output = self._attempt(tree, rung, attempt_dir, wfn, should_stop)
             result.attempts.append(attempt)
             result.wall_time_s += attempt.wall_time_s
             if attempt.failure is None:
@@ -199,20 +206,26 @@ class Labeller:
             wfn = last if last.exists() else wfn
             if not climbs(failure):
                 break
-        write_text_atomic(directory / RESULT_NAME, json.dumps(asdict(result)))
+        if result.failure is None or Failure(result.failure).cached:
+            write_text_atomic(directory / RESULT_NAME, json.dumps(asdict(result)))
         return result
 
     def _attempt(
-        self, tree: dict[str, Any], rung: Rung, attempt_dir: Path, wfn: Path | None
+        self,
+        tree: dict[str, Any],
+        rung: Rung,
+        attempt_dir: Path,
+        wfn: Path | None,
+        should_stop: ShouldStop | None = None,
     ) -> tuple[Attempt, Cp2kOutput | None]:
         """One CP2K run of the ladder in its own directory, classified."""
-        attempt_dir.mkdir(parents=True)
+        attempt_dir.mkdir(parents=True, exist_ok=True)  # exists: a Slurm job to re-attach to
         has_guess = wfn is not None and wfn.exists()
         if has_guess:
             assert wfn is not None
             shutil.copyfile(wfn, attempt_dir / GUESS_WFN)
         text = render_input(prepare(tree, rung, has_guess=has_guess))
-        outcome = run_cp2k(text, attempt_dir, self.profile)
+        outcome = run_cp2k(text, attempt_dir, self.profile, should_stop)
         output_text = outcome.output.read_text(errors="replace") if outcome.output.exists() else ""
         output = parse_output(output_text) if output_text else None
         failure = classify_failure(outcome, output, output_text)
@@ -223,6 +236,7 @@ class Labeller:
             failure=failure.value if failure else None,
             scf_steps=output.scf_steps if output else None,
             wall_time_s=outcome.wall_time_s,
+            job_ids=list(outcome.job_ids),
         )
         return attempt, output
 
@@ -256,11 +270,26 @@ class Labeller:
 
 def make_labeller(settings: Cp2kSettings, spec: LabellingSpec, reuse_wfn: bool = True) -> Labeller:
     """The labeller of this machine: its CP2K build, launch profile and artifact store."""
+    ranks = settings.cp2k_mpi_ranks or spec.cores
+    slurm = None
+    if settings.cp2k_launcher == "slurm":
+        slurm = SlurmProfile(
+            partition=settings.slurm_partition,
+            account=settings.slurm_account,
+            nodes=settings.slurm_nodes,
+            ntasks=ranks,
+            cpus_per_task=settings.cp2k_omp_threads,
+            setup_lines=tuple(settings.slurm_setup),
+            extra_options=tuple(settings.slurm_options),
+            mpi_launcher=settings.slurm_mpi_launcher,
+            poll_interval_s=settings.slurm_poll_s,
+        )
     profile = LaunchProfile(
         binary=settings.cp2k_binary,
-        mpi_ranks=settings.cp2k_mpi_ranks or spec.cores,
+        mpi_ranks=ranks,
         omp_threads=settings.cp2k_omp_threads,
         time_limit_s=spec.time_limit_s,
+        slurm=slurm,
     )
     cp2k = detect(settings.cp2k_binary, settings.cp2k_cache_dir())
     library = WavefunctionLibrary(settings.wavefunctions_dir()) if reuse_wfn else None

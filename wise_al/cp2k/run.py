@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from wise_al.cp2k.slurm import JOB_SCRIPT, SlurmProfile, job_script, run_job
 from wise_al.errors import WiseAlError
 
 INPUT_NAME = "label.inp"
@@ -29,13 +32,19 @@ class LaunchProfile:
     omp_threads
         ``OMP_NUM_THREADS`` per rank.
     time_limit_s
-        Wall-clock limit; the whole process tree is killed past it.
+        Wall-clock limit; the whole process tree is killed past it (Slurm: ``--time``).
+    slurm
+        Run each CP2K as a Slurm job instead of a child process (None: here).
+    poll_interval_s
+        How often a local run checks whether it should stop (a cancelled campaign).
     """
 
     binary: str = "cp2k"
     mpi_ranks: int = 1
     omp_threads: int = 1
     time_limit_s: float = 3600.0
+    slurm: SlurmProfile | None = None
+    poll_interval_s: float = 2.0
 
     def command(self) -> list[str]:
         base = [self.binary, "-i", INPUT_NAME, "-o", OUTPUT_NAME]
@@ -65,16 +74,29 @@ def check_contained(input_text: str) -> None:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """How the process ended."""
+    """How the process ended.
+
+    ``cancelled``: stopped because its campaign was; ``scheduler_state``: the Slurm job's
+    final state and ``job_ids`` every job submitted for the run (both empty for a local run).
+    """
 
     returncode: int | None
     timed_out: bool
     wall_time_s: float
     output: Path
+    cancelled: bool = False
+    scheduler_state: str | None = None
+    job_ids: tuple[str, ...] = ()
 
 
-def run_cp2k(input_text: str, work_dir: Path, profile: LaunchProfile) -> RunOutcome:
-    """Write the input into ``work_dir`` and run CP2K there, killing its tree on time-out.
+ShouldStop = Callable[[], bool]
+
+
+def run_cp2k(
+    input_text: str, work_dir: Path, profile: LaunchProfile, should_stop: ShouldStop | None = None
+) -> RunOutcome:
+    """Write the input into ``work_dir`` and run CP2K there (here, or as a Slurm job), killing
+    it on time-out or when ``should_stop()`` turns true.
 
     Raises
     ------
@@ -84,10 +106,14 @@ def run_cp2k(input_text: str, work_dir: Path, profile: LaunchProfile) -> RunOutc
     check_contained(input_text)
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / INPUT_NAME).write_text(input_text)
+    if profile.slurm is not None:
+        return _run_in_slurm(input_text, work_dir, profile, profile.slurm, should_stop)
     env = {**os.environ, "OMP_NUM_THREADS": str(profile.omp_threads)}
     if profile.mpi_ranks > 1:  # Open MPI refuses root without these (containers run as root)
         env |= {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
     start = time.monotonic()
+    code: int | None = None
+    timed_out = cancelled = False
     with (work_dir / "stdout.log").open("wb") as log:
         process = subprocess.Popen(
             profile.command(),
@@ -97,11 +123,42 @@ def run_cp2k(input_text: str, work_dir: Path, profile: LaunchProfile) -> RunOutc
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: a time-out kills mpirun's children too
         )
-        try:
-            code: int | None = process.wait(timeout=profile.time_limit_s)
-            timed_out = False
-        except subprocess.TimeoutExpired:
+        deadline = start + profile.time_limit_s
+        while code is None and not (timed_out or cancelled):
+            try:
+                wait_s = max(0.0, min(profile.poll_interval_s, deadline - time.monotonic()))
+                code = process.wait(timeout=wait_s)
+            except subprocess.TimeoutExpired:
+                timed_out = time.monotonic() >= deadline
+                cancelled = not timed_out and should_stop is not None and should_stop()
+        if code is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-            code, timed_out = None, True
-    return RunOutcome(code, timed_out, time.monotonic() - start, work_dir / OUTPUT_NAME)
+    return RunOutcome(
+        code, timed_out, time.monotonic() - start, work_dir / OUTPUT_NAME, cancelled=cancelled
+    )
+
+
+def _run_in_slurm(
+    input_text: str,
+    work_dir: Path,
+    profile: LaunchProfile,
+    slurm: SlurmProfile,
+    should_stop: ShouldStop | None,
+) -> RunOutcome:
+    """One CP2K run as a Slurm job: the script beside the input, then wait (or re-attach)."""
+    command = [profile.binary, "-i", INPUT_NAME, "-o", OUTPUT_NAME]
+    script = job_script(slurm, command, profile.time_limit_s)
+    (work_dir / JOB_SCRIPT).write_text(script)
+    # the job is this input under this script: a changed one is another job
+    identity = hashlib.sha256(f"{input_text}\0{script}".encode()).hexdigest()
+    end = run_job(work_dir, identity, slurm, should_stop)
+    return RunOutcome(
+        end.exit_code if end.state in ("COMPLETED", "FAILED", "UNKNOWN") else None,
+        timed_out=end.state in ("TIMEOUT", "DEADLINE"),
+        wall_time_s=end.wall_time_s,
+        output=work_dir / OUTPUT_NAME,
+        cancelled=end.state == "CANCELLED",
+        scheduler_state=end.state,
+        job_ids=end.job_ids,
+    )

@@ -6,7 +6,14 @@ from sqlalchemy.orm import Session
 
 from wise_al.db.engine import transaction
 from wise_al.db.repositories import FrameRepository, LabelRepository
-from wise_al.jobs.unit import Resource, Sessions, UnitKind, index_of, spec_of
+from wise_al.jobs.unit import (
+    Resource,
+    Sessions,
+    UnitKind,
+    cancelled_check,
+    index_of,
+    spec_of,
+)
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
 from wise_al.systems.structures import structure_from_dict
@@ -18,7 +25,8 @@ def label_frame(
     """Label a selected frame; a failed run is stored as a failed label with its class.
 
     CP2K's own result store makes a repeated task free: the same input returns the stored
-    result without running again.
+    result without running again. Cancelling the campaign kills the run (locally, or the
+    Slurm job) and records nothing.
 
     Raises
     ------
@@ -27,6 +35,7 @@ def label_frame(
         campaign's labels so far (another CP2K build, changed data files): the two could
         never share a training set.
     """
+    from wise_al.cp2k.failures import Failure
     from wise_al.cp2k.label import make_labeller
     from wise_al.systems.levels import MixedLevelsError, level_difference
 
@@ -41,7 +50,10 @@ def label_frame(
             f"campaign {campaign_id} refuses a label at another level of theory than its "
             f"labels so far: {level_difference({**levels, level_sha: record})}"
         )
-    result = labeller.label(atoms)
+    cancelled = cancelled_check(sessions, campaign_id)
+    result = labeller.label(atoms, should_stop=cancelled)
+    if result.failure == Failure.CANCELLED and cancelled():
+        return  # the campaign is cancelled: no label, and nothing half-made is kept
     with transaction(sessions) as session:
         LabelRepository(session).record(frame_id, result)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from wise_al.db.models import Campaign
+from wise_al.db.models import Campaign, CampaignStatus
 from wise_al.db.repositories import CampaignRepository, IterationRepository
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
@@ -69,6 +69,17 @@ def campaign_spec(campaign: Campaign) -> CampaignSpec:
 def spec_of(session: Session, campaign_id: int) -> CampaignSpec:
     """The spec of campaign ``campaign_id``."""
     return campaign_spec(CampaignRepository(session).get(campaign_id))
+
+
+def cancelled_check(sessions: Sessions, campaign_id: int) -> Callable[[], bool]:
+    """A question a long run asks while it works: was its campaign cancelled (or deleted)?"""
+
+    def cancelled() -> bool:
+        with sessions() as session:
+            status = session.get(Campaign, campaign_id)
+            return status is None or status.status == CampaignStatus.CANCELLED
+
+    return cancelled
 
 
 def index_of(command: Command) -> int:
