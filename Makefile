@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export WISE_AL_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export WISE_AL_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help setup system assets services demo up test api-check screenshots lint format clean
+.PHONY: help setup system assets services demo up test api-check compose-test slurm-test screenshots lint format clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -58,6 +58,12 @@ $(API_VENV)/.installed-stamp: pyproject.toml constraints.txt
 
 api-check: assets $(API_VENV)/.installed-stamp  ## start the API from a venv holding only .[api]
 	$(API_VENV)/bin/python scripts/check-api-only.py
+
+compose-test: setup  ## docker compose for real: build, run a campaign, kill workers (root)
+	$(BIN)/python -m pytest -q tests/compose
+
+slurm-test: setup  ## CP2K labels through a local one-node Slurm cluster (root)
+	$(BIN)/python -m pytest -q tests/integration/test_slurm_labels.py
 
 screenshots: setup services  ## the browser tests, then their screenshots into docs/ (README)
 	$(BIN)/python -m pytest -q tests/e2e/test_dashboard_browser.py tests/e2e/test_study_browser.py

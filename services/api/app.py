@@ -23,7 +23,7 @@ from services.api.routes import (
 )
 from services.worker.dispatch import create_celery
 from wise_al.db.engine import create_db_engine, create_session_factory
-from wise_al.db.migrate import require_current
+from wise_al.db.migrate import head_revision, require_current
 from wise_al.settings import ApiSettings
 
 API_PREFIX = "/api/v1"
@@ -51,6 +51,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.schema_head = head_revision()
     app.state.session_factory = create_session_factory(engine)
     app.state.celery = create_celery(settings)  # a producer only: the API never runs jobs
     install_error_handlers(app)

@@ -30,6 +30,23 @@ def test_health(api: Api) -> None:
     assert response.json()["database"] == "ok"
 
 
+def test_health_is_503_while_the_database_is_not_at_the_codes_schema(
+    api: Api, database_url: str
+) -> None:
+    from wise_al.db import migrate
+
+    head = migrate.head_revision()
+    migrate.downgrade(database_url, "-1")  # another release migrated it back under the app
+    try:
+        below = migrate.current_revision(create_db_engine(database_url))
+        response = api.client.get("/api/v1/health")
+        assert response.status_code == 503, response.text
+        assert response.json()["database"] == f"schema at {below}, code expects {head}"
+    finally:
+        migrate.upgrade(database_url)
+    assert api.client.get("/api/v1/health").status_code == 200
+
+
 def test_create_then_read_back(api: Api) -> None:
     created = api.create()
     assert created["status"] == "draft" and created["created_by"] == "tester"

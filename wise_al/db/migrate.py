@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from wise_al.db.engine import normalize_url
 from wise_al.errors import WiseAlError
@@ -49,6 +50,11 @@ def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None when it was never migrated)."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def session_revision(session: Session) -> str | None:
+    """The revision the database is at, read on ``session``'s connection."""
+    return MigrationContext.configure(session.connection()).get_current_revision()
 
 
 def require_current(engine: Engine) -> None:
