@@ -46,7 +46,7 @@ up: setup  ## embedded mode: the API and a worker for every queue (SQLite, no se
 test: setup services  ## the whole suite (lint and the API-only check first: a minute)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory api-check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=30
 
 # The API image installs only `.[api]`: this venv holds exactly that (no torch, no mace),
 # and the API must start in it and serve its pages.

@@ -58,13 +58,10 @@ bases() {
     tar -C "$root" -c . | docker import - wise-al-local/debian:$suite >/dev/null
     rm -rf "$root"
   fi
+  # always built: docker's layer cache makes an unchanged one instant, a changed one rebuilt
   for base in python node postgres redis; do
-    tag=wise-al-local/$base:$suite
-    if ! has_image "$tag"; then
-      echo "building $tag" >&2
-      docker build -q -t "$tag" --build-arg DEBIAN=wise-al-local/debian:$suite \
-        -f "$here/docker/local-bases/$base.Dockerfile" "$here/docker/local-bases" >/dev/null
-    fi
+    docker build -q -t "wise-al-local/$base:$suite" --build-arg DEBIAN=wise-al-local/debian:$suite \
+      -f "$here/docker/local-bases/$base.Dockerfile" "$here/docker/local-bases" >/dev/null
   done
   echo "local base images ready"
 }
