@@ -13,6 +13,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from wise_al.db.models import Campaign, CampaignStatus
@@ -75,9 +76,12 @@ def cancelled_check(sessions: Sessions, campaign_id: int) -> Callable[[], bool]:
     """A question a long run asks while it works: was its campaign cancelled (or deleted)?"""
 
     def cancelled() -> bool:
-        with sessions() as session:
-            status = session.get(Campaign, campaign_id)
-            return status is None or status.status == CampaignStatus.CANCELLED
+        try:
+            with sessions() as session:
+                status = session.get(Campaign, campaign_id)
+                return status is None or status.status == CampaignStatus.CANCELLED
+        except SQLAlchemyError:
+            return False  # the database is away: the run goes on, and is asked again later
 
     return cancelled
 
