@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wise_al.db.models import Campaign, CampaignStatus
 from wise_al.db.repositories import CampaignRepository, IterationRepository
+from wise_al.errors import NotFoundError
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
 from wise_al.spec import CampaignSpec
@@ -78,8 +79,10 @@ def cancelled_check(sessions: Sessions, campaign_id: int) -> Callable[[], bool]:
     def cancelled() -> bool:
         try:
             with sessions() as session:
-                status = session.get(Campaign, campaign_id)
-                return status is None or status.status == CampaignStatus.CANCELLED
+                campaign = CampaignRepository(session).get(campaign_id)
+                return campaign.status == CampaignStatus.CANCELLED
+        except NotFoundError:
+            return True  # deleted: nothing will ever read what the run makes
         except SQLAlchemyError:
             return False  # the database is away: the run goes on, and is asked again later
 
