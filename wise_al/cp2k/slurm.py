@@ -158,8 +158,9 @@ def job_state(job_id: str) -> str | None:
                 return field.removeprefix("JobState=")
     # purged from the controller's memory: accounting, where there is one, still knows
     accounted = _slurm("sacct", "-X", "-n", "-P", "-j", job_id, "-o", "State")
-    states = accounted.stdout.split() if accounted.returncode == 0 else []
-    return states[0].split()[0] if states else None
+    # "CANCELLED by 0": the state is the first word
+    words = accounted.stdout.split() if accounted.returncode == 0 else []
+    return words[0] if words else None
 
 
 def cancel(job_id: str) -> None:
@@ -202,13 +203,13 @@ def run_job(
             _record(work_dir, record)
         job_id = str(record["job_id"])
         state = job_state(job_id)
-        while state is not None and state.split()[0] not in FINISHED:
+        while state is not None and state not in FINISHED:
             if should_stop is not None and should_stop():
                 cancel(job_id)
                 return JobEnd("CANCELLED", None, tuple(job_ids), time.monotonic() - start)
             time.sleep(profile.poll_interval_s)
             state = job_state(job_id)
-        state = "UNKNOWN" if state is None else state.split()[0]
+        state = state or "UNKNOWN"
         if state in RESUBMIT and len(job_ids) < profile.max_submissions:
             record = {}
             continue
