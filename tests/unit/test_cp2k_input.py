@@ -11,7 +11,7 @@ from ase import Atoms
 from ase.build import molecule
 
 from tests.support.cp2k_fixtures import fake_installation, li_water, needs_cp2k
-from wise_al.cp2k.input import build_input, merge, render_input
+from wise_al.cp2k.input import PROTECTED_PATHS, build_input, merge, render_input
 from wise_al.cp2k.installation import Cp2kUnavailable, detect
 from wise_al.cp2k.label import structure_problem
 from wise_al.cp2k.level import level_of_theory, preflight
@@ -20,6 +20,7 @@ from wise_al.cp2k.run import UnsafeInput, check_contained
 from wise_al.cp2k.wavefunctions import WavefunctionLibrary
 from wise_al.errors import WiseAlError
 from wise_al.spec.labelling import LabellingSpec
+from wise_al.spec.overrides import ALLOWED
 from wise_al.systems.levels import MixedLevelsError, sha256_of, single_level
 
 
@@ -115,6 +116,57 @@ def test_overrides_that_reach_outside_or_change_the_level_are_refused(overrides:
         LabellingSpec(cp2k_overrides=overrides)
 
 
+def _every_allowed_keyword() -> dict[str, Any]:
+    """One override setting every allowlisted keyword to a value inside its bounds."""
+    tree: dict[str, Any] = {}
+    for path, rule in ALLOWED.items():
+        value: Any = {"bool": True, "choice": rule.choices[-1:]}.get(rule.kind, rule.high)
+        value = value[0] if isinstance(value, tuple) else value
+        section = tree
+        for key in path[:-1]:
+            section = section.setdefault(key.lower(), {})
+        section[path[-1].lower()] = int(value) if rule.kind == "int" else value
+    return tree
+
+
+@pytest.mark.parametrize("method", ["xtb", "dft"])
+def test_every_allowed_override_keeps_the_generated_physics(method: str) -> None:
+    overrides = _every_allowed_keyword()
+    plain = build_input(LabellingSpec(method=method), _water())
+    tuned = build_input(LabellingSpec(method=method, cp2k_overrides=overrides), _water())
+    assert tuned != plain
+    for path in PROTECTED_PATHS:  # checked again by hand, not through check_merged
+        node_plain, node_tuned = plain, tuned
+        for key in path:
+            node_plain = node_plain.get(key) if isinstance(node_plain, dict) else None
+            node_tuned = node_tuned.get(key) if isinstance(node_tuned, dict) else None
+        assert node_plain == node_tuned, path
+    assert tuned["force_eval"]["dft"]["scf"]["outer_scf"]["max_scf"] == 200
+
+
+@needs_cp2k
+def test_every_allowed_override_is_input_the_installed_cp2k_accepts() -> None:
+    spec = LabellingSpec(method="dft", cp2k_overrides=_every_allowed_keyword())
+    detect().validate(render_input(build_input(spec, _water())))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"force_eval": [{"dft": {"scf": {"added_mos": 1}}}]},  # replaced the whole force_eval
+        {"force_eval": {"dft": {"xc": {"xc_functional": {"_": "BLYP"}}}}},
+        {"force_eval": {"dft": {"mgrid": {"cutoff": 100}}}},
+        {"force_eval": {"subsys": "H 0 0 0"}},
+        {"force_eval": {"dft": {"scf": "x"}}},
+    ],
+)
+def test_a_stored_override_that_changes_the_physics_never_renders(overrides: dict) -> None:
+    # an override stored before today's allowlist (model_construct skips validation)
+    spec = LabellingSpec.model_construct(**{**LabellingSpec(method="dft").model_dump(), "cp2k_overrides": overrides})
+    with pytest.raises(WiseAlError, match="cp2k_overrides"):
+        build_input(spec, _water())
+
+
 @pytest.mark.parametrize(
     "line", ["@INCLUDE /etc/passwd", "@SET X 1", "  FILENAME /tmp/x", "  A ${X}", "  F ../x"]
 )
@@ -160,10 +212,9 @@ def test_level_hash_separates_dispersion_choices_and_mixing_is_refused(tmp_path:
 
 #: Overrides that pass the allowlist and change the numbers (not just how the SCF gets there).
 PHYSICS_OVERRIDES = [
-    {"force_eval": {"dft": {"scf": {"smear": {"_": True, "electronic_temperature": 1000}}}}},
-    {"force_eval": {"dft": {"poisson": {"psolver": "WAVELET"}}}},
-    {"force_eval": {"dft": {"qs": {"eps_default": 1e-8}}}},
+    {"force_eval": {"dft": {"qs": {"eps_default": 1e-14}}}},
     {"force_eval": {"dft": {"mgrid": {"ngrids": 5}}}},
+    {"force_eval": {"dft": {"scf": {"outer_scf": {"_": True, "eps_scf": 1e-7}}}}},
 ]  # fmt: skip
 
 

@@ -132,21 +132,37 @@ def _tree(path: tuple[str, ...], value: Any) -> dict[str, Any]:
 UNSAFE_OVERRIDES = [
     ((*SCF, "@include"), "/etc/passwd", "not a CP2K section or keyword name"),
     (("global", "project"), "@INCLUDE /etc/passwd", "may only tune"),
-    ((*SCF, "scf_guess"), "${HOME}", "may only hold"),
-    ((*SCF, "scf_guess"), "ATOMIC\n@INCLUDE /etc/passwd", "may only hold"),
-    ((*SCF, "print", "restart", "filename"), "../escape", "may only hold"),
-    ((*SCF, "print", "restart", "filename"), "/tmp/abs", "may only hold"),
+    ((*SCF, "scf_guess"), "${HOME}", "must be one of ATOMIC"),
+    ((*SCF, "scf_guess"), "ATOMIC\n@INCLUDE /etc/passwd", "must be one of ATOMIC"),
+    ((*SCF, "print", "restart", "filename"), "../escape", "may only tune"),
+    ((*SCF, "print", "restart", "filename"), "/tmp/abs", "may only tune"),
+    # found by attacking the landed API: each one went round the old section allowlist
+    (("force_eval",), [{"dft": {"scf": {"added_mos": 1}}}], "a list is not allowed"),
+    ((*SCF, "ot"), [{"minimizer": "CG"}], "a list is not allowed"),
+    (("force_eval", "dft", "mgrid", "multigrid_cutoff"), [400, 200], "a list is not allowed"),
+    (("force_eval", "dft", "mgrid", "multigrid_cutoff"), 50, "may only tune"),
+    (("force_eval", "dft", "qs", "ddapc_restraint", "strength"), 10.0, "may only tune"),
+    ((*SCF, "smear", "electronic_temperature"), 5000, "may only tune"),
+    (("force_eval", "dft", "poisson", "periodic"), "NONE", "may only tune"),
+    (("force_eval", "dft", "qs", "eps_default"), 1e-2, "must lie in [1e-16, 1e-10]"),
+    (("force_eval", "dft", "mgrid", "ngrids"), 1_000_000_000, "must lie in [1, 8]"),
+    ((*SCF, "added_mos"), 1e30, "must be an integer"),
+    ((*SCF, "added_mos"), 10**30, "must lie in [0, 200]"),
+    ((*SCF, "ot", "_"), "yes", "must be true or false"),
+    ((*SCF, "outer_scf", "max_scf"), True, "must be an integer"),
+    ((*SCF, "outer_scf", "eps_scf"), float("nan"), "must lie in"),
+    ((*SCF, "scf_guess"), {"x": 1}, "may only tune"),
     # file keywords whose names do not say "file": refused by the section allowlist
     (
         ("force_eval", "dft", "xc", "hf", "interaction_potential", "t_c_g_data"),
         "/x",
-        "may only tune",
+        "set labelling.functional",
     ),
     (("force_eval", "external_potential", "function"), "X", "may only tune"),
     (("motion", "driver", "host"), "evil.example.com", "may only tune"),
     (("force_eval", "subsys", "coord", "default_keyword"), "H 0 0 0", "may only tune"),
     # the level of theory belongs to typed fields, where it is recorded
-    (("force_eval", "dft", "xc", "xc_functional", "_"), "BLYP", "may only tune"),
+    (("force_eval", "dft", "xc", "xc_functional", "_"), "BLYP", "set labelling.functional"),
     ((*SCF, "max_scf"), 500, "set labelling.max_scf instead"),
     (("force_eval", "dft", "mgrid", "cutoff"), 200, "set labelling.cutoff_Ry instead"),
     (("force_eval", "dft", "qs", "method"), "GPW", "set labelling.method instead"),
@@ -206,6 +222,14 @@ def test_valid_cp2k_overrides_are_kept() -> None:
     }
     spec = parse_spec(with_value(example_spec(), "labelling.cp2k_overrides", overrides))
     assert spec.labelling.cp2k_overrides == overrides
+    lower = with_value(example_spec(), "labelling.cp2k_overrides", {"global": {"print_level": "medium"}})
+    assert parse_spec(lower).labelling.cp2k_overrides == {"global": {"print_level": "MEDIUM"}}
+
+
+def test_the_same_keyword_twice_in_two_spellings_is_refused() -> None:
+    twice = {"force_eval": {"dft": {"scf": {"added_mos": 2, "ADDED_MOS": 3}}}}
+    with pytest.raises(SpecError, match="given twice"):
+        parse_spec(with_value(example_spec(), "labelling.cp2k_overrides", twice))
 
 
 def test_unreadable_malformed_and_huge_files(tmp_path: Path) -> None:

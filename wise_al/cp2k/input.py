@@ -172,7 +172,74 @@ def build_input(
         "global": {"project": project, "run_type": "ENERGY_FORCE", "print_level": "LOW"},
         "force_eval": force_eval,
     }
-    return merge(tree, spec.cp2k_overrides)
+    merged = merge(tree, spec.cp2k_overrides)
+    check_merged(tree, merged)
+    return merged
+
+
+#: Paths of the generated input that no override may change: the structure, the method and
+#: charge, and the level of theory (XC, cutoffs, SCF threshold).
+PROTECTED_PATHS = (
+    ("global", "run_type"),
+    ("global", "project"),
+    ("force_eval", "method"),
+    ("force_eval", "subsys"),
+    ("force_eval", "print"),
+    ("force_eval", "stress_tensor"),
+    ("force_eval", "dft", "charge"),
+    ("force_eval", "dft", "multiplicity"),
+    ("force_eval", "dft", "uks"),
+    ("force_eval", "dft", "xc"),
+    ("force_eval", "dft", "poisson"),
+    ("force_eval", "dft", "basis_set_file_name"),
+    ("force_eval", "dft", "potential_file_name"),
+    ("force_eval", "dft", "qs", "method"),
+    ("force_eval", "dft", "qs", "xtb"),
+    ("force_eval", "dft", "mgrid", "cutoff"),
+    ("force_eval", "dft", "mgrid", "rel_cutoff"),
+    ("force_eval", "dft", "scf", "eps_scf"),
+    ("force_eval", "dft", "scf", "max_scf"),
+)
+
+
+def _at(tree: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if tree is None:
+            return None
+        if not isinstance(tree, dict):
+            return ("not a section", tree)
+        tree = tree.get(key)
+    return tree
+
+
+def check_merged(generated: dict[str, Any], merged: dict[str, Any]) -> None:
+    """Refuse a merged input whose structure or level of theory differs from the generated one.
+
+    The override allowlist makes this impossible by construction; checking the result as
+    well means a future allowlist entry, or an override stored before the allowlist, can never
+    run a label with other physics than the one recorded.
+
+    Raises
+    ------
+    WiseAlError
+        Naming the first protected path that changed.
+    """
+    for path in PROTECTED_PATHS:
+        if _at(generated, path) != _at(merged, path):
+            raise WiseAlError(
+                f"cp2k_overrides would change {'.'.join(path)} of the generated input; "
+                "only SCF-solver keywords may be overridden"
+            )
+    stack = [(merged, "")]
+    while stack:  # every section is still a section (a list would have replaced one)
+        section, where = stack.pop()
+        for key, value in section.items():
+            if isinstance(_at(generated, (*where.split(".")[1:], key)), dict) and not isinstance(
+                value, dict
+            ):
+                raise WiseAlError(f"cp2k_overrides replace section {where}.{key} with a value")
+            if isinstance(value, dict):
+                stack.append((value, f"{where}.{key}"))
 
 
 @lru_cache(maxsize=1)

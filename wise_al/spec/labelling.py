@@ -89,9 +89,7 @@ class LabellingSpec(StrictModel):
     @field_validator("cp2k_overrides")
     @classmethod
     def _valid_cp2k(cls, overrides: dict[str, Any]) -> dict[str, Any]:
-        if overrides:
-            validate_overrides(overrides)
-        return overrides
+        return validate_overrides(overrides) if overrides else overrides
 
     @model_validator(mode="after")
     def _level_of_theory(self) -> LabellingSpec:
