@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -130,13 +130,14 @@ def _every_allowed_keyword() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("method", ["xtb", "dft"])
-def test_every_allowed_override_keeps_the_generated_physics(method: str) -> None:
+def test_every_allowed_override_keeps_the_generated_physics(method: Literal["xtb", "dft"]) -> None:
     overrides = _every_allowed_keyword()
     plain = build_input(LabellingSpec(method=method), _water())
     tuned = build_input(LabellingSpec(method=method, cp2k_overrides=overrides), _water())
     assert tuned != plain
     for path in PROTECTED_PATHS:  # checked again by hand, not through check_merged
-        node_plain, node_tuned = plain, tuned
+        node_plain: Any = plain
+        node_tuned: Any = tuned
         for key in path:
             node_plain = node_plain.get(key) if isinstance(node_plain, dict) else None
             node_tuned = node_tuned.get(key) if isinstance(node_tuned, dict) else None
@@ -162,7 +163,9 @@ def test_every_allowed_override_is_input_the_installed_cp2k_accepts() -> None:
 )
 def test_a_stored_override_that_changes_the_physics_never_renders(overrides: dict) -> None:
     # an override stored before today's allowlist (model_construct skips validation)
-    spec = LabellingSpec.model_construct(**{**LabellingSpec(method="dft").model_dump(), "cp2k_overrides": overrides})
+    spec = LabellingSpec.model_construct(
+        **{**LabellingSpec(method="dft").model_dump(), "cp2k_overrides": overrides}
+    )
     with pytest.raises(WiseAlError, match="cp2k_overrides"):
         build_input(spec, _water())
 

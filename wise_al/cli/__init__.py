@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> None:
     except AlembicCommandError as exc:
         print_error(f"migration error: {exc}")
         code = 1
+    except OSError as exc:  # e.g. an unwritable -o path: the file and the reason, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print_error(f"{where}{exc.strerror or exc}")
+        code = 1
     except KeyboardInterrupt:
         code = 130
     sys.exit(code if isinstance(code, int) else 0)

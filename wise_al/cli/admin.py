@@ -143,6 +143,9 @@ def serve(
     log_level: Annotated[str, typer.Option()] = "info",
 ) -> None:
     """Run the REST API alone (uvicorn). The database must be migrated first."""
+    engine = create_db_engine(_database_url())
+    migrate.require_current(engine)  # one line here, not uvicorn's traceback of the lifespan
+    engine.dispose()
     os.execv(sys.executable, serve_command(host, port, log_level))
 
 

@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from wise_al.systems.species import ELEMENT_SYMBOLS
+
+#: Control characters: refused in every string (a NUL breaks PostgreSQL, a newline a path or a
+#: CP2K input line). Free text (``description``) may keep tab and newline.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+FREE_TEXT_FIELDS = frozenset({"description"})
+
+
+def first_control_character(value: Any, pattern: re.Pattern[str] = _CONTROL) -> str | None:
+    """The first control character in a string, or in the keys and values of lists and dicts."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found = pattern.search(item)
+            if found:
+                return found.group()
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return None
 
 
 class StrictModel(BaseModel):
@@ -17,6 +43,17 @@ class StrictModel(BaseModel):
         validate_default=True,
         strict=True,  # "8" is not 8 and true is not 1; ints still widen to floats
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, BaseModel):  # validated as a model of its own
+            return value
+        text = info.field_name in FREE_TEXT_FIELDS
+        bad = first_control_character(value, _CONTROL_IN_TEXT if text else _CONTROL)
+        if bad is not None:
+            raise ValueError(f"control character {bad!r} is not allowed")
+        return value
 
 
 def check_element(symbol: str) -> str:

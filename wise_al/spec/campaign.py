@@ -16,6 +16,21 @@ from wise_al.spec.validation import ObservableMetric, ValidationSpec
 #: Version of the spec format this code reads and writes.
 SCHEMA_VERSION: Literal[1] = 1
 
+#: Most trajectory one iteration's MD may write (extxyz, all walkers), and what a saved atom
+#: costs there (measured: 123 bytes with momenta and deviations; forces add a little).
+TRAJECTORY_BUDGET_BYTES = 20 * 1024**3
+TRAJECTORY_BYTES_PER_ATOM = 150
+
+
+def _check_trajectory_budget(what: str, frames: int, atoms: int) -> None:
+    estimate = frames * atoms * TRAJECTORY_BYTES_PER_ATOM
+    if estimate > TRAJECTORY_BUDGET_BYTES:
+        raise ValueError(
+            f"{what}: {frames} saved frames of {atoms} atoms are ~{estimate / 1024**3:.0f} GiB "
+            f"of trajectory per iteration; at most {TRAJECTORY_BUDGET_BYTES // 1024**3} GiB "
+            "(save less often or run fewer steps)"
+        )
+
 
 class ReviewSpec(StrictModel):
     """Whether a person must accept selected frames before they are labelled."""
@@ -66,6 +81,19 @@ class CampaignSpec(StrictModel):
     stopping: StoppingSpec = Field(default_factory=StoppingSpec)
 
     # Fields validate in declaration order, so ``system`` is in info.data when these run.
+    @field_validator("exploration")
+    @classmethod
+    def _exploration_fits_the_disk(
+        cls, exploration: ExplorationSpec, info: ValidationInfo
+    ) -> ExplorationSpec:
+        system = info.data.get("system")
+        if system is not None:
+            walkers = sum(w.replicas for w in system.walkers)
+            steps = max(exploration.steps_per_iteration)
+            frames = walkers * (steps // exploration.save_interval_steps)
+            _check_trajectory_budget("exploration.save_interval_steps", frames, system.atom_count())
+        return exploration
+
     @field_validator("flags")
     @classmethod
     def _flags_match_system(cls, flags: FlagsSpec, info: ValidationInfo) -> FlagsSpec:
@@ -92,6 +120,10 @@ class CampaignSpec(StrictModel):
     ) -> ValidationSpec:
         labelling = info.data.get("labelling")
         exploration = info.data.get("exploration")
+        system = info.data.get("system")
+        if system is not None and validation.enabled:
+            frames = validation.steps // validation.save_interval_steps
+            _check_trajectory_budget("validation.save_interval_steps", frames, system.atom_count())
         if labelling is not None:
             # GFN1-xTB carries its own D3 dispersion: its labels include it as DFT-D3 ones do
             in_labels = "GFN1-xTB's own D3" if labelling.method == "xtb" else labelling.dispersion

@@ -25,7 +25,7 @@ class ExplorationSpec(StrictModel):
     ensemble: Literal["NVT", "NPT"] = "NVT"
     timestep_fs: Annotated[float, Field(gt=0, le=5)] = 0.5
     steps_per_iteration: Annotated[
-        list[Annotated[int, Field(ge=1, le=100_000_000)]], Field(min_length=1, max_length=1000)
+        list[Annotated[int, Field(ge=1, le=100_000_000)]], Field(min_length=1, max_length=100)
     ] = Field(
         default_factory=lambda: [1000, 2000, 5000],
         description="steps of iteration n = schedule[min(n, len-1)], so the schedule can grow",

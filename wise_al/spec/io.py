@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,13 @@ M = TypeVar("M", bound=BaseModel)
 
 #: Largest spec file read from disk; specs are small, a huge file is a mistake.
 MAX_SPEC_BYTES = 1_048_576
+#: Most YAML nodes (scalars, lists, mappings) a spec may hold: the example has ~150, a study
+#: of eight variants ~2000. Checked while composing, so 50 000 unknown keys cost milliseconds.
+MAX_SPEC_NODES = 20_000
+#: Problems named in one error message; the rest are counted ("and 12 more").
+MAX_REPORTED_ERRORS = 5
+#: Problems listed in an error's structured detail.
+MAX_LISTED_ERRORS = 50
 
 
 def field_path(loc: Sequence[object]) -> str:
@@ -32,13 +40,17 @@ def field_path(loc: Sequence[object]) -> str:
     return path or "spec"
 
 
-def describe_errors(errors: Sequence[Mapping[str, Any]]) -> str:
-    """One readable line for a list of pydantic-style errors (``loc``, ``msg``)."""
+def describe_errors(errors: Sequence[Mapping[str, Any]], total: int | None = None) -> str:
+    """One readable line for pydantic-style errors (``loc``, ``msg``): the first few, counted.
+
+    ``total`` is how many there were when ``errors`` is already a shortened list.
+    """
     parts = []
-    for error in errors:
-        message = str(error["msg"]).removeprefix("Value error, ")
-        parts.append(f"{field_path(error['loc'])}: {message}")
-    return "; ".join(parts)
+    for error in errors[:MAX_REPORTED_ERRORS]:
+        message = str(error["msg"]).removeprefix("Value error, ")[:300]
+        parts.append(f"{field_path(error['loc'])[:200]}: {message}")
+    more = (total if total is not None else len(errors)) - len(parts)
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
 def parse_model(model: type[M], data: object, what: str = "spec") -> M:
@@ -63,9 +75,9 @@ def parse_model(model: type[M], data: object, what: str = "spec") -> M:
                 "msg": e["msg"].removeprefix("Value error, "),
                 "type": e["type"],
             }
-            for e in exc.errors(include_url=False, include_input=False)
+            for e in exc.errors(include_url=False, include_input=False)[:MAX_LISTED_ERRORS]
         ]
-        raise SpecError(describe_errors(errors), errors) from None
+        raise SpecError(describe_errors(errors, exc.error_count()), errors) from None
 
 
 def parse_spec(data: object) -> CampaignSpec:
@@ -91,6 +103,12 @@ class _SpecLoader(yaml.SafeLoader):
             mark = self.peek_event().start_mark
             raise yaml.composer.ComposerError(
                 None, None, "aliases (*name) are not allowed in specs", mark
+            )
+        self.nodes = getattr(self, "nodes", 0) + 1
+        if self.nodes > MAX_SPEC_NODES:
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, f"more than {MAX_SPEC_NODES} values; a spec is far smaller", mark
             )
         return super().compose_node(parent, index)
 
@@ -124,8 +142,8 @@ def decode_json_text(text: str | bytes, source: str = "spec") -> object:
     """Decode JSON, refusing duplicate keys (the last one silently winning hides mistakes)."""
     try:
         return json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
-    except _DuplicateKey as exc:
-        raise SpecError(f"{source}: key {exc.args[0]!r} appears twice") from None
+    except _DecidedJson as exc:  # valid JSON syntax, refused: YAML must not read it again
+        raise SpecError(f"{source}: {exc.args[0]}") from None
     except (ValueError, RecursionError) as exc:
         raise SpecError(f"{source}: not valid JSON ({str(exc)[:120]})") from None
 
@@ -135,7 +153,7 @@ def decode_spec_text(text: str | bytes, source: str = "spec") -> object:
     try:
         return decode_json_text(text, source)
     except SpecError as exc:
-        if "appears twice" in str(exc):
+        if isinstance(exc.__context__, _DecidedJson):
             raise
     try:
         return yaml.load(text, Loader=_SpecLoader)
@@ -149,15 +167,17 @@ def decode_spec_text(text: str | bytes, source: str = "spec") -> object:
         raise SpecError(f"{source}: not valid YAML or JSON ({str(exc)[:120]})") from None
 
 
-class _DuplicateKey(Exception):
-    pass
+class _DecidedJson(Exception):
+    """JSON refused for what it holds (a key twice, too many keys), not for its syntax."""
 
 
 def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len(pairs) > MAX_SPEC_NODES:
+        raise _DecidedJson(f"more than {MAX_SPEC_NODES} keys in one object; a spec is far smaller")
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _DuplicateKey(key)
+            raise _DecidedJson(f"key {key!r} appears twice")
         result[key] = value
     return result
 
@@ -167,14 +187,33 @@ def parse_spec_text(text: str, source: str = "spec") -> CampaignSpec:
     return parse_spec(decode_spec_text(text, source))
 
 
-def _read_spec_file(path: Path) -> str:
+def read_text_file(path: Path, what: str = "a spec", max_bytes: int = MAX_SPEC_BYTES) -> str:
+    """The UTF-8 text of a small regular file, or a :class:`SpecError` in one line.
+
+    Directories, FIFOs and devices are refused before opening (a FIFO would block,
+    ``/dev/zero`` reports size 0 and never ends); the read stops one byte past the limit.
+    """
     try:
-        size = path.stat().st_size
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise SpecError(f"{path}: {kind}; {what} is a YAML or JSON file")
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise SpecError(f"{path}: cannot read ({exc.strerror})") from None
-    if size > MAX_SPEC_BYTES:
-        raise SpecError(f"{path}: {size} bytes, larger than the {MAX_SPEC_BYTES} a spec may be")
-    return path.read_text(encoding="utf-8")
+    if len(data) > max_bytes:
+        raise SpecError(f"{path}: larger than the {max_bytes} bytes {what} may be")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise SpecError(f"{path}: UTF-16 text; save {what} as UTF-8")
+    if b"\x00" in data:
+        raise SpecError(f"{path}: a binary file (NUL bytes); {what} is UTF-8 YAML or JSON")
+    try:
+        return data.decode("utf-8-sig")  # a UTF-8 byte-order mark is harmless
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"{path}: not UTF-8 text (byte {exc.start}); {what} is UTF-8 YAML or JSON"
+        ) from None
 
 
 def _named(path: Path, exc: SpecError) -> SpecError:
@@ -185,7 +224,7 @@ def _named(path: Path, exc: SpecError) -> SpecError:
 
 def load_spec(path: Path) -> CampaignSpec:
     """Read and validate a spec file (``.yaml``, ``.yml`` or ``.json``)."""
-    text = _read_spec_file(path)
+    text = read_text_file(path)
     try:
         return parse_spec_text(text, source=str(path))
     except SpecError as exc:
@@ -194,7 +233,7 @@ def load_spec(path: Path) -> CampaignSpec:
 
 def load_study(path: Path) -> StudySpec:
     """Read and validate a study file (YAML or JSON); its variants are checked on submit."""
-    text = _read_spec_file(path)
+    text = read_text_file(path)
     try:
         return parse_model(StudySpec, decode_spec_text(text, source=str(path)), what="study")
     except SpecError as exc:

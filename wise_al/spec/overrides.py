@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+
 @dataclass(frozen=True)
 class Rule:
     """What one overridable keyword may hold: a bounded number, a switch or one of a few words."""
@@ -45,7 +46,9 @@ class Rule:
             return word
         number_types = (int,) if self.kind == "int" else (int, float)
         if isinstance(value, bool) or not isinstance(value, number_types):
-            raise OverrideError(where, f"must be {'an integer' if self.kind == 'int' else 'a number'}")
+            raise OverrideError(
+                where, f"must be {'an integer' if self.kind == 'int' else 'a number'}"
+            )
         if not (math.isfinite(value) and self.low <= value <= self.high):
             raise OverrideError(where, f"must lie in [{self.low:g}, {self.high:g}], not {value!r}")
         return value

@@ -19,6 +19,15 @@ from wise_al.systems.species import (
 
 #: Largest cell a campaign may ask for; beyond this MACE MD and CP2K labels stop making sense.
 MAX_ATOMS = 100_000
+#: Most walkers (replicas summed over conditions) one campaign runs per iteration.
+MAX_WALKERS = 256
+#: Densities a cell may have, whichever way it is given: a gas to well past any liquid.
+DENSITY_RANGE_G_PER_CM3 = (0.1, 10.0)
+#: Temperatures MD may target: below 10 K or past 3000 K a water-in-salt model means nothing
+#: (and 1e-300 K overflows the thermostat's noise).
+TemperatureK = Annotated[float, Field(ge=10, le=3000)]
+#: g/cm3 of one amu in one cubic angstrom.
+_G_PER_CM3_PER_AMU_PER_A3 = 1.66053906660
 
 
 class MolalityCompositionSpec(StrictModel):
@@ -26,7 +35,8 @@ class MolalityCompositionSpec(StrictModel):
 
     kind: Literal["molality"] = "molality"
     salt: Literal[SALTS] = "LiTFSI"  # type: ignore[valid-type]
-    molality_mol_per_kg: Annotated[float, Field(gt=0, le=60)] = 21.0
+    # 0.05 mol/kg is already ~1100 waters per ion pair; a subnormal molality overflowed
+    molality_mol_per_kg: Annotated[float, Field(ge=0.05, le=60)] = 21.0
     ion_pairs: Annotated[int, Field(ge=1, le=5000)] = 16
 
     def molecules(self) -> dict[str, int]:
@@ -74,7 +84,7 @@ CompositionSpec = Annotated[
 class WalkerSpec(StrictModel):
     """One exploration condition; ``replicas`` walkers run it with different seeds."""
 
-    temperature_K: Annotated[float, Field(gt=0, le=5000)] | None = None
+    temperature_K: TemperatureK | None = None
     pressure_bar: Annotated[float, Field(ge=-1e5, le=1e5)] | None = None
     replicas: Annotated[int, Field(ge=1, le=256)] = 1
 
@@ -83,12 +93,14 @@ class SystemSpec(StrictModel):
     """What is simulated: composition, cell, and the conditions of each walker."""
 
     composition: CompositionSpec = Field(default_factory=MolalityCompositionSpec)
-    density_g_per_cm3: Annotated[float, Field(gt=0.1, le=10)] | None = None
+    density_g_per_cm3: (
+        Annotated[float, Field(ge=DENSITY_RANGE_G_PER_CM3[0], le=DENSITY_RANGE_G_PER_CM3[1])] | None
+    ) = None
     cell_A: (
         Annotated[list[Annotated[float, Field(gt=1, le=1000)]], Field(min_length=3, max_length=3)]
         | None
     ) = None
-    temperature_K: Annotated[float, Field(gt=0, le=5000)] = 298.15
+    temperature_K: TemperatureK = 298.15
     pressure_bar: Annotated[float, Field(ge=-1e5, le=1e5)] = 1.01325
     walkers: Annotated[list[WalkerSpec], Field(min_length=1, max_length=256)] = Field(
         default_factory=lambda: [WalkerSpec()]
@@ -103,7 +115,27 @@ class SystemSpec(StrictModel):
         n_atoms = self.atom_count()
         if n_atoms > MAX_ATOMS:
             raise ValueError(f"the composition has {n_atoms} atoms; at most {MAX_ATOMS} supported")
+        walkers = sum(w.replicas for w in self.walkers)
+        if walkers > MAX_WALKERS:
+            raise ValueError(f"walkers: {walkers} replicas in all; at most {MAX_WALKERS}")
+        if self.cell_A is not None:
+            density = self.implied_density_g_per_cm3()
+            low, high = DENSITY_RANGE_G_PER_CM3
+            if not low <= density <= high:
+                raise ValueError(
+                    f"cell_A: this composition in a {' x '.join(f'{v:g}' for v in self.cell_A)} "
+                    f"Å cell is {density:.3g} g/cm³; a cell must lie in [{low:g}, {high:g}] g/cm³"
+                )
         return self
+
+    def implied_density_g_per_cm3(self) -> float:
+        """Density of the composition in the explicit ``cell_A`` (or the given density)."""
+        if self.cell_A is None:
+            assert self.density_g_per_cm3 is not None
+            return self.density_g_per_cm3
+        amu = sum(SPECIES[name].mass_g_per_mol * n for name, n in self.molecules().items())
+        volume_A3 = self.cell_A[0] * self.cell_A[1] * self.cell_A[2]
+        return amu * _G_PER_CM3_PER_AMU_PER_A3 / volume_A3
 
     def molecules(self) -> dict[str, int]:
         """Species -> count, whichever way the composition was written."""

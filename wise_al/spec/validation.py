@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from wise_al.spec.base import StrictModel
+from wise_al.spec.system import TemperatureK
 
 #: Observables a stopping rule may name, each an error with a maximum (see
 #: :mod:`wise_al.observables.scores`): lower is better.
@@ -30,7 +31,7 @@ class ValidationSpec(StrictModel):
 
     enabled: bool = False
     ensemble: Literal["NVT", "NPT"] = "NVT"
-    temperature_K: Annotated[float, Field(gt=0, le=5000)] = 298.15
+    temperature_K: TemperatureK = 298.15
     pressure_bar: Annotated[float, Field(ge=-1e5, le=1e5)] = 1.01325
     timestep_fs: Annotated[float, Field(gt=0, le=5)] = 0.5
     equilibration_steps: Annotated[int, Field(ge=0, le=100_000_000)] = 2000
