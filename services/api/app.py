@@ -10,10 +10,12 @@ from fastapi import FastAPI
 import wise_al
 from services.api.dashboard import install_dashboard
 from services.api.errors import install_error_handlers
+from services.api.hygiene import RequestHygiene
 from services.api.limits import BodySizeLimit
 from services.api.routes import (
     campaigns,
     datasets,
+    docs,
     frames,
     health,
     results,
@@ -48,6 +50,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version=wise_al.__version__,
         description="Active learning of MACE potentials for water-in-salt electrolytes.",
         lifespan=lifespan,
+        docs_url=None,  # served by routes/docs.py from the app's own Swagger UI files
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -60,6 +64,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         larger={f"{API_PREFIX}/datasets": settings.max_upload_bytes},
     )
+    app.add_middleware(RequestHygiene)  # outermost: its headers are on every answer
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(campaigns.router, prefix=API_PREFIX)
     app.include_router(runs.router, prefix=API_PREFIX)
@@ -68,6 +73,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(validations.router, prefix=API_PREFIX)
     app.include_router(datasets.router, prefix=API_PREFIX)
     app.include_router(studies.router, prefix=API_PREFIX)
+    app.include_router(docs.router)
 
     install_dashboard(app, settings)  # "/" and the pages; the REST API stays under /api/v1
     return app

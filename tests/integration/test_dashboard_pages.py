@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from services.api.dashboard.auth import CSRF_COOKIE
 from tests.support.api_fixtures import CAMPAIGNS, Api, explored_campaign
 from wise_al.db.engine import transaction
 from wise_al.db.models import Review
@@ -36,7 +37,9 @@ def _sign_in(api: Api, secret: str | None = None) -> str:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
-    return csrf
+    bound = api.client.cookies.get(CSRF_COOKIE)  # signing in issues a token bound to the session
+    assert bound and bound != csrf
+    return bound
 
 
 def _reviews(api: Api) -> int:
@@ -163,7 +166,7 @@ def test_review_needs_a_csrf_token_and_a_session(api: Api, tmp_path: Path) -> No
 def test_sign_in_rejects_bad_tokens_and_revocation_signs_out(api: Api) -> None:
     csrf = _csrf(api, "/signin")
     wrong = api.client.post("/signin", data={"token": "nope", "csrf_token": csrf})
-    assert wrong.status_code == 401 and "token: unknown or revoked" in wrong.text
+    assert wrong.status_code == 401 and "token: unknown, revoked or expired" in wrong.text
     no_csrf = api.client.post("/signin", data={"token": api.token})
     assert no_csrf.status_code == 403
     away = api.client.post(

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from wise_al.cli.output import console, print_json
 from wise_al.db import migrate
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
+from wise_al.db.models import ApiToken
 from wise_al.db.repositories import TokenRepository
+from wise_al.db.repositories.tokens import DEFAULT_LIFETIME, DEFAULT_SCOPES, SCOPES, is_expired
 from wise_al.settings import CoreSettings
 from wise_al.spec import dump_spec, load_spec, spec_json_schema
 
@@ -71,40 +75,69 @@ def db_current(json_: JsonOpt = False) -> None:
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Option(help="who or what uses it")] = "cli",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"what it may do, repeatable: {', '.join(SCOPES)} "
+            f"(default: {' and '.join(DEFAULT_SCOPES)})"
+        ),
+    ] = None,
+    expires_days: Annotated[
+        float, typer.Option(min=0.0, max=3650.0, help="lifetime in days; 0 never expires")
+    ] = DEFAULT_LIFETIME.days,
     json_: JsonOpt = False,
 ) -> None:
     """Mint a token and print it once; only its hash is stored."""
+    lifetime = timedelta(days=expires_days) if expires_days > 0 else None
     with transaction(_session_factory()) as session:
-        token, secret = TokenRepository(session).create(name)
-        token_id = token.id
+        token, secret = TokenRepository(session).create(name, scope or DEFAULT_SCOPES, lifetime)
+        row = _token_row(token)
     if json_:
-        print_json({"id": token_id, "name": name, "token": secret})
+        print_json({**row, "token": secret})
     else:
-        console.print(f"token {token_id} for '{name}' (shown once, store it now):")
+        console.print(
+            f"token {row['id']} for '{name}', may {row['scopes']}, "
+            f"expires {row['expires_at'] or 'never'} (shown once, store it now):"
+        )
         sys.stdout.write(secret + "\n")
+
+
+def _token_row(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "scopes": token.scopes.replace(" ", ", "),
+        "created_at": token.created_at.isoformat(timespec="seconds"),
+        "expires_at": token.expires_at.isoformat(timespec="seconds") if token.expires_at else None,
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+        "revoked": token.revoked_at is not None,
+        "expired": is_expired(token),
+    }
 
 
 @token_app.command("list")
 def token_list(json_: JsonOpt = False) -> None:
     """List tokens (prefixes only; secrets are not recoverable)."""
     with transaction(_session_factory()) as session:
-        rows = [
-            {
-                "id": t.id,
-                "name": t.name,
-                "prefix": t.prefix,
-                "created_at": t.created_at.isoformat(),
-                "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
-                "revoked": t.revoked_at is not None,
-            }
-            for t in TokenRepository(session).list()
-        ]
+        rows = [_token_row(t) for t in TokenRepository(session).list()]
     if json_:
         print_json(rows)
-    else:
-        for row in rows:
-            state = "revoked" if row["revoked"] else f"last used {row['last_used_at'] or 'never'}"
-            console.print(f"{row['id']:>4}  {row['prefix']}…  {row['name']}  ({state})")
+        return
+    table = Table("id", "prefix", "name", "scopes", "expires", "state", box=None)
+    for row in rows:
+        state = (
+            "revoked"
+            if row["revoked"]
+            else "expired"
+            if row["expired"]
+            else f"last used {row['last_used_at'] or 'never'}"
+        )
+        table.add_row(
+            str(row["id"]), f"{row['prefix']}…", row["name"], row["scopes"],
+            row["expires_at"] or "never", state,
+        )  # fmt: skip
+    console.print(table)
 
 
 @token_app.command("revoke")

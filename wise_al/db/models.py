@@ -370,3 +370,12 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    #: space-separated scopes (read, review, operate, admin); admin implies the others
+    scopes: Mapped[str] = mapped_column(String(80), default="admin")
+    expires_at: Mapped[datetime | None]
+
+
+# SQLite reuses the largest rowid after a delete, so a deleted campaign's links would open the
+# next one: AUTOINCREMENT keeps every id unique for the life of the database.
+for _table in Base.metadata.tables.values():
+    _table.dialect_options["sqlite"]["autoincrement"] = True

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from wise_al.systems.species import ELEMENT_SYMBOLS
 
@@ -14,6 +14,9 @@ from wise_al.systems.species import ELEMENT_SYMBOLS
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 FREE_TEXT_FIELDS = frozenset({"description"})
+#: Free text: no control characters but tab and newlines (PostgreSQL refuses NUL in text).
+FREE_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Description = Annotated[str, Field(max_length=10_000, pattern=FREE_TEXT_PATTERN)]
 
 
 def first_control_character(value: Any, pattern: re.Pattern[str] = _CONTROL) -> str | None:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from wise_al.spec.base import StrictModel, check_elements_present
+from wise_al.spec.base import Description, StrictModel, check_elements_present
 from wise_al.spec.exploration import ExplorationSpec, FlagsSpec, SelectionSpec, UncertaintySpec
 from wise_al.spec.labelling import LabellingSpec
 from wise_al.spec.model import ModelSpec
@@ -65,10 +65,7 @@ class CampaignSpec(StrictModel):
     name: Annotated[
         str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.()+-]*$")
     ]
-    description: Annotated[
-        # no control characters but newline and tab (PostgreSQL's JSONB refuses NUL)
-        str, Field(max_length=10_000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
-    ] = ""
+    description: Description = ""
     system: SystemSpec = Field(default_factory=SystemSpec)
     model: ModelSpec
     exploration: ExplorationSpec = Field(default_factory=ExplorationSpec)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from wise_al.spec.base import StrictModel
+from wise_al.spec.base import Description, StrictModel
 from wise_al.spec.labelling import LabellingSpec
 from wise_al.spec.model import DatasetName
 
@@ -28,9 +28,7 @@ class DatasetSpec(StrictModel):
 
     name: DatasetName
     kind: Literal["labelled", "structures"] = "labelled"
-    description: Annotated[
-        str, Field(max_length=10_000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
-    ] = ""
+    description: Description = ""
     level_of_theory: dict[str, Any] | None = Field(
         default=None,
         description="the labels' level record: at least 'code' and 'method'; wise-al's own "

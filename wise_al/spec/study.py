@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from wise_al.errors import SpecError
-from wise_al.spec.base import StrictModel
+from wise_al.spec.base import Description, StrictModel
 from wise_al.spec.campaign import CampaignSpec
 from wise_al.spec.model import Strategy
 
@@ -75,9 +75,7 @@ class StudySpec(StrictModel):
     name: Annotated[
         str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.()+-]*$")
     ]
-    description: Annotated[
-        str, Field(max_length=10_000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
-    ] = ""
+    description: Description = ""
     base: dict[str, Any] = Field(description="the campaign spec every variant starts from")
     variants: Annotated[dict[VariantName, VariantSpec], Field(min_length=1, max_length=32)]
     seeds: Annotated[

@@ -4,14 +4,18 @@ A reviewer signs in with an API token (``wise-al token create``); the session co
 only the token's id, signed, and every request re-checks that the token is not revoked.
 Anonymous visitors can read every page and change nothing.
 
-CSRF: every form and every ``fetch`` carries a token that is the session-independent
-``csrf`` cookie, signed; a cross-site page can neither read that cookie nor forge its
-signature. Cookies are ``SameSite=Lax`` and ``HttpOnly`` (except that the CSRF token is
-repeated in a ``<meta>`` tag for scripts).
+CSRF: every form and every ``fetch`` carries a token that repeats the ``csrf`` cookie, and
+that token is signed together with a digest of the session cookie it was issued for (an
+empty one before sign-in). A cross-site page can neither read the cookie nor forge the
+signature; a same-site page (another port of this host can set cookies for it) may plant a
+cookie of its own, but that token is bound to the planter's session, not the victim's, and
+is refused. Signing in and out issue a new token. Cookies are ``SameSite=Lax`` and
+``HttpOnly`` (the CSRF token is repeated in a ``<meta>`` tag for scripts).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import secrets
@@ -25,6 +29,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from services.api.deps import SessionDep
 from wise_al.db.models import ApiToken
 from wise_al.db.repositories import TokenRepository
+from wise_al.db.repositories.tokens import has_scope
 from wise_al.settings import ApiSettings
 
 SESSION_COOKIE = "wise_al_session"
@@ -70,17 +75,24 @@ class Signer:
         token_id = data.get("token_id") if isinstance(data, dict) else None
         return token_id if isinstance(token_id, int) else None
 
-    def new_csrf(self) -> str:
-        return self._csrf.dumps(secrets.token_urlsafe(16))
+    @staticmethod
+    def _binding(session_cookie: str | None) -> str:
+        return hashlib.sha256((session_cookie or "").encode()).hexdigest()[:32]
 
-    def csrf_valid(self, value: str | None) -> bool:
+    def new_csrf(self, session_cookie: str | None) -> str:
+        """A CSRF token bound to ``session_cookie`` (None: an anonymous visitor)."""
+        return self._csrf.dumps([secrets.token_urlsafe(16), self._binding(session_cookie)])
+
+    def csrf_valid(self, value: str | None, session_cookie: str | None) -> bool:
+        """Whether ``value`` is a token this server signed for exactly this session."""
         if not value:
             return False
         try:
-            self._csrf.loads(value)
+            data = self._csrf.loads(value)
         except BadSignature:
             return False
-        return True
+        bound = data[1] if isinstance(data, list) and len(data) == 2 else None
+        return isinstance(bound, str) and hmac.compare_digest(bound, self._binding(session_cookie))
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,7 @@ class Viewer:
     reviewer: str | None
     csrf_token: str
     new_csrf: bool  # the CSRF cookie must be (re)set on the response
+    may_review: bool = False  # the signed-in token holds the review scope
 
     @property
     def signed_in(self) -> bool:
@@ -104,17 +117,18 @@ def _signer(request: Request) -> Signer:
 def current_viewer(request: Request, session: SessionDep) -> Viewer:
     """The viewer of this request; a revoked or unknown token reads as anonymous."""
     signer = _signer(request)
-    reviewer = None
-    token_id = signer.token_id(request.cookies.get(SESSION_COOKIE))
+    reviewer, may_review = None, False
+    session_cookie = request.cookies.get(SESSION_COOKIE)
+    token_id = signer.token_id(session_cookie)
     if token_id is not None:
         token = TokenRepository(session).live(token_id)
         if token is not None:
-            reviewer = token.name
+            reviewer, may_review = token.name, has_scope(token, "review")
     csrf = request.cookies.get(CSRF_COOKIE)
-    if signer.csrf_valid(csrf):
+    if signer.csrf_valid(csrf, session_cookie):
         assert csrf is not None
-        return Viewer(reviewer, csrf, new_csrf=False)
-    return Viewer(reviewer, signer.new_csrf(), new_csrf=True)
+        return Viewer(reviewer, csrf, new_csrf=False, may_review=may_review)
+    return Viewer(reviewer, signer.new_csrf(session_cookie), new_csrf=True, may_review=may_review)
 
 
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
@@ -132,41 +146,49 @@ def check_csrf(request: Request, viewer: Viewer, submitted: str | None) -> None:
 
 
 def require_reviewer(viewer: Viewer) -> str:
-    """The reviewer's name; 401 for anonymous visitors."""
+    """The reviewer's name; 401 for anonymous visitors, 403 for a token without ``review``."""
     if viewer.reviewer is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "sign in to review: anonymous visitors can look but change nothing",
         )
+    if not viewer.may_review:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"token '{viewer.reviewer}' may not review (it lacks scope 'review')",
+        )
     return viewer.reviewer
 
 
+def _set_csrf(response: Response, request: Request, value: str) -> None:
+    settings: ApiSettings = request.app.state.settings
+    response.set_cookie(
+        CSRF_COOKIE, value, httponly=True, samesite="lax", secure=settings.secure_cookies
+    )
+
+
 def set_cookies(response: Response, request: Request, viewer: Viewer) -> None:
-    """Give a new visitor their CSRF cookie."""
+    """Give a new visitor (or one whose session changed) their CSRF cookie."""
     if viewer.new_csrf:
-        settings: ApiSettings = request.app.state.settings
-        response.set_cookie(
-            CSRF_COOKIE,
-            viewer.csrf_token,
-            httponly=True,
-            samesite="lax",
-            secure=settings.secure_cookies,
-        )
+        _set_csrf(response, request, viewer.csrf_token)
 
 
 def sign_in(response: Response, request: Request, token: ApiToken) -> None:
-    """Set the session cookie of ``token``'s owner."""
+    """Set the session cookie of ``token``'s owner, and a CSRF token bound to it."""
     settings: ApiSettings = request.app.state.settings
+    session_value = _signer(request).session_value(token.id)
     response.set_cookie(
         SESSION_COOKIE,
-        _signer(request).session_value(token.id),
+        session_value,
         max_age=settings.session_max_age_s,
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
     )
+    _set_csrf(response, request, _signer(request).new_csrf(session_value))
 
 
-def sign_out(response: Response) -> None:
-    """Forget the session cookie."""
+def sign_out(response: Response, request: Request) -> None:
+    """Forget the session cookie; the next CSRF token is an anonymous one."""
     response.delete_cookie(SESSION_COOKIE)
+    _set_csrf(response, request, _signer(request).new_csrf(None))

@@ -333,7 +333,7 @@ def signin(
             "signin.html",
             status_code=401,
             next=_local(next),
-            error="token: unknown or revoked (mint one with `wise-al token create NAME`)",
+            error="token: unknown, revoked or expired (mint one with `wise-al token create`)",
         )
     response = RedirectResponse(_local(next), status_code=303)
     sign_in(response, request, found)
@@ -349,7 +349,7 @@ def signout(
     """Forget the session."""
     check_csrf(request, viewer, csrf_token)
     response = RedirectResponse("/", status_code=303)
-    sign_out(response)
+    sign_out(response, request)
     return response
 
 

@@ -20,6 +20,8 @@ VENDOR: dict[str, Path] = {
     "3Dmol-min.js": HERE / "node_modules/3dmol/build/3Dmol-min.js",
     "plotly.min.js": HERE / "node_modules/plotly.js-dist-min/plotly.min.js",
     "htmx.min.js": HERE / "node_modules/htmx.org/dist/htmx.min.js",
+    "swagger-ui-bundle.js": HERE / "node_modules/swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui.css": HERE / "node_modules/swagger-ui-dist/swagger-ui.css",
 }
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse
 
-from services.api.deps import SessionDep, TokenDep
+from services.api.deps import OperateToken, SessionDep
 from services.api.schemas import CampaignPage, CampaignRead, ErrorRead
 from wise_al.db.models import CampaignStatus
 from wise_al.db.repositories import CampaignRepository, DatasetRepository
@@ -56,7 +56,7 @@ _SPEC_REQUEST = {
     openapi_extra=_SPEC_REQUEST,
 )
 def create_campaign(
-    token: TokenDep, session: SessionDep, body: Annotated[object, Depends(spec_body)]
+    token: OperateToken, session: SessionDep, body: Annotated[object, Depends(spec_body)]
 ) -> CampaignRead:
     """Validate a campaign spec and store it as a draft. Invalid specs write nothing (422).
 
@@ -108,7 +108,7 @@ def get_campaign_spec(campaign_id: CampaignId, session: SessionDep) -> JSONRespo
 
 
 @router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERROR_RESPONSES)
-def delete_campaign(_: TokenDep, campaign_id: CampaignId, session: SessionDep) -> Response:
+def delete_campaign(_: OperateToken, campaign_id: CampaignId, session: SessionDep) -> Response:
     """Delete a campaign that is still a draft (409 once it has started)."""
     CampaignRepository(session).delete_draft(campaign_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

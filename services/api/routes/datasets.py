@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile,
 from fastapi import Path as FastApiPath
 from fastapi.responses import FileResponse
 
-from services.api.deps import SessionDep, TokenDep
+from services.api.deps import OperateToken, SessionDep
 from services.api.routes.campaigns import ERROR_RESPONSES
 from services.api.routes.results import artifact_file
 from services.api.schemas import DatasetPage, DatasetRead
@@ -23,7 +23,7 @@ DatasetId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
 
 @router.post("", response_model=DatasetRead, responses=ERROR_RESPONSES)
 def upload_dataset(
-    token: TokenDep,
+    token: OperateToken,
     session: SessionDep,
     request: Request,
     response: Response,

@@ -13,12 +13,13 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
-from services.api.deps import SessionDep, TokenDep
+from services.api.deps import ReviewToken, SessionDep
 from services.api.routes.campaigns import ERROR_RESPONSES, CampaignId
 from services.api.schemas import FrameDetailRead, FramePage, FrameRead, ReviewRead
 from services.worker.dispatch import send_advance
 from wise_al.db.models import FrameStatus, Review, ReviewDecision
 from wise_al.db.repositories import CampaignRepository, FrameFilter, FrameRepository
+from wise_al.spec.base import FREE_TEXT_PATTERN
 from wise_al.systems.structures import structure_from_dict
 
 router = APIRouter(prefix="/campaigns/{campaign_id}/frames", tags=["frames"])
@@ -33,9 +34,9 @@ def list_frames(
     session: SessionDep,
     status: Annotated[FrameStatus | None, Query()] = None,
     flag: Annotated[str | None, Query(max_length=40, description="flag kind")] = None,
-    min_deviation: Annotated[float | None, Query(ge=0, description="eV/Å")] = None,
-    max_deviation: Annotated[float | None, Query(ge=0, description="eV/Å")] = None,
-    iteration: Annotated[int | None, Query(ge=0)] = None,
+    min_deviation: Annotated[float | None, Query(ge=0, le=1e4, description="eV/Å")] = None,
+    max_deviation: Annotated[float | None, Query(ge=0, le=1e4, description="eV/Å")] = None,
+    iteration: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
     sort: Sort = "id",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
@@ -94,7 +95,7 @@ class ReviewCreate(BaseModel):
     """A decision on a selected frame; rejecting needs a reason."""
 
     decision: ReviewDecision
-    reason: str = Field(default="", max_length=2000)
+    reason: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
     @model_validator(mode="after")
     def _reject_says_why(self) -> ReviewCreate:
@@ -110,7 +111,7 @@ def review_frame(
     campaign_id: CampaignId,
     frame_id: FrameId,
     body: ReviewCreate,
-    token: TokenDep,
+    token: ReviewToken,
     session: SessionDep,
     request: Request,
     background: BackgroundTasks,

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 
-from services.api.deps import SessionDep, TokenDep
+from services.api.deps import OperateToken, SessionDep
 from services.api.routes.campaigns import ERROR_RESPONSES, CampaignId
 from services.api.schemas import CampaignRead, IterationRead, TaskRunPage, TaskRunRead
 from services.worker.dispatch import send_advance, send_runs
@@ -46,7 +46,7 @@ def check_runnable(request: Request, campaign: Campaign) -> None:
 def control_campaign(
     campaign_id: CampaignId,
     action: Action,
-    token: TokenDep,
+    token: OperateToken,
     session: SessionDep,
     request: Request,
     background: BackgroundTasks,

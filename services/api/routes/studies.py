@@ -10,7 +10,7 @@ from fastapi import Path as FastApiPath
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
-from services.api.deps import SessionDep, TokenDep
+from services.api.deps import OperateToken, SessionDep
 from services.api.routes.campaigns import ERROR_RESPONSES, spec_body
 from services.api.routes.runs import check_runnable
 from services.api.schemas import StudyPage, StudyRead, StudySummaryRead
@@ -41,7 +41,7 @@ def _read(session: Session, study: Study) -> StudyRead:
     "", status_code=status.HTTP_201_CREATED, response_model=StudyRead, responses=ERROR_RESPONSES
 )
 def submit_study(
-    token: TokenDep, session: SessionDep, body: Annotated[object, Depends(spec_body)]
+    token: OperateToken, session: SessionDep, body: Annotated[object, Depends(spec_body)]
 ) -> StudyRead:
     """Validate a study (every variant's spec) and store it with one draft campaign per
     variant and seed; an invalid variant writes nothing (422 naming it and the field)."""
@@ -81,7 +81,7 @@ def study_csv(study_id: StudyId, session: SessionDep) -> PlainTextResponse:
 @router.post("/{study_id}/start", response_model=StudyRead, responses=ERROR_RESPONSES)
 def start_study(
     study_id: StudyId,
-    token: TokenDep,
+    token: OperateToken,
     session: SessionDep,
     request: Request,
     background: BackgroundTasks,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -14,6 +16,37 @@ from wise_al.errors import WiseAlError
 
 TOKEN_PREFIX = "wal_"
 MAX_NAME_LENGTH = 120
+
+#: What a token may do. ``read``: sign in to the dashboard and look; ``review``: accept or
+#: reject frames; ``operate``: submit, start, pause, resume, cancel and delete campaigns and
+#: studies, upload datasets; ``admin``: everything.
+SCOPES = ("read", "review", "operate", "admin")
+DEFAULT_SCOPES = ("review", "operate")
+#: A token lives this long unless its creator says otherwise.
+DEFAULT_LIFETIME = timedelta(days=90)
+
+
+def check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
+    """The scopes in canonical order, or a :class:`WiseAlError` naming an unknown one."""
+    given = set(scopes)
+    unknown = sorted(given - set(SCOPES))
+    if unknown or not given:
+        raise WiseAlError(
+            f"token scopes: {', '.join(map(repr, unknown)) or 'none given'}; "
+            f"choose from {', '.join(SCOPES)}"
+        )
+    return tuple(s for s in SCOPES if s in given)
+
+
+def has_scope(token: ApiToken, scope: str) -> bool:
+    """Whether ``token`` may act under ``scope`` (``admin`` may do everything)."""
+    held = set(token.scopes.split())
+    return scope in held or "admin" in held
+
+
+def is_expired(token: ApiToken, now: datetime | None = None) -> bool:
+    """Whether ``token`` has passed its expiry time (tokens without one never expire)."""
+    return token.expires_at is not None and token.expires_at <= (now or utcnow())
 
 
 def hash_token(secret: str) -> str:
@@ -27,30 +60,59 @@ class TokenRepository(Repository[ApiToken]):
     model = ApiToken
     noun = "token"
 
-    def create(self, name: str) -> tuple[ApiToken, str]:
-        """Mint a token; returns the row and the secret, which is never stored."""
-        if not 1 <= len(name) <= MAX_NAME_LENGTH:
-            raise WiseAlError(f"token name must be 1 to {MAX_NAME_LENGTH} characters")
+    def create(
+        self,
+        name: str,
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        lifetime: timedelta | None = DEFAULT_LIFETIME,
+    ) -> tuple[ApiToken, str]:
+        """Mint a token; returns the row and the secret, which is never stored.
+
+        Parameters
+        ----------
+        name
+            Who or what uses it (shown as the reviewer of its reviews).
+        scopes
+            What it may do (:data:`SCOPES`).
+        lifetime
+            How long it is valid; None for a token that never expires.
+        """
+        if not 1 <= len(name) <= MAX_NAME_LENGTH or not name.isprintable():
+            raise WiseAlError(f"token name must be 1 to {MAX_NAME_LENGTH} printable characters")
+        if lifetime is not None and lifetime <= timedelta(0):
+            raise WiseAlError("token lifetime must be positive")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        token = ApiToken(name=name, token_sha256=hash_token(secret), prefix=secret[:10])
+        token = ApiToken(
+            name=name,
+            token_sha256=hash_token(secret),
+            prefix=secret[:10],
+            scopes=" ".join(check_scopes(scopes)),
+            expires_at=utcnow() + lifetime if lifetime is not None else None,
+        )
         self.session.add(token)
         self.session.flush()
         return token, secret
 
-    def authenticate(self, secret: str) -> ApiToken | None:
-        """The live token matching ``secret``, or None; records when it was last used."""
-        token = self.session.scalars(
+    def find(self, secret: str) -> ApiToken | None:
+        """The token matching ``secret``, whatever its state (None when unknown)."""
+        return self.session.scalars(
             select(ApiToken).where(ApiToken.token_sha256 == hash_token(secret))
         ).one_or_none()
-        if token is None or token.revoked_at is not None:
+
+    def authenticate(self, secret: str) -> ApiToken | None:
+        """The live token matching ``secret``, or None; records when it was last used."""
+        token = self.find(secret)
+        if token is None or token.revoked_at is not None or is_expired(token):
             return None
         token.last_used_at = utcnow()
         return token
 
     def live(self, token_id: int) -> ApiToken | None:
-        """The token with this id unless it is unknown or revoked."""
+        """The token with this id unless it is unknown, revoked or expired."""
         token = self.session.get(ApiToken, token_id)
-        return token if token is not None and token.revoked_at is None else None
+        if token is None or token.revoked_at is not None or is_expired(token):
+            return None
+        return token
 
     def list(self) -> list[ApiToken]:
         """Every token, oldest first (secrets are not recoverable)."""
