@@ -120,6 +120,13 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # a script, style or image the CSP blocks shows as a console error, not a page error
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
@@ -135,6 +142,12 @@ def _sign_in(page: Page, site: Site) -> None:
 def _waiting(site: Site) -> list[dict[str, Any]]:
     frames = site.rest("/frames", status="selected", iteration=1, sort="-deviation")["items"]
     return [f for f in frames if not site.rest(f"/frames/{f['id']}")["reviews"]]
+
+
+def test_the_api_docs_render_offline_under_the_csp(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("wise-al", timeout=30_000)
+    expect(page.locator(".opblock-tag").first).to_be_visible()
 
 
 def test_the_campaign_page_draws_its_plots_and_live_status(page: Page, site: Site) -> None:
