@@ -15,6 +15,7 @@ from tests.support.mace_models import DATA
 from wise_al.exploration.walker import WalkerParameters, run_walker
 from wise_al.flags import FlagChecker
 from wise_al.mace.committee import Committee
+from wise_al.processes import Stopped
 from wise_al.spec.exploration import FlagsSpec
 from wise_al.systems.cells import pack_cell
 from wise_al.uncertainty import frame_deviation
@@ -98,3 +99,27 @@ def test_npt_changes_the_cell(committee: Committee) -> None:
     result = run_walker(box, committee, settings, FlagChecker(FlagsSpec(), box, 300))
     assert len(result.frames) == 2
     assert result.frames[-1].atoms.get_volume() != pytest.approx(box.get_volume(), rel=1e-9)
+
+
+def test_a_stop_request_ends_the_walker_at_the_next_saved_frame(
+    committee: Committee, cluster: Atoms, tmp_path: Path
+) -> None:
+    asked: list[int] = []
+
+    def stop_on_third_question() -> bool:
+        asked.append(1)
+        return len(asked) >= 3
+
+    settings = WalkerParameters(
+        temperature_K=300, steps=10_000, save_interval_steps=10, seed=3, early_stop_on_flags=False
+    )
+    checker = FlagChecker(FlagsSpec(), cluster, 300)
+    with pytest.raises(Stopped, match="step 20"):  # asked at steps 0, 10, 20
+        run_walker(
+            cluster,
+            committee,
+            settings,
+            checker,
+            tmp_path / "w.extxyz",
+            should_stop=stop_on_third_question,
+        )

@@ -26,10 +26,11 @@ from wise_al.cp2k.installation import Cp2kInstallation, detect
 from wise_al.cp2k.level import level_of_theory, preflight
 from wise_al.cp2k.parse import Cp2kOutput, parse_output
 from wise_al.cp2k.rescue import GUESS_WFN, LADDER, Rung, climbs, prepare
-from wise_al.cp2k.run import LaunchProfile, ShouldStop, run_cp2k
+from wise_al.cp2k.run import LaunchProfile, run_cp2k
 from wise_al.cp2k.slurm import JOB_RECORD, SlurmProfile
 from wise_al.cp2k.units import STRESS_CONVENTION
 from wise_al.cp2k.wavefunctions import Guess, WavefunctionLibrary
+from wise_al.processes import ShouldStop
 from wise_al.settings import Cp2kSettings
 from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.levels import sha256_of

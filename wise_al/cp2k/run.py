@@ -5,15 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import signal
-import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from wise_al.cp2k.slurm import JOB_SCRIPT, SlurmProfile, job_script, run_job
 from wise_al.errors import WiseAlError
+from wise_al.processes import ShouldStop, run_process
 
 INPUT_NAME = "label.inp"
 OUTPUT_NAME = "label.out"
@@ -89,9 +86,6 @@ class RunOutcome:
     job_ids: tuple[str, ...] = ()
 
 
-ShouldStop = Callable[[], bool]
-
-
 def run_cp2k(
     input_text: str, work_dir: Path, profile: LaunchProfile, should_stop: ShouldStop | None = None
 ) -> RunOutcome:
@@ -111,32 +105,19 @@ def run_cp2k(
     env = {**os.environ, "OMP_NUM_THREADS": str(profile.omp_threads)}
     if profile.mpi_ranks > 1:  # Open MPI refuses root without these (containers run as root)
         env |= {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
-    start = time.monotonic()
-    code: int | None = None
-    timed_out = cancelled = False
-    with (work_dir / "stdout.log").open("wb") as log:
-        process = subprocess.Popen(
-            profile.command(),
-            cwd=work_dir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: a time-out kills mpirun's children too
-        )
-        deadline = start + profile.time_limit_s
-        while code is None and not (timed_out or cancelled):
-            try:
-                wait_s = max(0.0, min(profile.poll_interval_s, deadline - time.monotonic()))
-                code = process.wait(timeout=wait_s)
-            except subprocess.TimeoutExpired:
-                timed_out = time.monotonic() >= deadline
-                cancelled = not timed_out and should_stop is not None and should_stop()
-        if code is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    return RunOutcome(
-        code, timed_out, time.monotonic() - start, work_dir / OUTPUT_NAME, cancelled=cancelled
+    end = run_process(
+        profile.command(),
+        work_dir / "stdout.log",
+        cwd=work_dir,
+        env=env,
+        time_limit_s=profile.time_limit_s,
+        should_stop=should_stop,
+        poll_interval_s=profile.poll_interval_s,
     )
+    return RunOutcome(
+        end.returncode, end.timed_out, end.wall_time_s, work_dir / OUTPUT_NAME,
+        cancelled=end.stopped,
+    )  # fmt: skip
 
 
 def _run_in_slurm(

@@ -14,12 +14,12 @@ import json
 import shlex
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from wise_al.atomic_files import write_text_atomic
 from wise_al.errors import WiseAlError
+from wise_al.processes import ShouldStop
 
 JOB_SCRIPT = "job.sh"
 JOB_RECORD = "slurm-job.json"
@@ -176,7 +176,7 @@ def run_job(
     work_dir: Path,
     input_sha256: str,
     profile: SlurmProfile,
-    should_stop: Callable[[], bool] | None = None,
+    should_stop: ShouldStop | None = None,
 ) -> JobEnd:
     """Run the directory's job script through Slurm until the job ends, or re-attach to it.
 

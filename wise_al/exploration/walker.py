@@ -25,6 +25,7 @@ from wise_al.flags import FlagChecker
 from wise_al.mace.calculator import CommitteeCalculator
 from wise_al.mace.committee import Committee
 from wise_al.md.dispersion import add_dispersion
+from wise_al.processes import ShouldStop, Stopped
 from wise_al.uncertainty import Deviation, classify_deviation
 
 #: Isothermal compressibility of water, 4.6e-5 1/bar: sets NPT's barostat response.
@@ -168,6 +169,7 @@ def run_walker(
     flag_checker: FlagChecker,
     trajectory: Path | None = None,
     on_step: Callable[[int], None] | None = None,
+    should_stop: ShouldStop | None = None,
 ) -> WalkerResult:
     """Run MD from ``start`` on the committee and return the saved, annotated frames.
 
@@ -185,6 +187,9 @@ def run_walker(
         extxyz file the frames are appended to as they are saved.
     on_step
         Called with the number of steps done after each saved frame (progress bars).
+    should_stop
+        Asked at every saved frame; a true answer raises :class:`~wise_al.processes.Stopped`
+        (the trajectory written so far is the caller's to discard).
     """
     atoms = prepare_start(start, settings)
     committee_calc = CommitteeCalculator(committee, driver=settings.driver)
@@ -214,6 +219,8 @@ def run_walker(
             write_frame(trajectory, frame)
 
     def stop() -> None:
+        if should_stop is not None and should_stop():
+            raise Stopped(f"asked to stop at step {dynamics.nsteps}")
         frame = fresh()
         if frame is not None:
             result.stop_reason = stop_reason(frame, settings)

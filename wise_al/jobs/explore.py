@@ -23,8 +23,17 @@ from wise_al.errors import WiseAlError
 from wise_al.exploration.frames import SavedFrame
 from wise_al.jobs.artifacts import iteration_dir, shared_cell_file
 from wise_al.jobs.pack import packed_system
-from wise_al.jobs.unit import Resource, Sessions, UnitKind, index_of, spec_of
+from wise_al.jobs.unit import (
+    POLL_S,
+    Resource,
+    Sessions,
+    UnitKind,
+    cancelled_check,
+    index_of,
+    spec_of,
+)
 from wise_al.loop import Command, Unit
+from wise_al.processes import Stopped, throttled
 from wise_al.settings import WorkerSettings
 from wise_al.spec import CampaignSpec
 from wise_al.systems.structures import structure_to_dict
@@ -140,7 +149,19 @@ def explore_walker(
     trajectory = (
         iteration_dir(settings, campaign_id, iteration_index) / f"walker-{walker_index}.extxyz"
     )
-    result = run_walker(start, committee, walker, checker, trajectory)
+    cancelled = cancelled_check(sessions, campaign_id)
+    try:
+        result = run_walker(
+            start, committee, walker, checker, trajectory, should_stop=throttled(cancelled, POLL_S)
+        )
+    except Stopped as stopped:
+        # the campaign is cancelled: no frames and no trajectory; the walker says why
+        trajectory.unlink(missing_ok=True)
+        with transaction(sessions) as session:
+            WalkerRunRepository(session).record_failure(
+                iteration_id, walker_index, conditions, seed, f"cancelled ({stopped})"
+            )
+        return
     # members that never disagree are one model saved twice (e.g. fine-tuned on a single
     # batch): their zero spread says nothing, so the frames count as unjudged
     judged = len(model_files) > 1 and any(

@@ -14,8 +14,17 @@ from wise_al.db.repositories import (
 )
 from wise_al.errors import WiseAlError
 from wise_al.jobs.artifacts import iteration_dir
-from wise_al.jobs.unit import Resource, Sessions, UnitKind, index_of, spec_of
+from wise_al.jobs.unit import (
+    POLL_S,
+    Resource,
+    Sessions,
+    UnitKind,
+    cancelled_check,
+    index_of,
+    spec_of,
+)
 from wise_al.loop import Command, Unit
+from wise_al.processes import throttled
 from wise_al.settings import WorkerSettings
 from wise_al.systems.labelled import labelled_frame
 from wise_al.systems.structures import structure_from_dict
@@ -103,7 +112,12 @@ def train_member(
         foundation,
         replay,
     )
-    trained = run_training(job, threads=settings.train_threads)
+    cancelled = cancelled_check(sessions, campaign_id)
+    trained = run_training(
+        job, threads=settings.train_threads, should_stop=throttled(cancelled, POLL_S)
+    )
+    if trained.stopped and cancelled():
+        return  # the campaign is cancelled: no model version, the partial model removed
     if trained.model_file is None:
         raise WiseAlError(
             f"member {member} failed to train (exit {trained.returncode}); see {trained.log_file}"

@@ -73,6 +73,10 @@ def spec_of(session: Session, campaign_id: int) -> CampaignSpec:
     return campaign_spec(CampaignRepository(session).get(campaign_id))
 
 
+#: How often a running unit asks whether its campaign was cancelled, in seconds.
+POLL_S = 2.0
+
+
 def cancelled_check(sessions: Sessions, campaign_id: int) -> Callable[[], bool]:
     """A question a long run asks while it works: was its campaign cancelled (or deleted)?"""
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
+import shutil
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -28,6 +28,7 @@ from typing import Any
 
 from wise_al.errors import WiseAlError
 from wise_al.mace.datasets import Dataset
+from wise_al.processes import ShouldStop, run_process
 from wise_al.spec.model import Strategy, TrainingSpec
 
 
@@ -233,12 +234,24 @@ class TrainedMember:
     job: MemberJob
     model_file: Path | None
     log_file: Path
-    returncode: int
+    returncode: int | None  # None: stopped before it ended
     arguments: tuple[str, ...] = ()  # the run_train command line it ran with
 
+    @property
+    def stopped(self) -> bool:
+        """Whether the training was killed because it was asked to stop."""
+        return self.returncode is None
 
-def run_training(job: MemberJob, threads: int = 1) -> TrainedMember:
-    """Train one member in its own process (mace's trainer owns global state)."""
+
+def run_training(
+    job: MemberJob, threads: int = 1, should_stop: ShouldStop | None = None
+) -> TrainedMember:
+    """Train one member in its own process (mace's trainer owns global state).
+
+    ``should_stop`` is asked every few seconds; a true answer kills the trainer's process
+    group and removes the member's work directory (checkpoints, a half-written model, its
+    log): a stopped member leaves nothing.
+    """
     job.work_dir.mkdir(parents=True, exist_ok=True)
     foundation = job.foundation
     if foundation is not None and job.strategy == "fine_tune_naive":
@@ -247,10 +260,11 @@ def run_training(job: MemberJob, threads: int = 1) -> TrainedMember:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
     arguments = mace_arguments(job, foundation)
     command = [sys.executable, "-m", "mace.cli.run_train", *arguments]
-    with log.open("w") as handle:
-        code = subprocess.run(
-            command, stdout=handle, stderr=subprocess.STDOUT, env=env, check=False
-        ).returncode
+    end = run_process(command, log, env=env, should_stop=should_stop)
+    if end.stopped:
+        shutil.rmtree(job.work_dir, ignore_errors=True)
+        job.model_file.unlink(missing_ok=True)  # in case it lives outside the work directory
+    code = end.returncode
     model = job.model_file if code == 0 and job.model_file.exists() else None
     return TrainedMember(job, model, log, code, tuple(arguments))
 
