@@ -50,7 +50,12 @@ def test_a_time_limit_kills_and_a_normal_exit_keeps_its_code(tmp_path: Path) -> 
 
 def test_throttled_asks_at_most_once_per_interval() -> None:
     calls: list[float] = []
-    ask = throttled(lambda: calls.append(time.monotonic()) or True, interval_s=0.2)
+
+    def check() -> bool:
+        calls.append(time.monotonic())
+        return True
+
+    ask = throttled(check, interval_s=0.2)
     answers = [ask() for _ in range(1000)]
     assert calls == [] and not any(answers)  # within the first interval: never asked
     time.sleep(0.25)
