@@ -17,12 +17,25 @@ from wise_al.spec.io import decode_json_text, decode_spec_text
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
+#: Every error an operation may answer, each with the one error body (``message``, ``detail``).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorRead, "description": "a control character in the URL"},
     401: {"model": ErrorRead},
+    403: {"model": ErrorRead, "description": "the token lacks the scope"},
     404: {"model": ErrorRead},
     409: {"model": ErrorRead},
     413: {"model": ErrorRead},
     422: {"model": ErrorRead},
+}
+
+#: The same errors for an operation whose success is a file (text): FastAPI would document
+#: them under the file's media type, but errors are JSON whatever the route returns.
+FILE_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {
+        "description": value.get("description", "error"),
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorRead"}}},
+    }
+    for code, value in ERROR_RESPONSES.items()
 }
 
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")

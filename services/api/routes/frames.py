@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
 from services.api.deps import ReviewToken, SessionDep
-from services.api.routes.campaigns import ERROR_RESPONSES, CampaignId
+from services.api.routes.campaigns import ERROR_RESPONSES, FILE_ERROR_RESPONSES, CampaignId
 from services.api.schemas import FrameDetailRead, FramePage, FrameRead, ReviewRead
 from services.worker.dispatch import send_advance
 from wise_al.db.models import FrameStatus, Review, ReviewDecision
@@ -77,7 +77,7 @@ def get_frame(campaign_id: CampaignId, frame_id: FrameId, session: SessionDep) -
 @router.get(
     "/{frame_id}/structure.extxyz",
     response_class=PlainTextResponse,
-    responses={**ERROR_RESPONSES, 200: {"content": {"chemical/x-extxyz": {}}}},
+    responses={**FILE_ERROR_RESPONSES, 200: {"content": {"chemical/x-extxyz": {}}}},
 )
 def get_frame_extxyz(campaign_id: CampaignId, frame_id: FrameId, session: SessionDep) -> str:
     """One frame as extended XYZ (opens in ASE, OVITO, VMD)."""

@@ -12,7 +12,7 @@ from fastapi import Path as FastApiPath
 from fastapi.responses import FileResponse, PlainTextResponse
 
 from services.api.deps import SessionDep
-from services.api.routes.campaigns import ERROR_RESPONSES, CampaignId
+from services.api.routes.campaigns import ERROR_RESPONSES, FILE_ERROR_RESPONSES, CampaignId
 from services.api.schemas import LabelRead, ModelVersionRead
 from wise_al.db.models import RunStatus
 from wise_al.db.repositories import (
@@ -83,7 +83,7 @@ def download_model(
 @router.get(
     "/dataset.extxyz",
     response_class=PlainTextResponse,
-    responses={**ERROR_RESPONSES, 200: {"content": {"chemical/x-extxyz": {}}}},
+    responses={**FILE_ERROR_RESPONSES, 200: {"content": {"chemical/x-extxyz": {}}}},
 )
 def export_dataset(
     campaign_id: CampaignId,

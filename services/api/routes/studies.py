@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
 from services.api.deps import OperateToken, SessionDep
-from services.api.routes.campaigns import ERROR_RESPONSES, spec_body
+from services.api.routes.campaigns import ERROR_RESPONSES, FILE_ERROR_RESPONSES, spec_body
 from services.api.routes.runs import check_runnable
 from services.api.schemas import StudyPage, StudyRead, StudySummaryRead
 from services.worker.dispatch import send_advance
@@ -69,7 +69,7 @@ def get_study(study_id: StudyId, session: SessionDep) -> StudyRead:
 
 
 @router.get(
-    "/{study_id}/comparison.csv", response_class=PlainTextResponse, responses=ERROR_RESPONSES
+    "/{study_id}/comparison.csv", response_class=PlainTextResponse, responses=FILE_ERROR_RESPONSES
 )
 def study_csv(study_id: StudyId, session: SessionDep) -> PlainTextResponse:
     """The comparison table as CSV, one row per campaign."""
