@@ -197,6 +197,12 @@ def _consistent(stack: Stack, client: WiseAlClient, campaign_id: int) -> dict[st
 def test_a_campaign_runs_through_the_published_port_and_survives_down_and_up(
     stack: Stack,
 ) -> None:
+    # the server log never holds a failed statement, nor the values its DETAIL quotes
+    for setting, value in [("log_min_error_statement", "panic"), ("log_error_verbosity", "terse")]:
+        shown = stack.compose(
+            "exec", "-T", "postgres", "psql", "-U", "wise", "-d", "wise", "-Atc", f"SHOW {setting}"
+        )
+        assert shown.strip() == value, setting
     with WiseAlClient(stack.url, stack.token) as client:
         campaign = client.create_campaign(small_campaign())
         started = time.monotonic()
