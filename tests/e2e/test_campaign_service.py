@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,64 +17,20 @@ import redis
 from sqlalchemy import func, select
 
 from services.worker.routes import ROUTES
-from tests.support.cli import WISE_AL, Cli, free_port, wait_until_up
+from tests.support.cli import Cli, free_port
 from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.databases import PostgresDatabases
 from tests.support.loop_fixtures import small_campaign
+from tests.support.service import Service, consistency, finished, running_unit, wait_for
 from wise_al.client import WiseAlClient
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
-from wise_al.db.models import Frame, Label, ModelVersion, RunStatus, TaskRun
+from wise_al.db.models import Frame, RunStatus, TaskRun
 from wise_al.loop import Unit
 
 pytestmark = needs_cp2k
 
 #: A Redis database of its own, flushed before each test.
 BROKER_DB = 7
-
-
-@dataclass
-class Service:
-    """The processes of one deployment, with their logs; everything is killed at the end."""
-
-    env: dict[str, str]
-    logs: Path
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-
-    def start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        with (self.logs / f"{name}.log").open("ab") as sink:
-            process = subprocess.Popen(
-                argv, env=self.env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        self.processes[name] = process
-        return process
-
-    def worker(self, queue: str, name: str | None = None) -> subprocess.Popen[bytes]:
-        name = name or f"worker-{queue}"
-        return self.start(
-            name,
-            [
-                sys.executable, "-m", "celery", "-A", "services.worker.tasks", "worker",
-                "-Q", queue, "-c", "1", "-n", f"{name}@%h", "--loglevel", "INFO",
-            ],
-        )  # fmt: skip
-
-    def kill(self, name: str) -> None:
-        """SIGKILL the process and everything it started (pool children, CP2K)."""
-        process = self.processes.pop(name)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-
-    def stop_all(self) -> None:
-        for name in list(self.processes):
-            process = self.processes.pop(name)
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=20)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(process.pid, signal.SIGKILL)
-
-    def log(self, name: str) -> str:
-        return (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
 
 
 @pytest.fixture
@@ -111,8 +62,7 @@ def service(
     logs.mkdir()
     svc = Service(env, logs)
     try:
-        api = svc.start("api", [*WISE_AL, "serve", "--port", str(port)])
-        wait_until_up(env["WISE_AL_API_URL"], api)
+        svc.api(port)
         for queue in ("gpu", "dft", "default"):
             svc.worker(queue)
         with WiseAlClient(env["WISE_AL_API_URL"], token) as client:
@@ -121,47 +71,20 @@ def service(
         svc.stop_all()
 
 
-def wait_for(what: str, check: Callable[[], Any], svc: Service, timeout_s: float = 900) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    logs = "\n".join(f"--- {n}\n{svc.log(n)}" for n in sorted(p.stem for p in svc.logs.iterdir()))
-    raise AssertionError(f"timed out waiting for {what}\n{logs}")
-
-
-def _finished(client: WiseAlClient, campaign_id: int) -> dict[str, Any] | None:
-    campaign = client.get_campaign(campaign_id)
-    return campaign if campaign["status"] in ("completed", "failed", "cancelled") else None
-
-
-def _check_consistent(url: str, campaign_id: int) -> dict[str, int]:
+def _check_consistent(url: str, campaign_id: int) -> dict[str, Any]:
     """Every selected frame has exactly one label; every member a model; every unit done."""
+    report = consistency(url, campaign_id)
+    assert report["lost"] == 0 and report["duplicated"] == 0, report
+    assert report["labels"] == report["selected"] and not report["failed_runs"], report
+    assert report["left_running"] == 0 and not report["bad_models"], report
     sessions = create_session_factory(create_db_engine(url))
     with transaction(sessions) as session:
-        selected = set(
-            session.scalars(
-                select(Frame.id).where(Frame.campaign_id == campaign_id, Frame.status == "selected")
-            )
-        )
-        labels = session.execute(select(Label.frame_id, Label.status, Label.input_sha256)).all()
-        assert sorted(f for f, _, _ in labels) == sorted(selected)  # none lost, none twice
-        assert all(s == RunStatus.DONE and sha for _, s, sha in labels)
-        members = session.scalar(select(func.count()).select_from(ModelVersion))
         runs = session.scalars(select(TaskRun).where(TaskRun.campaign_id == campaign_id)).all()
         assert all(r.status == RunStatus.DONE for r in runs), [(r.unit_key, r.error) for r in runs]
-        deviations = session.scalar(
+        judged = session.scalar(
             select(func.count()).where(Frame.max_deviation_eV_per_A.is_not(None))
         )
-        return {
-            "selected": len(selected),
-            "members": int(members or 0),
-            "attempts": sum(r.attempts for r in runs),
-            "runs": len(runs),
-            "judged_frames": int(deviations or 0),
-        }
+    return {**report, "judged_frames": int(judged or 0)}
 
 
 def test_a_campaign_submitted_over_rest_runs_until_its_own_rule(
@@ -170,7 +93,7 @@ def test_a_campaign_submitted_over_rest_runs_until_its_own_rule(
     svc, client = service
     campaign = client.create_campaign(small_campaign())
     assert client.control_campaign(campaign["id"], "start")["status"] == "running"
-    done = wait_for("the campaign to finish", lambda: _finished(client, campaign["id"]), svc)
+    done = wait_for("the campaign to finish", lambda: finished(client, campaign["id"]), svc)
     assert done["status"] == "completed", done["status_reason"]
     assert "max_iterations (2)" in done["status_reason"]
     iterations = client.iterations(campaign["id"])
@@ -199,14 +122,10 @@ def test_a_worker_killed_while_labelling_loses_and_duplicates_nothing(
     campaign = client.create_campaign(small_campaign(**{"stopping.max_iterations": 1}))
     client.control_campaign(campaign["id"], "start")
 
-    def labelling() -> bool:
-        running = client.task_runs(campaign["id"], status="running")["items"]
-        return any("/label/" in r["unit_key"] for r in running)
-
-    wait_for("a label to start", labelling, svc)
+    wait_for("a label to start", lambda: running_unit(client, campaign["id"], "label"), svc)
     svc.kill("worker-dft")
     svc.worker("dft", "worker-dft-2")
-    done = wait_for("the campaign to finish", lambda: _finished(client, campaign["id"]), svc)
+    done = wait_for("the campaign to finish", lambda: finished(client, campaign["id"]), svc)
     assert done["status"] == "completed", done["status_reason"]
     counts = _check_consistent(svc.env["WISE_AL_DATABASE_URL"], campaign["id"])
     assert counts["selected"] == 3
