@@ -43,11 +43,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.cli import WISE_AL, Cli, free_port  # noqa: E402
+from tests.support.cli import WISE_AL, free_port  # noqa: E402
 from tests.support.loop_fixtures import small_campaign  # noqa: E402
 from tests.support.service import (  # noqa: E402
     Service,
     consistency,
+    deployment,
     finished,
     running_unit,
     wait_for,
@@ -260,7 +261,7 @@ ROWS = [
 
 
 @contextlib.contextmanager
-def deployment(row: Row, home: Path, work: Path) -> Iterator[Stack]:
+def row_deployment(row: Row, home: Path, work: Path) -> Iterator[Stack]:
     postgres = PrivatePostgres(work / "pg")
     redis = PrivateRedis(work)
     port = free_port()
@@ -277,20 +278,10 @@ def deployment(row: Row, home: Path, work: Path) -> Iterator[Stack]:
     }
     if row.env is not None:
         env |= row.env(work, home)
-    cli = Cli(env)
-    cli.run("db", "upgrade")
-    token = str(cli.json("token", "create", "--name", "faults")["token"])
-    logs = work / "logs"
-    logs.mkdir()
-    svc = Service(env, logs)
     try:
-        svc.api(port)
-        for queue in ("gpu", "dft", "default"):
-            svc.worker(queue)
-        with WiseAlClient(env["WISE_AL_API_URL"], token) as client:
+        with deployment(env, work / "logs", port) as (svc, client):
             yield Stack(svc, client, postgres, redis, port)
     finally:
-        svc.stop_all()
         redis.stop()
         postgres.stop()
         if row.env is _full_disk:
@@ -299,7 +290,7 @@ def deployment(row: Row, home: Path, work: Path) -> Iterator[Stack]:
 
 def run_row(row: Row, home: Path, work: Path) -> dict[str, Any]:
     started = time.monotonic()
-    with deployment(row, home, work) as stack:
+    with row_deployment(row, home, work) as stack:
         spec = small_campaign(**{"stopping.max_iterations": 1, **row.spec})
         stack.campaign_id = stack.client.create_campaign(spec)["id"]
         stack.client.control_campaign(stack.campaign_id, "start")

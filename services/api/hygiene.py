@@ -9,11 +9,12 @@ with 400 before any route runs: PostgreSQL refuses NUL in text, and no field of 
 
 from __future__ import annotations
 
-import json
 import re
 from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api.limits import send_error
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -72,14 +73,6 @@ class RequestHygiene:
 
         problem = control_character_problem(scope["path"], scope.get("query_string", b""))
         if problem is not None:
-            body = json.dumps({"message": problem, "detail": problem}).encode()
-            await with_headers(
-                {
-                    "type": "http.response.start",
-                    "status": 400,
-                    "headers": [(b"content-type", b"application/json")],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_error(with_headers, 400, problem)
             return
         await self.app(scope, receive, with_headers)

@@ -68,13 +68,17 @@ class BodySizeLimit:
                 await self._reject(send, limit)
 
     async def _reject(self, send: Send, limit: int) -> None:
-        message = f"request body larger than {limit} bytes"
-        body = json.dumps({"message": message, "detail": message}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 413, f"request body larger than {limit} bytes")
+
+
+async def send_error(send: Send, status: int, message: str) -> None:
+    """Answer with the API's error body (``message``, ``detail``) from ASGI middleware."""
+    body = json.dumps({"message": message, "detail": message}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -17,11 +17,18 @@ import redis
 from sqlalchemy import func, select
 
 from services.worker.routes import ROUTES
-from tests.support.cli import Cli, free_port
+from tests.support.cli import free_port
 from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.databases import PostgresDatabases
 from tests.support.loop_fixtures import small_campaign
-from tests.support.service import Service, consistency, finished, running_unit, wait_for
+from tests.support.service import (
+    Service,
+    consistency,
+    deployment,
+    finished,
+    running_unit,
+    wait_for,
+)
 from wise_al.client import WiseAlClient
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.models import Frame, RunStatus, TaskRun
@@ -55,20 +62,8 @@ def service(
         "WISE_AL_API_URL": f"http://127.0.0.1:{port}",
         "OMP_NUM_THREADS": "1",
     }
-    cli = Cli(env)
-    cli.run("db", "upgrade")
-    token = str(cli.json("token", "create", "--name", "e2e")["token"])
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    svc = Service(env, logs)
-    try:
-        svc.api(port)
-        for queue in ("gpu", "dft", "default"):
-            svc.worker(queue)
-        with WiseAlClient(env["WISE_AL_API_URL"], token) as client:
-            yield svc, client
-    finally:
-        svc.stop_all()
+    with deployment(env, tmp_path / "logs", port) as (svc, client):
+        yield svc, client
 
 
 def _check_consistent(url: str, campaign_id: int) -> dict[str, Any]:

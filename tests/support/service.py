@@ -15,14 +15,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from tests.support.cli import WISE_AL, wait_until_up
+from tests.support.cli import WISE_AL, Cli, wait_until_up
 from wise_al.client import WiseAlClient
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.models import (
@@ -92,6 +93,26 @@ class Service:
         return "\n".join(f"--- {p.stem}\n{self.log(p.stem)}" for p in sorted(self.logs.iterdir()))
 
 
+@contextmanager
+def deployment(
+    env: dict[str, str], logs: Path, port: int
+) -> Iterator[tuple[Service, WiseAlClient]]:
+    """Migrate, mint a token, start the API on ``port`` and one worker per queue; stop all."""
+    cli = Cli(env)
+    cli.run("db", "upgrade")
+    token = str(cli.json("token", "create", "--name", "service")["token"])
+    logs.mkdir(parents=True, exist_ok=True)
+    svc = Service(env, logs)
+    try:
+        svc.api(port)
+        for queue in ("gpu", "dft", "default"):
+            svc.worker(queue)
+        with WiseAlClient(f"http://127.0.0.1:{port}", token) as client:
+            yield svc, client
+    finally:
+        svc.stop_all()
+
+
 def wait_for(what: str, check: Callable[[], Any], svc: Service, timeout_s: float = 900) -> Any:
     """``check()``'s first truthy answer, polled every 0.5 s; the logs when it never comes."""
     deadline = time.monotonic() + timeout_s
@@ -126,8 +147,8 @@ def consistency(url: str, campaign_id: int, artifacts: Path | None = None) -> di
     ``duplicated``: labels beyond one per frame and level; ``left_running``: task runs,
     walkers or model versions still queued or running after the campaign ended;
     ``bad_models``: finished model versions without a training set, a file, or with a file
-    whose hash differs; ``orphans``: model files under the campaign's artifacts that no model
-    version names (a stopped or killed training leaves none).
+    whose hash differs; ``orphans``: member training directories under the campaign's
+    artifacts without a finished model version.
     """
     sessions = create_session_factory(create_db_engine(url))
     with transaction(sessions) as session:
@@ -163,14 +184,19 @@ def consistency(url: str, campaign_id: int, artifacts: Path | None = None) -> di
                 and _sha256(Path(m.file_path)) == m.file_sha256
             )
         ]
-        named = {Path(m.file_path).resolve() for m in models if m.file_path}
+        trained = {
+            (m.iteration_index, m.member_index) for m in models if m.status == RunStatus.DONE
+        }
     orphans: list[str] = []
     if artifacts is not None:
         campaign_dir = artifacts / "campaigns" / str(campaign_id)
-        for path in campaign_dir.glob("**/*.model") if campaign_dir.exists() else []:
-            # the foundation copy with the campaign's E0s is an input of training, not a result
-            if path.name != "foundation.model" and path.resolve() not in named:
-                orphans.append(str(path.relative_to(campaign_dir)))
+        # a member's training directory (checkpoints, models) belongs to a finished model
+        # version; a killed or stopped training must not leave one behind
+        for member_dir in sorted(campaign_dir.glob("iteration-*/train/member*")):
+            iteration = int(member_dir.parts[-3].removeprefix("iteration-"))
+            member = int(member_dir.name.removeprefix("member"))
+            if member_dir.is_dir() and (iteration, member) not in trained:
+                orphans.append(str(member_dir.relative_to(campaign_dir)))
     return {
         "selected": len(selected),
         "labels": len(labels),
