@@ -194,8 +194,13 @@ def failure_on_domain_row(session: Session, campaign_id: int, unit: Unit) -> str
 
 
 def assert_settled(session: Session, campaign_id: int) -> None:
+    """No lease running, and none queued once the campaign has ended."""
     running = session.scalars(select(TaskRun.unit_key).where(TaskRun.status == RunStatus.RUNNING))
     assert list(running) == []
+    campaign = session.get_one(Campaign, campaign_id)
+    if campaign.status != CampaignStatus.RUNNING:
+        queued = session.scalars(select(TaskRun.unit_key).where(TaskRun.status == RunStatus.QUEUED))
+        assert list(queued) == []
 
 
 @pytest.mark.parametrize("unit", list(Unit))
@@ -214,7 +219,14 @@ def test_a_failing_unit_is_settled_and_the_loop_decides(
         assert error is not None and f"{unit}" in error
         if kind == "transient":
             assert f"gave up after {MAX_ATTEMPTS} attempts" in error
-        failed = session.scalars(select(TaskRun).where(TaskRun.status == RunStatus.FAILED)).one()
+        # the unit's own lease; leases the ended campaign never ran are failed as "not run"
+        failed = session.scalars(
+            select(TaskRun).where(TaskRun.status == RunStatus.FAILED, TaskRun.attempts > 0)
+        ).one()
+        assert all(
+            "not run: the campaign failed" in str(r.error)
+            for r in session.scalars(select(TaskRun).where(TaskRun.attempts == 0))
+        )
         assert failed.unit == unit
         assert failed.attempts == (1 if kind == "deterministic" else MAX_ATTEMPTS)
         if unit in FAILS_CAMPAIGN:
@@ -301,7 +313,9 @@ def test_an_integrity_error_with_no_row_is_a_bug_not_retried(
         assert campaign.status == CampaignStatus.FAILED
         assert "NOT NULL failed" in str(campaign.status_reason)
         failed = session.scalars(select(TaskRun).where(TaskRun.status == RunStatus.FAILED)).all()
-        assert {r.attempts for r in failed} == {1}
+        # each member's lease ran once; none queued behind the failure ran at all
+        assert {r.attempts for r in failed} <= {0, 1} and any(r.attempts == 1 for r in failed)
+        assert all("not run" in str(r.error) for r in failed if r.attempts == 0)
         assert_settled(session, campaign_id)
 
 

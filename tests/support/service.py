@@ -208,6 +208,8 @@ def consistency(url: str, campaign_id: int, artifacts: Path | None = None) -> di
         "bad_models": bad_models,
         "orphans": orphans,
         "attempts": sum(r.attempts for r in runs),
+        "reruns": sum(max(0, r.attempts - 1) for r in runs),
+        "never_run": sum(r.attempts == 0 for r in runs),
         "runs": len(runs),
         "failed_runs": [(r.unit_key, (r.error or "")[:200]) for r in runs if r.status == "failed"],
         "members": sum(m.status == RunStatus.DONE for m in models),

@@ -188,6 +188,16 @@ def _xml_spec(binary: Path, directory: Path) -> Path:
         subprocess.run(
             [str(binary), "--xml"], cwd=scratch, capture_output=True, timeout=120, check=True
         )
+        written = Path(scratch) / "cp2k_input.xml"
+        with written.open("rb") as handle:  # CP2K does not notice a failed write (a full disk)
+            handle.seek(max(0, written.stat().st_size - 64))
+            complete = handle.read().rstrip().endswith(b"</CP2K_INPUT>")
+        if not complete:
+            free_mb = shutil.disk_usage(directory).free / 1e6
+            raise Cp2kUnavailable(
+                f"cp2k --xml wrote an incomplete input specification ({written.stat().st_size} "
+                f"bytes) in {directory}, which has {free_mb:.1f} MB free: is the disk full?"
+            )
         # rename is atomic: concurrent workers never read a half-written specification
-        (Path(scratch) / "cp2k_input.xml").replace(spec)
+        written.replace(spec)
     return spec

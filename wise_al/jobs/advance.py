@@ -59,4 +59,9 @@ def advance_campaign(session: Session, campaign_id: int) -> list[TaskRun]:
         planned += TaskRunRepository(session).plan(campaign_id, transition.commands)
         if not transition.moves_from(snapshot) or transition.status != CampaignStatus.RUNNING:
             break
+    if campaign.status != CampaignStatus.RUNNING:
+        TaskRunRepository(session).abandon_queued(
+            campaign_id, f"the campaign {campaign.status}: {campaign.status_reason}"
+        )
+        return []
     return planned

@@ -70,6 +70,9 @@ def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> S
         walkers=walker_count(spec),
         walkers_finished=len(ended),
         walkers_failed=sum(1 for w in ended if w.status == RunStatus.FAILED),
+        walker_error=next(
+            (str(w.error) for w in ended if w.status == RunStatus.FAILED and w.error), None
+        ),
         accurate_ratio=accurate / saved if saved else None,
         selected=metrics.get(SELECTED_KEY),
         selection_failed=failures.get(Unit.SELECT),

@@ -78,13 +78,14 @@ POLL_S = 2.0
 
 
 def cancelled_check(sessions: Sessions, campaign_id: int) -> Callable[[], bool]:
-    """A question a long run asks while it works: was its campaign cancelled (or deleted)?"""
+    """A question a long run asks while it works: was its campaign cancelled, did it fail
+    (nothing will read what the run makes), or was it deleted?"""
 
     def cancelled() -> bool:
         try:
             with sessions() as session:
                 campaign = CampaignRepository(session).get(campaign_id)
-                return campaign.status == CampaignStatus.CANCELLED
+                return campaign.status in (CampaignStatus.CANCELLED, CampaignStatus.FAILED)
         except NotFoundError:
             return True  # deleted: nothing will ever read what the run makes
         except SQLAlchemyError:

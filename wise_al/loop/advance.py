@@ -115,7 +115,8 @@ def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
                 snap, f"exploring: {done} walkers done", *_explore(snap.iteration, snap.walkers)
             )
         if snap.walkers_failed == snap.walkers:
-            return _end(snap, CampaignStatus.FAILED, "every walker of the iteration failed")
+            why = f" (first: {snap.walker_error[:300]})" if snap.walker_error else ""
+            return _end(snap, CampaignStatus.FAILED, f"every walker of the iteration failed{why}")
         ratio = snap.accurate_ratio
         reason = "exploration done"
         if snap.has_committee and ratio is not None and ratio >= stop.accurate_ratio_target:

@@ -72,7 +72,7 @@ class Snapshot:
     has_committee
         Whether a committee trained by this campaign drove this iteration's exploration
         (iteration 0 explores with the foundation alone: no deviation to converge on).
-    walkers, walkers_finished, walkers_failed
+    walkers, walkers_finished, walkers_failed, walker_error
         Walkers of this iteration: planned, ended (done, stopped early or failed), failed.
     accurate_ratio
         Fraction of this iteration's saved frames the committee called accurate.
@@ -117,6 +117,7 @@ class Snapshot:
     walkers: int = 1
     walkers_finished: int = 0
     walkers_failed: int = 0
+    walker_error: str | None = None  # the first failed walker's error, for the reason
     accurate_ratio: float | None = None
     selected: int | None = None
     selection_failed: str | None = None

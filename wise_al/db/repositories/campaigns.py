@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from wise_al.db.models import Campaign, CampaignStatus, Iteration
 from wise_al.db.repositories.base import Page, Repository
+from wise_al.db.repositories.task_runs import TaskRunRepository
 from wise_al.errors import ConflictError
 from wise_al.loop import first_phase
 from wise_al.spec import CampaignSpec, dump_spec
@@ -89,5 +90,7 @@ class CampaignRepository(Repository[Campaign]):
         if action == "start":
             phase = first_phase(CampaignSpec.model_validate(campaign.spec))
             self.session.add(Iteration(campaign_id=campaign.id, index=0, phase=phase))
+        if action == "cancel":  # queued work will never run; running units stop themselves
+            TaskRunRepository(self.session).abandon_queued(campaign_id, campaign.status_reason)
         self.session.flush()
         return campaign

@@ -96,6 +96,23 @@ class TaskRunRepository(Repository[TaskRun]):
         self.get(task_run_id).error = error[:MAX_ERROR_CHARS]
         self.session.flush()
 
+    def abandon_queued(self, campaign_id: int, reason: str) -> int:
+        """Fail every lease of a campaign still queued (the campaign ended: none will run).
+
+        Running leases are left to their units, which stop themselves (they ask whether the
+        campaign still runs) and settle their own lease. Returns how many were abandoned.
+        """
+        queued = self.session.scalars(
+            select(TaskRun).where(
+                TaskRun.campaign_id == campaign_id, TaskRun.status == RunStatus.QUEUED
+            )
+        ).all()
+        for run in queued:
+            run.status, run.finished_at = RunStatus.FAILED, utcnow()
+            run.error = f"not run: {reason}"[:MAX_ERROR_CHARS]
+        self.session.flush()
+        return len(queued)
+
     def unfinished(self, campaign_id: int) -> list[TaskRun]:
         """Leases of a campaign that are queued or running: what a resume sends again."""
         return list(
