@@ -33,6 +33,10 @@ from tests.support.cli import free_port
 from tests.support.loop_fixtures import small_campaign
 from wise_al.client import WiseAlClient
 
+# the module's fixture builds the images: cold (a changed pyproject.toml re-installs torch
+# and mace) that alone takes longer than one test's usual limit
+pytestmark = pytest.mark.timeout(3600)
+
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "wiseal-smoke"
 FILES = ["-f", "docker-compose.yml", "-f", "docker/compose.local-bases.yml"]
