@@ -148,6 +148,15 @@ def test_a_nul_in_a_review_reason_is_422_and_stores_nothing(api: Api, tmp_path: 
     assert _digest(api) == before
 
 
+def _accept_on_the_dashboard(api: Api, campaign_id: int, frame_id: int, csrf: str) -> Any:
+    """Post the review form's accept, as the page's fetch does."""
+    return api.client.post(
+        f"/campaigns/{campaign_id}/frames/{frame_id}/review",
+        data={"decision": "accept", "csrf_token": csrf},
+        headers={"Accept": "application/json"},
+    )
+
+
 def _signed_in_client_csrf(api: Api, secret: str) -> tuple[str, str]:
     """Sign ``api.client`` in with ``secret``; its (session cookie, CSRF token)."""
     page = api.client.get("/signin", headers=HTML)
@@ -173,11 +182,7 @@ def test_a_csrf_cookie_planted_from_another_session_is_refused(api: Api, tmp_pat
     before = _digest(api)
     # a same-site page (e.g. another port of this host) plants the attacker's CSRF cookie
     api.client.cookies.set(CSRF_COOKIE, attacker_csrf)
-    forged = api.client.post(
-        f"/campaigns/{campaign_id}/frames/{ids[0]}/review",
-        data={"decision": "accept", "csrf_token": attacker_csrf},
-        headers={"Accept": "application/json"},
-    )
+    forged = _accept_on_the_dashboard(api, campaign_id, ids[0], attacker_csrf)
     _one_line(forged, 403, "csrf")
     assert _digest(api) == before
     assert api.client.cookies[SESSION_COOKIE] == victim_session
@@ -187,11 +192,7 @@ def test_a_csrf_cookie_planted_from_another_session_is_refused(api: Api, tmp_pat
     anonymous = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
     assert anonymous
     api.client.cookies.set(SESSION_COOKIE, victim_session)
-    replay = api.client.post(
-        f"/campaigns/{campaign_id}/frames/{ids[0]}/review",
-        data={"decision": "accept", "csrf_token": anonymous.group(1)},
-        headers={"Accept": "application/json"},
-    )
+    replay = _accept_on_the_dashboard(api, campaign_id, ids[0], anonymous.group(1))
     assert replay.status_code == 403
     with api.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Review)) == 0
@@ -218,11 +219,7 @@ def test_scopes_decide_what_a_token_may_do(api: Api, tmp_path: Path) -> None:
     _, csrf = _signed_in_client_csrf(api, read["Authorization"].split()[1])
     page = api.client.get(f"/campaigns/{campaign_id}/frames/{ids[0]}", headers=HTML)
     assert "may look but not review" in page.text and "review-form" not in page.text
-    refused = api.client.post(
-        f"/campaigns/{campaign_id}/frames/{ids[0]}/review",
-        data={"decision": "accept", "csrf_token": csrf},
-        headers={"Accept": "application/json"},
-    )
+    refused = _accept_on_the_dashboard(api, campaign_id, ids[0], csrf)
     _one_line(refused, 403, "may not review")
     assert _digest(api) == before
     api.client.cookies.clear()

@@ -155,7 +155,7 @@ def explore_walker(
             start, committee, walker, checker, trajectory, should_stop=throttled(cancelled, POLL_S)
         )
     except Stopped as stopped:
-        # the campaign is cancelled: no frames and no trajectory; the walker says why
+        # the campaign was cancelled or failed: no frames, no trajectory; the walker says why
         trajectory.unlink(missing_ok=True)
         with transaction(sessions) as session:
             WalkerRunRepository(session).record_failure(
