@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export WISE_AL_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export WISE_AL_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help setup system assets services demo up test api-check compose-test slurm-test screenshots lint format clean
+.PHONY: help setup system assets services demo up test test-fast api-check compose-test slurm-test screenshots lint format clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -43,10 +43,18 @@ demo: setup  ## embedded mode running the example campaign; API left up at :8000
 up: setup  ## embedded mode: the API and a worker for every queue (SQLite, no servers)
 	WISE_AL_HOME=$${WISE_AL_HOME:-$(CURDIR)/.wise-al} $(BIN)/wise-al up
 
+# Two workers (one per core; a worker waiting on CP2K or a subprocess leaves its core to the
+# other); tests sharing a module fixture, a port or a Redis database run on one worker
+# (xdist_group marks). Things built once per run are shared by both (tests/support/once.py).
+PYTEST := $(BIN)/python -m pytest -n $${WISE_AL_TEST_WORKERS:-2} --dist loadgroup
+
 test: setup services  ## the whole suite (lint and the API-only check first: a minute)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory api-check
-	$(BIN)/python -m pytest --durations=30
+	$(PYTEST) --durations=30
+
+test-fast: setup services  ## the suite without slow, process and compose tests (minutes)
+	$(PYTEST) -m "not slow and not processes and not compose" --durations=10
 
 # The API image installs only `.[api]`: this venv holds exactly that (no torch, no mace),
 # and the API must start in it and serve its pages.

@@ -6,22 +6,30 @@ each test session works in a database of its own, created here and dropped at th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.support.cli import WISE_AL
 from tests.support.databases import PostgresDatabases
+from tests.support.once import build_once, run_uid, shared_root
 from wise_al.db import (
     migrate,
     models,  # noqa: F401  (registers every table on Base.metadata)
 )
 from wise_al.db.base import Base
 from wise_al.db.engine import create_db_engine, create_session_factory, normalize_url
+
+if TYPE_CHECKING:
+    from tests.support.shared_campaign import CampaignCopy
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -106,37 +114,91 @@ def table_names(url: str) -> set[str]:
 
 
 @pytest.fixture(scope="session")
-def tiny_committee_paths(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """Two real MACE models (H, Li, O) trained once per test session (~20 s on CPU)."""
-    from tests.support.mace_models import train_tiny_member
-
-    work = tmp_path_factory.mktemp("committee")
-    return [train_tiny_member(work, seed) for seed in (1, 2)]
+def shared(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Path:
+    """The folder where things built once per run live, seen by every xdist worker."""
+    return shared_root(tmp_path_factory, pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A WISE_AL_HOME holding a small demo foundation (xTB labels of all seven elements).
+def tiny_committee_paths(shared: Path) -> list[Path]:
+    """Two real MACE models (H, Li, O) trained once per test run (~20 s on CPU)."""
+    from tests.support.mace_models import train_tiny_member
 
-    Built by the real command with 6 frames and 2 epochs (~1 min): poor physics, fine for
-    running the loop end to end.
+    def build(work: Path) -> dict[str, Any]:
+        return {"paths": [str(train_tiny_member(work, seed)) for seed in (1, 2)]}
+
+    return [Path(p) for p in build_once(shared / "committee", build)["paths"]]
+
+
+def build_demo_home(home: Path) -> dict[str, Any]:
+    """A small demo foundation (xTB labels of all seven elements) built by the real command.
+
+    6 frames and 2 epochs (~1 min): poor physics, fine for running the loop end to end.
     """
-    import os
-    import subprocess
-    import sys
-
-    home = tmp_path_factory.mktemp("home")
     env = {**os.environ, "WISE_AL_HOME": str(home)}
-    command = [
-        sys.executable,
-        "-m",
-        "wise_al",
-        "models",
-        "build-demo-foundation",
-        "--frames",
-        "6",
-        "--epochs",
-        "2",
-    ]
+    command = [*WISE_AL, "models", "build-demo-foundation", "--frames", "6", "--epochs", "2"]
     subprocess.run(command, env=env, check=True, capture_output=True, timeout=900)
+    return {"home": str(home)}
+
+
+@pytest.fixture(scope="session")
+def demo_foundation(shared: Path) -> Path:
+    """The demo home built once per run; read it, never write it (see ``demo_home``)."""
+    return Path(build_once(shared / "demo-home", build_demo_home)["home"])
+
+
+@pytest.fixture(scope="session")
+def demo_home(demo_foundation: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This worker's own copy of the demo home (a test may write data or keys into it)."""
+    home = tmp_path_factory.mktemp("home")
+    shutil.copytree(demo_foundation, home, dirs_exist_ok=True)
     return home
+
+
+@pytest.fixture(scope="session")
+def shared_campaign(
+    shared: Path, demo_foundation: Path, postgres: PostgresDatabases, pytestconfig: pytest.Config
+) -> dict[str, Any]:
+    """The record of the campaign driven once per run (tests/support/shared_campaign.py)."""
+    from tests.support.shared_campaign import build_shared_campaign, shared_prefix
+
+    admin = postgres.admin.url.render_as_string(False)
+    prefix = shared_prefix(pytestconfig)
+    return build_once(
+        shared / "campaign",
+        lambda folder: build_shared_campaign(folder, admin, prefix, demo_foundation),
+    )
+
+
+@pytest.fixture
+def finished_campaign(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CampaignCopy]:
+    """A private copy of the shared campaign, completed after 2 reviewed iterations."""
+    from tests.support.shared_campaign import campaign_copy
+
+    record = request.getfixturevalue("shared_campaign")
+    with campaign_copy(record, "finished", request.config, tmp_path) as copy:
+        yield copy
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compose_images_building(request: pytest.FixtureRequest, shared: Path) -> None:
+    """When the run holds compose tests, their images start building with its first test."""
+    if os.geteuid() == 0 and any(i.get_closest_marker("compose") for i in request.session.items):
+        from tests.support import compose_build
+
+        compose_build.start(shared / "compose-build")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    run_uid(config)  # before pytest-xdist starts its workers, which inherit it
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (or a run without workers) drops the shared databases at the end."""
+    from tests.support.shared_campaign import shared_prefix
+
+    if hasattr(session.config, "workerinput"):
+        return
+    with contextlib.suppress(Exception):  # no PostgreSQL: nothing was made there
+        databases = PostgresDatabases(_admin_url())
+        databases.drop(databases.named_like(shared_prefix(session.config)))

@@ -34,17 +34,20 @@ from wise_al.db.engine import create_db_engine, create_session_factory, transact
 from wise_al.db.models import Frame, RunStatus, TaskRun
 from wise_al.loop import Unit
 
-pytestmark = needs_cp2k
+#: One deployment for the module, so its tests share Redis database 7: one worker runs them.
+pytestmark = [needs_cp2k, pytest.mark.processes, pytest.mark.xdist_group("redis-7")]
 
-#: A Redis database of its own, flushed before each test.
+#: A Redis database of its own, flushed before the deployment starts.
 BROKER_DB = 7
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def service(
-    postgres: PostgresDatabases, demo_home: Path, tmp_path: Path
+    postgres: PostgresDatabases, demo_home: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Service, WiseAlClient]]:
-    """API + three workers on PostgreSQL and Redis, sharing the demo home's models."""
+    """API + three workers on PostgreSQL and Redis, sharing the demo home's models; each test
+    runs a campaign of its own on it."""
+    tmp_path = tmp_path_factory.mktemp("service")
     server = os.environ.get("WISE_AL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     broker = f"{server.rsplit('/', 1)[0]}/{BROKER_DB}"
     redis.Redis.from_url(broker).flushdb()

@@ -1,11 +1,11 @@
 """The dashboard in a real headless Chromium (Playwright), against the real API process and a
-PostgreSQL database filled by a real small campaign (foundation MD, CP2K xTB labels, a
-2-member MACE committee trained here).
+copy of the shared campaign on PostgreSQL (foundation MD, CP2K xTB labels, a 2-member MACE
+committee trained here; tests/support/shared_campaign.py).
 
-The campaign reviews by hand (``review.gate: required``): iteration 0 is accepted through the
-repository, so iteration 1 explores with a trained committee and waits in the review queue.
-Its Li–Li minimum distance is set to 8 Å, wider than the half-diagonal of the 8.6 Å cell, so
-every frame carries a real Li–Li flag whatever path the MD takes.
+The campaign reviews by hand (``review.gate: required``): iteration 0 was decided through the
+repository, so iteration 1 explored with a trained committee and waits in the review queue
+(the ``reviewing`` moment). Its Li–Li minimum distance is 8 Å, wider than the half-diagonal
+of the 8.6 Å cell, so every frame carries a real Li–Li flag whatever path the MD takes.
 
 Screenshots go to tests/artifacts/screenshots/ (ignored by git); ``make screenshots`` runs
 this module and copies them to docs/screenshots/, which the README shows.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,19 +25,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from tests.support.cli import api_process
 from tests.support.cp2k_fixtures import needs_cp2k
-from tests.support.databases import PostgresDatabases
-from tests.support.loop_fixtures import SHORT_VALIDATION, drain, small_campaign
-from wise_al.db import migrate
-from wise_al.db.engine import create_db_engine, create_session_factory, transaction
-from wise_al.db.models import CampaignStatus, FrameStatus, ReviewDecision
-from wise_al.db.repositories import (
-    CampaignRepository,
-    FrameFilter,
-    FrameRepository,
-    TokenRepository,
-)
-from wise_al.settings import WorkerSettings
-from wise_al.spec import parse_spec
+from tests.support.shared_campaign import campaign_copy
+from wise_al.db.engine import transaction
+from wise_al.db.repositories import TokenRepository
 
 pytestmark = needs_cp2k
 
@@ -56,53 +45,18 @@ class Site:
         return response.json()
 
 
-def _run_campaign(url: str, home: Path, artifacts: Path) -> int:
-    """Iteration 0 accepted by hand, iteration 1 left waiting for review."""
-    engine = create_db_engine(url)
-    sessions = create_session_factory(engine)
-    settings = WorkerSettings(home=home, artifact_dir=artifacts, device="cpu")
-    spec = small_campaign(
-        **{
-            "name": "dashboard-test",
-            "review.gate": "required",
-            "flags.min_distance_A": {"Li-Li": 8.0, "Li-O": 1.6, "O-O": 1.9},
-            # iteration 0's committee in production MD, judged against experiment
-            "validation": SHORT_VALIDATION,
-        }
-    )
-    with transaction(sessions) as session:
-        repo = CampaignRepository(session)
-        campaign_id = repo.create(parse_spec(spec)).id
-        repo.control(campaign_id, "start")
-    drain(sessions, settings, campaign_id)
-    with transaction(sessions) as session:
-        frames = FrameRepository(session)
-        selected = frames.page(campaign_id, FrameFilter(status=FrameStatus.SELECTED, iteration=0))
-        for frame in selected.items:
-            frames.review(campaign_id, frame.id, "ana", ReviewDecision.ACCEPT, "")
-    drain(sessions, settings, campaign_id)
-    with transaction(sessions) as session:
-        campaign = CampaignRepository(session).get(campaign_id)
-        assert campaign.status == CampaignStatus.RUNNING, campaign.status_reason
-        assert "review" in str(campaign.status_reason)
-    engine.dispose()
-    return campaign_id
-
-
 @pytest.fixture(scope="module")
 def site(
-    postgres: PostgresDatabases, demo_home: Path, tmp_path_factory: pytest.TempPathFactory
+    shared_campaign: dict[str, Any],
+    pytestconfig: pytest.Config,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Site]:
-    url = postgres.create()
-    migrate.upgrade(url)
     work = tmp_path_factory.mktemp("dashboard")
-    campaign_id = _run_campaign(url, demo_home, work / "artifacts")
-    engine = create_db_engine(url)
-    with transaction(create_session_factory(engine)) as session:
-        _, secret = TokenRepository(session).create("reviewer-bo")
-    engine.dispose()
-    with api_process(url, work) as base:
-        yield Site(base, campaign_id, secret, "reviewer-bo")
+    with campaign_copy(shared_campaign, "reviewing", pytestconfig, work) as copy:
+        with transaction(copy.sessions()) as session:
+            _, secret = TokenRepository(session).create("reviewer-bo")
+        with api_process(copy.url, work) as base:
+            yield Site(base, copy.campaign_id, secret, "reviewer-bo")
 
 
 @pytest.fixture(scope="module")

@@ -64,18 +64,18 @@ def test_train_refuses_what_cannot_work_in_one_line(tmp_path: Path) -> None:
 
 
 @needs_cp2k
-def test_a_demo_foundation_is_built_and_fine_tuned_offline(tmp_path: Path) -> None:
-    built = run(tmp_path, "models", "build-demo-foundation", "--frames", "6", "--epochs", "2")
-    assert built.returncode == 0, built.stderr[-2000:]
-    foundation = tmp_path / "models" / "demo-foundation.model"
-    replay = tmp_path / "models" / "demo-foundation-data.extxyz"
+def test_a_demo_foundation_is_built_and_fine_tuned_offline(demo_home: Path, tmp_path: Path) -> None:
+    # ``demo_home`` is built once per run by `wise-al models build-demo-foundation --frames 6
+    # --epochs 2` (tests/conftest.py), which fails the fixture if the command fails
+    foundation = demo_home / "models" / "demo-foundation.model"
+    replay = demo_home / "models" / "demo-foundation-data.extxyz"
     assert foundation.is_file() and len(read(replay, ":")) == 6
     assert {s for a in read(replay, ":") for s in a.get_chemical_symbols()} == {
         "H", "Li", "C", "N", "O", "F", "S"
     }  # fmt: skip
     # a relative foundation path resolves against WISE_AL_HOME, as in campaign specs
     tuned = run(
-        tmp_path, "train", "--data", str(DATA), "--strategy", "fine_tune_naive",
+        demo_home, "train", "--data", str(DATA), "--strategy", "fine_tune_naive",
         "--foundation", "models/demo-foundation.model", "--committee", "2", "--epochs", "1",
         "--e0s", E0S, "-o", str(tmp_path / "tuned"), "--json",
     )  # fmt: skip

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.cp2k_fixtures import needs_cp2k
-from tests.support.loop_fixtures import SHORT_VALIDATION, drain, small_campaign
+from tests.support.loop_fixtures import drain, small_campaign
+from tests.support.shared_campaign import REJECT_REASON, CampaignCopy
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Campaign,
@@ -26,39 +27,28 @@ from wise_al.db.models import (
     Label,
     ModelVersion,
     ReferenceEnergies,
+    Review,
     ReviewDecision,
     RunStatus,
     TaskRun,
     Validation,
     WalkerRun,
 )
-from wise_al.db.repositories import CampaignRepository, FrameRepository
+from wise_al.db.repositories import CampaignRepository
 from wise_al.jobs.run import run_unit
 from wise_al.settings import WorkerSettings
 from wise_al.spec import parse_spec
 
 pytestmark = needs_cp2k
 
-#: Validation after each committee; a target no tiny model meets keeps the loop going.
-VALIDATION = {
-    "validation": SHORT_VALIDATION,
-    "stopping.observable_targets": {"sq_r_factor": 1e-6},
-    # iteration 1's walker starts from the cell iteration 0's validation equilibrated
-    "exploration.start": "equilibrated",
-}
-
 
 def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
-    session_factory: sessionmaker[Session], demo_home: Path, tmp_path: Path
+    finished_campaign: CampaignCopy,
 ) -> None:
-    settings = WorkerSettings(home=demo_home, artifact_dir=tmp_path / "artifacts", device="cpu")
-    with transaction(session_factory) as session:
-        repo = CampaignRepository(session)
-        # the demo foundation's own xTB labels: an external test set at the campaign's level
-        external = {"model.training.external_test_set": "models/demo-foundation-data.extxyz"}
-        campaign_id = repo.create(parse_spec(small_campaign(**external, **VALIDATION))).id
-        repo.control(campaign_id, "start")
-    units = drain(session_factory, settings, campaign_id)
+    """The shared campaign (tests/support/shared_campaign.py), driven once on PostgreSQL."""
+    settings, campaign_id = finished_campaign.settings, finished_campaign.campaign_id
+    session_factory = finished_campaign.sessions()
+    rejected = finished_campaign.record["decided"]["0"][0]
     with transaction(session_factory) as session:
         campaign = session.get_one(Campaign, campaign_id)
         errors = session.scalars(select(TaskRun.error).where(TaskRun.error.is_not(None))).all()
@@ -84,8 +74,10 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
         assert first and all(f.max_deviation_eV_per_A is None for f in first)
         assert all(f.max_deviation_eV_per_A is not None for f in second)
         assert all(len(f.descriptor or []) > 0 for f in frames)
+        # 3 selected per iteration, one of iteration 0's rejected in review
         selected = [f for f in frames if f.status == FrameStatus.SELECTED]
-        assert len(selected) == 6 and all(f.selection_reason for f in frames if f in selected)
+        assert len(selected) == 5 and all(f.selection_reason for f in selected)
+        assert [f.id for f in frames if f.status == FrameStatus.REJECTED] == [rejected]
         labels = session.scalars(select(Label)).all()
         assert sorted(x.frame_id for x in labels) == sorted(f.id for f in selected)
         assert all(x.status == RunStatus.DONE and x.input_sha256 for x in labels)
@@ -109,10 +101,17 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
         _check_equilibrated_start(walker, settings, campaign_id)
         runs = session.scalars(select(TaskRun)).all()
         assert all(r.status == RunStatus.DONE and r.attempts == 1 for r in runs)
-        assert sorted(r.unit_key for r in runs) == sorted(units)
-    # a repeated delivery of any unit changes nothing
+        assert sorted(r.unit_key for r in runs) == sorted(finished_campaign.record["units"])
+
+
+def test_a_repeated_delivery_of_any_unit_changes_nothing(
+    finished_campaign: CampaignCopy,
+) -> None:
+    session_factory, settings = finished_campaign.sessions(), finished_campaign.settings
+    with transaction(session_factory) as session:
+        runs = session.scalars(select(TaskRun.id)).all()
     before = _table_counts(session_factory)
-    for run_id in [r.id for r in runs]:
+    for run_id in runs:
         assert run_unit(session_factory, settings, run_id) == []
     assert _table_counts(session_factory) == before
 
@@ -125,38 +124,27 @@ def _table_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
         }
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_the_review_gate_waits_for_decisions(
-    session_factory: sessionmaker[Session], demo_home: Path, tmp_path: Path
-) -> None:
-    settings = WorkerSettings(home=demo_home, artifact_dir=tmp_path / "artifacts", device="cpu")
-    spec = small_campaign(**{"review.gate": "required"})
-    with transaction(session_factory) as session:
-        repo = CampaignRepository(session)
-        campaign_id = repo.create(parse_spec(spec)).id
-        repo.control(campaign_id, "start")
-    units = drain(session_factory, settings, campaign_id)
-    assert not any("/label/" in key for key in units)
-    with transaction(session_factory) as session:
-        campaign = session.get_one(Campaign, campaign_id)
-        assert campaign.status == CampaignStatus.RUNNING
-        assert "waiting for 3 review decisions" in str(campaign.status_reason)
-        assert session.scalar(select(func.count()).select_from(Label)) == 0
-        selected = session.scalars(
-            select(Frame.id).where(Frame.status == FrameStatus.SELECTED).order_by(Frame.id)
+def test_the_review_gate_waits_for_decisions(finished_campaign: CampaignCopy) -> None:
+    record = finished_campaign.record
+    # the first drain explored and selected, then stopped at the gate: nothing labelled
+    gate = record["gate"]
+    assert not any("/label/" in key for key in gate["units"])
+    assert gate["status"] == "running" and gate["labels"] == 0
+    assert "waiting for 3 review decisions" in str(gate["reason"])
+    # the drain after iteration 0's decisions labelled only what was accepted, then waited
+    reviewing = record["reviewing"]
+    assert reviewing["status"] == "running" and "waiting for" in str(reviewing["reason"])
+    rejected, *accepted = record["decided"]["0"]
+    with transaction(finished_campaign.sessions()) as session:
+        first = session.scalars(select(Iteration.id).where(Iteration.index == 0)).one()
+        labelled = set(
+            session.scalars(select(Label.frame_id).join(Frame).where(Frame.iteration_id == first))
+        )
+        assert labelled == set(accepted)  # the rejected frame never reached CP2K
+        reviews = session.execute(
+            select(Review.decision, Review.reason).where(Review.frame_id == rejected)
         ).all()
-        frames = FrameRepository(session)
-        frames.review(campaign_id, selected[0], "ana", ReviewDecision.REJECT, "packing artefact")
-        for frame_id in selected[1:]:
-            frames.review(campaign_id, frame_id, "ana", ReviewDecision.ACCEPT, "")
-    drain(session_factory, settings, campaign_id)  # what a review's advance message does
-    with transaction(session_factory) as session:
-        labelled = set(session.scalars(select(Label.frame_id)))
-        assert labelled == set(selected[1:])  # the rejected frame never reached CP2K
-        campaign = session.get_one(Campaign, campaign_id)
-        errors = session.scalars(select(TaskRun.error).where(TaskRun.error.is_not(None))).all()
-        assert campaign.status == CampaignStatus.RUNNING, (campaign.status_reason, errors)
-        assert "waiting for" in str(campaign.status_reason)
+        assert [tuple(r) for r in reviews] == [(ReviewDecision.REJECT, REJECT_REASON)]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -22,8 +22,18 @@ class PostgresDatabases:
         self.created.append(name)
         return make_url(str(self.admin.url)).set(database=name).render_as_string(False)
 
-    def drop_all(self) -> None:
+    def named_like(self, prefix: str) -> list[str]:
+        """Databases on the server whose names start with ``prefix``."""
         with self.admin.connect() as conn:
-            for name in self.created:
+            names = conn.scalars(text("SELECT datname FROM pg_database")).all()
+        return [n for n in names if n.startswith(prefix)]
+
+    def drop(self, names: list[str]) -> None:
+        """Drop ``names``, whoever is connected to them."""
+        with self.admin.connect() as conn:
+            for name in names:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self.admin.dispose()
+
+    def drop_all(self) -> None:
+        self.drop(self.created)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.cli import free_port
-from tests.support.loop_fixtures import small_campaign
+from tests.support.loop_fixtures import drain, small_campaign
 from tests.support.service import (
     Service,
     consistency,
@@ -28,6 +28,10 @@ from tests.support.service import (
     wait_for,
 )
 from wise_al.client import WiseAlClient
+from wise_al.db.engine import create_db_engine, create_session_factory, transaction
+from wise_al.db.repositories import CampaignRepository
+from wise_al.settings import WorkerSettings
+from wise_al.spec import parse_spec
 
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), Path("/usr/bin"))
 
@@ -286,15 +290,45 @@ def run_row(row: Row, home: Path, work: Path) -> dict[str, Any]:
         )
         artifacts = Path(stack.svc.env["WISE_AL_ARTIFACT_DIR"])
         report = consistency(stack.svc.env["WISE_AL_DATABASE_URL"], stack.campaign_id, artifacts)
-    reason = str(done["status_reason"] or "")
-    outcome_ok = done["status"] == row.expect and (row.reason.lower() in reason.lower())
+    return _result(row, done["status"], str(done["status_reason"] or ""), report, started)
+
+
+def drain_row(row: Row, home: Path, work: Path, url: str) -> dict[str, Any]:
+    """A row whose fault is a unit's own failure, run inline on the database at ``url``.
+
+    No processes: the units run in this process in order (``drain``), with the row's
+    environment as the worker's settings. What the consistency check sees is the same.
+    """
+    started = time.monotonic()
+    env = row.env(work, home) if row.env is not None else {}
+    options: dict[str, Any] = {"home": home, "artifact_dir": work / "artifacts", "device": "cpu"}
+    options |= {key.removeprefix("WISE_AL_").lower(): value for key, value in env.items()}
+    settings = WorkerSettings(**options)
+    sessions = create_session_factory(create_db_engine(url))
+    spec = small_campaign(**{"stopping.max_iterations": 1, **row.spec})
+    with transaction(sessions) as session:
+        repo = CampaignRepository(session)
+        campaign_id = repo.create(parse_spec(spec)).id
+        repo.control(campaign_id, "start")
+    drain(sessions, settings, campaign_id)
+    with transaction(sessions) as session:
+        campaign = CampaignRepository(session).get(campaign_id)
+        status, reason = str(campaign.status), str(campaign.status_reason or "")
+    report = consistency(url, campaign_id, settings.resolved_artifact_dir())
+    return _result(row, status, reason, report, started)
+
+
+def _result(
+    row: Row, status: str, reason: str, report: dict[str, Any], started: float
+) -> dict[str, Any]:
+    outcome_ok = status == row.expect and (row.reason.lower() in reason.lower())
     clean = not (
-        report["lost"] if done["status"] == "completed" else 0
+        report["lost"] if status == "completed" else 0
     ) and not (report["duplicated"] or report["left_running"] or report["bad_models"]
                or report["orphans"])  # fmt: skip
     return {
         "fault": row.name,
-        "status": done["status"],
+        "status": status,
         "reason": reason[:160],
         "expected": row.expect,
         "survived": outcome_ok and clean,
