@@ -44,9 +44,10 @@ up: setup  ## embedded mode: the API and a worker for every queue (SQLite, no se
 	WISE_AL_HOME=$${WISE_AL_HOME:-$(CURDIR)/.wise-al} $(BIN)/wise-al up
 
 # Two workers (one per core; a worker waiting on CP2K or a subprocess leaves its core to the
-# other); tests sharing a module fixture, a port or a Redis database run on one worker
-# (xdist_group marks). Things built once per run are shared by both (tests/support/once.py).
-PYTEST := $(BIN)/python -m pytest -n $${WISE_AL_TEST_WORKERS:-2} --dist loadgroup
+# other); tests sharing a module fixture, a Redis database or Docker run on one worker
+# (xdist_group marks), in the order tests/conftest.py gives: slow first, compose last.
+# Things built once per run are shared by both (tests/support/once.py).
+PYTEST := $(BIN)/python -m pytest -n $${WISE_AL_TEST_WORKERS:-2} --dist loadgroup --no-loadscope-reorder
 
 test: setup services  ## the whole suite (lint and the API-only check first: a minute)
 	$(MAKE) --no-print-directory lint

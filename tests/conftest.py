@@ -193,6 +193,35 @@ def pytest_configure(config: pytest.Config) -> None:
     run_uid(config)  # before pytest-xdist starts its workers, which inherit it
 
 
+def _uses_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else []
+    return any(d.scope == "module" for group in defs for d in group)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep a module fixture to one worker, and order the run for two workers.
+
+    A module whose tests use a module-scoped fixture (a deployment, a cluster, a site) runs
+    on one xdist worker, so the fixture is built once. Slow and process tests go first and
+    cheap ones fill the gaps at the end; compose tests go last, when their images, built in
+    the background since the run began, are ready (``make test`` keeps this order:
+    ``--no-loadscope-reorder``).
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None and _uses_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("compose"):
+            return 2
+        heavy = item.get_closest_marker("slow") or item.get_closest_marker("processes")
+        return 0 if heavy else 1
+
+    items.sort(key=rank)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The controller (or a run without workers) drops the shared databases at the end."""
     from tests.support.shared_campaign import shared_prefix

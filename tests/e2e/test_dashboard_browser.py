@@ -29,7 +29,8 @@ from tests.support.shared_campaign import campaign_copy
 from wise_al.db.engine import transaction
 from wise_al.db.repositories import TokenRepository
 
-pytestmark = needs_cp2k
+# one worker runs every reader of the shared campaign: the others never wait for its build
+pytestmark = [needs_cp2k, pytest.mark.slow, pytest.mark.xdist_group("shared-campaign")]
 
 
 @dataclass

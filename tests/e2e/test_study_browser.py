@@ -1,15 +1,17 @@
 """A real small study on this machine, compared in a real headless Chromium.
 
-Four variants of the demo campaign (GFN1-xTB labels from CP2K, tiny MACE models, two
-iterations, short validation MD), as the paper compares them: trained from scratch on
+Four variants of the demo campaign (GFN1-xTB labels from CP2K, tiny MACE models, one
+iteration, short validation MD), as the paper compares them: trained from scratch on
 uploaded "AIMD" (the demo foundation's own xTB labels), naively fine-tuned, the foundation
 out of the box, and fine-tuned with random instead of committee selection. All are scored
-on one external test set made by CP2K's own MD of the demo cell (``wise_al.cp2k.md``).
+on one external test set made by CP2K's own MD of the demo cell (``wise_al.cp2k.md``),
+run once per test run (``study_reference``).
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ from tests.support.cli import api_process
 from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.databases import PostgresDatabases
 from tests.support.loop_fixtures import SHORT_VALIDATION, drain, small_campaign
+from tests.support.once import build_once
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import make_labeller
 from wise_al.cp2k.md import ReferenceMdParameters, run_reference_md
@@ -41,7 +44,7 @@ from wise_al.spec.study import StudySpec
 from wise_al.systems.cells import pack_cell
 
 # four real campaigns are built before the first test: longer than one test's usual limit
-pytestmark = [needs_cp2k, pytest.mark.timeout(1800)]
+pytestmark = [needs_cp2k, pytest.mark.timeout(1800), pytest.mark.slow]
 REFERENCE = "data/study-reference.extxyz"  # under WISE_AL_HOME, where specs name files
 
 
@@ -56,7 +59,7 @@ class StudySite:
         return response.json() if path != "/comparison.csv" else response.text
 
 
-def _reference(home: Path, work: Path) -> None:
+def _reference(work: Path) -> dict[str, Any]:
     """CP2K's own MD of a demo cell at two temperatures: the shared external test set."""
     cell = pack_cell({"LiTFSI": 2, "H2O": 5}, density_g_per_cm3=1.7126, seed=7)
     frames = []
@@ -64,20 +67,31 @@ def _reference(home: Path, work: Path) -> None:
         md = ReferenceMdParameters(temperature, steps=10, save_every=5, seed=k)
         run = run_reference_md(LabellingSpec(), cell, md, detect(), LaunchProfile(), work / f"{k}")
         frames += run.frames
-    (home / REFERENCE).parent.mkdir(exist_ok=True)
-    write(home / REFERENCE, frames, format="extxyz")
+    write(work / "reference.extxyz", frames, format="extxyz")
+    return {"file": str(work / "reference.extxyz")}
 
 
-def _run_study(url: str, home: Path, work: Path) -> int:
+@pytest.fixture(scope="session")
+def study_reference(shared: Path) -> Path:
+    """The reference MD, run once per test run and cached for every worker."""
+    return Path(build_once(shared / "study-reference", _reference)["file"])
+
+
+def _run_study(url: str, home: Path, work: Path, reference: Path) -> int:
     sessions = create_session_factory(create_db_engine(url))
     settings = WorkerSettings(home=home, artifact_dir=work / "artifacts", device="cpu")
-    _reference(home, work / "reference")
+    (home / REFERENCE).parent.mkdir(exist_ok=True)
+    shutil.copyfile(reference, home / REFERENCE)
     aimd = home / "models" / "demo-foundation-data.extxyz"
     first = read(aimd, index=0)
     record, _ = make_labeller(settings, LabellingSpec()).level(first)  # type: ignore[arg-type]
     declared = DatasetSpec(name="demo-aimd", level_of_theory=record, labelling=LabellingSpec())
     base = small_campaign(
-        **{"model.training.external_test_set": REFERENCE, "validation": SHORT_VALIDATION}
+        **{
+            "model.training.external_test_set": REFERENCE,
+            "validation": SHORT_VALIDATION,
+            "stopping.max_iterations": 1,
+        }
     )
     study = StudySpec.model_validate(
         {
@@ -114,12 +128,15 @@ def _run_study(url: str, home: Path, work: Path) -> int:
 
 @pytest.fixture(scope="module")
 def site(
-    postgres: PostgresDatabases, demo_home: Path, tmp_path_factory: pytest.TempPathFactory
+    postgres: PostgresDatabases,
+    demo_home: Path,
+    study_reference: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[StudySite]:
     url = postgres.create()
     migrate.upgrade(url)
     work = tmp_path_factory.mktemp("study")
-    study_id = _run_study(url, demo_home, work)
+    study_id = _run_study(url, demo_home, work, study_reference)
     with api_process(url, work) as base:
         yield StudySite(base, study_id)
 
@@ -147,11 +164,11 @@ def test_every_variant_ran_to_its_rule_and_is_scored_on_the_same_frames(site: St
         assert row["validated_iteration"] is not None, name
     assert "trains nothing" in rows["foundation"]["status_reason"]
     assert rows["foundation"]["labels_cp2k"] == 0 and rows["foundation"]["gpu_hours"] > 0
-    # two iterations of 3 labels, except from scratch: its iteration 0 trains on the upload
-    assert rows["fine_tuned"]["labels_cp2k"] == rows["fine_tuned_random"]["labels_cp2k"] == 6
-    assert (rows["from_scratch"]["labels_cp2k"], rows["from_scratch"]["labels_imported"]) == (3, 6)
-    assert [p["labels_cp2k"] for p in rows["fine_tuned"]["curve"]] == [3, 6]
-    assert all(row["dft_hours"] > 0 for n, row in rows.items() if n != "foundation")
+    # one iteration of 3 labels, except from scratch: its iteration 0 trains on the upload
+    assert rows["fine_tuned"]["labels_cp2k"] == rows["fine_tuned_random"]["labels_cp2k"] == 3
+    assert (rows["from_scratch"]["labels_cp2k"], rows["from_scratch"]["labels_imported"]) == (0, 6)
+    assert [p["labels_cp2k"] for p in rows["fine_tuned"]["curve"]] == [3]
+    assert all(rows[n]["dft_hours"] > 0 for n in ("fine_tuned", "fine_tuned_random"))
     csv = site.get("/comparison.csv").splitlines()
     assert len(csv) == 5 and csv[0].startswith("variant,seed,campaign_id")
 

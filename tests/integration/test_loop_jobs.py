@@ -39,7 +39,8 @@ from wise_al.jobs.run import run_unit
 from wise_al.settings import WorkerSettings
 from wise_al.spec import parse_spec
 
-pytestmark = needs_cp2k
+# one worker runs every reader of the shared campaign: the others never wait for its build
+pytestmark = [needs_cp2k, pytest.mark.slow, pytest.mark.xdist_group("shared-campaign")]
 
 
 def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(

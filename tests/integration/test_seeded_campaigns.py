@@ -33,7 +33,8 @@ from wise_al.spec import parse_spec
 from wise_al.spec.dataset import DatasetSpec
 from wise_al.spec.labelling import LabellingSpec
 
-pytestmark = needs_cp2k
+# every campaign here runs on one backend: the loop's SQL is the same on both (test_fan_in)
+pytestmark = [needs_cp2k, pytest.mark.slow]
 
 
 def _status(sessions: sessionmaker[Session], campaign_id: int) -> tuple[Campaign, list[str]]:
@@ -155,6 +156,7 @@ def test_a_campaign_with_no_data_and_no_model_starts_from_packed_cells_relaxed_b
         assert len(versions) == 2 and {v.strategy for v in versions} == {"from_scratch"}
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_the_foundation_baseline_is_evaluated_and_validated_untrained(
     session_factory: sessionmaker[Session], demo_home: Path, tmp_path: Path
 ) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select, text, update
+from sqlalchemy import JSON, Engine, String, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,29 +36,17 @@ from tests.support.databases import PostgresDatabases
 from tests.support.loop_fixtures import SHORT_VALIDATION, drain, small_campaign
 from tests.support.once import run_uid
 from wise_al.db import migrate
+from wise_al.db.base import Base
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.models import (
-    Dataset,
     FrameStatus,
     Label,
-    ModelVersion,
     ReviewDecision,
-    Validation,
-    WalkerRun,
 )
 from wise_al.db.repositories import CampaignRepository, FrameFilter, FrameRepository
 from wise_al.settings import WorkerSettings
 from wise_al.spec import parse_spec
 
-#: Columns that hold absolute artifact paths, rewritten in every copy.
-PATH_COLUMNS = (
-    WalkerRun.trajectory_path,
-    Validation.trajectory_path,
-    Label.input_path,
-    Label.output_path,
-    ModelVersion.file_path,
-    Dataset.file_path,
-)
 MOMENTS = ("reviewing", "finished")
 REJECT_REASON = "packing artefact"
 
@@ -171,6 +159,28 @@ def build_shared_campaign(folder: Path, admin_url: str, prefix: str, home: Path)
     return record
 
 
+def _move_paths(url: str, old: str, new: str) -> None:
+    """Point every stored path (columns, and paths inside JSON) from ``old`` to ``new``."""
+    engine = create_db_engine(url)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                if isinstance(column.type, JSON):
+                    value = f'replace("{column.name}"::text, :old, :new)::jsonb'
+                elif isinstance(column.type, String):
+                    value = f'replace("{column.name}", :old, :new)'
+                else:
+                    continue
+                conn.execute(
+                    text(
+                        f'UPDATE "{table.name}" SET "{column.name}" = {value} '
+                        f'WHERE strpos("{column.name}"::text, :old) > 0'
+                    ),
+                    {"old": old, "new": new},
+                )
+    engine.dispose()
+
+
 @dataclass(frozen=True)
 class CampaignCopy:
     """A private copy of one moment of the shared campaign."""
@@ -204,13 +214,7 @@ def campaign_copy(
     url = clone_database(kept["url"], name)
     artifacts = work / "artifacts"
     shutil.copytree(kept["artifacts"], artifacts)
-    engine = create_db_engine(url)
-    old, new = record["artifacts"], str(artifacts)
-    with engine.begin() as conn:
-        for column in PATH_COLUMNS:
-            replacement = func.replace(column, old, new)
-            conn.execute(update(column.class_).values({column.key: replacement}))
-    engine.dispose()
+    _move_paths(url, record["artifacts"], str(artifacts))
     try:
         yield CampaignCopy(url, artifacts, Path(record["home"]), record["campaign_id"], record)
     finally:
