@@ -35,7 +35,12 @@ from wise_al.db.models import Frame, RunStatus, TaskRun
 from wise_al.loop import Unit
 
 #: One deployment for the module, so its tests share Redis database 7: one worker runs them.
-pytestmark = [needs_cp2k, pytest.mark.processes, pytest.mark.xdist_group("redis-7")]
+pytestmark = [
+    needs_cp2k,
+    pytest.mark.slow,
+    pytest.mark.processes,
+    pytest.mark.xdist_group("redis-7"),
+]
 
 #: A Redis database of its own, flushed before the deployment starts.
 BROKER_DB = 7

@@ -134,6 +134,8 @@ def test_spec_tools_work_offline(tmp_path: Path) -> None:
     assert filled["labelling"]["dispersion"] == "none"
 
 
+@pytest.mark.slow
+@pytest.mark.processes
 @needs_cp2k
 def test_demo_runs_a_campaign_to_its_last_iteration(tmp_path: Path, demo_home: Path) -> None:
     """`wise-al demo` in embedded mode (SQLite database and broker, a real Celery worker),

@@ -7,12 +7,13 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 from ase.io import read, write
 
 from tests.support.cli import Cli
 from tests.support.cp2k_fixtures import needs_cp2k
 
-pytestmark = needs_cp2k
+pytestmark = [needs_cp2k, pytest.mark.slow]
 
 
 def _cli(home: Path) -> Cli:

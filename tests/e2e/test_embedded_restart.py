@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from tests.support.cli import WISE_AL, Cli, free_port, wait_until_up
@@ -22,7 +23,7 @@ from wise_al.client import WiseAlClient
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.models import Frame, FrameStatus, Label, ModelVersion, RunStatus, TaskRun
 
-pytestmark = needs_cp2k
+pytestmark = [needs_cp2k, pytest.mark.slow, pytest.mark.processes]
 
 
 def _up(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:

@@ -19,7 +19,7 @@ from tests.support.databases import PostgresDatabases
 from tests.support.faults import ROWS, drain_row, run_row
 from wise_al.db import migrate
 
-pytestmark = needs_cp2k
+pytestmark = [needs_cp2k, pytest.mark.slow]
 
 ON_PROCESSES = ["PostgreSQL restart mid-label"]
 DRAINED = ["CP2K hangs", "corrupted foundation model"]

@@ -10,12 +10,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 from ase.io import read, write
 
 from tests.support.cp2k_fixtures import li_water, needs_cp2k, wrapper
 
-pytestmark = needs_cp2k
+pytestmark = [needs_cp2k, pytest.mark.slow]
 EXAMPLE = Path(__file__).parents[2] / "examples" / "demo.yaml"
 
 

@@ -15,6 +15,8 @@ from ase.io import read, write
 from tests.support.cli import WISE_AL, Cli
 from wise_al.systems.cells import pack_cell
 
+pytestmark = [pytest.mark.slow, pytest.mark.processes]
+
 RUN = ("--steps", "300", "--save-every", "10", "--checkpoint-every", "50", "--device", "cpu")
 
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 from ase.io import read, write
 
 from tests.support.cli import Cli
@@ -19,7 +20,7 @@ from wise_al.datasets.check import check_dataset
 from wise_al.mace.datasets import check_external_test
 from wise_al.spec.labelling import LabellingSpec
 
-pytestmark = needs_cp2k
+pytestmark = [needs_cp2k, pytest.mark.slow]
 
 
 def test_reference_frames_carry_cp2ks_own_numbers_at_the_campaigns_level(tmp_path: Path) -> None:

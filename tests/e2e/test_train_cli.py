@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from ase.io import read
 
 from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.mace_models import DATA
+
+pytestmark = pytest.mark.slow
 
 E0S = '{"1": -10.923452, "3": -7.270105, "8": -118.342968}'  # GFN1-xTB atoms (CP2K)
 

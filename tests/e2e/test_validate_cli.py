@@ -19,6 +19,8 @@ from wise_al.observables.density import densities_g_per_cm3
 from wise_al.observables.scores import THRESHOLDS
 from wise_al.systems.cells import pack_cell
 
+pytestmark = pytest.mark.slow
+
 SHORT = (
     "--nvt-equilibration-ps", "0.01", "--nvt-production-ps", "0.05", "--nvt-frames", "11",
     "--npt-ps", "0.05", "--npt-discard-ps", "0.02", "--npt-frames", "6", "--device", "cpu",

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 from schemathesis.core.result import Ok
 
 from tests.support.api_fixtures import Api
+
+pytestmark = pytest.mark.slow
 
 CHECKS = [
     checks.not_a_server_error,

@@ -24,7 +24,11 @@ from wise_al.jobs.run import advance_and_plan, run_unit
 from wise_al.settings import WorkerSettings
 from wise_al.spec import parse_spec
 
-pytestmark = [needs_cp2k, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+pytestmark = [
+    needs_cp2k,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+    pytest.mark.slow,
+]
 
 
 def _start(sessions: sessionmaker[Session], **overrides: object) -> int:

@@ -15,7 +15,7 @@ from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.run import LaunchProfile
 from wise_al.spec.labelling import LabellingSpec
 
-pytestmark = needs_cp2k
+pytestmark = [needs_cp2k, pytest.mark.slow]
 
 
 def test_pbe_label_matches_ase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,7 +23,7 @@ from wise_al.cp2k.level import R2SCAN_D3BJ
 from wise_al.cp2k.run import LaunchProfile, run_cp2k
 from wise_al.spec.labelling import LabellingSpec
 
-pytestmark = needs_cp2k
+pytestmark = [needs_cp2k, pytest.mark.slow]
 
 #: Grimme, Ehrlich, Goerigk, J. Comput. Chem. 32, 1456 (2011): PBE-D3(BJ) s6, a1, s8, a2.
 PBE_D3BJ = (1.0, 0.4289, 0.7875, 4.4407)

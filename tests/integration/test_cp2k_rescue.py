@@ -14,7 +14,7 @@ from wise_al.cp2k.run import LaunchProfile
 from wise_al.cp2k.wavefunctions import WavefunctionLibrary
 from wise_al.spec.labelling import LabellingSpec
 
-pytestmark = needs_cp2k
+pytestmark = [needs_cp2k, pytest.mark.slow]
 
 
 def _labeller(tmp_path: Path, binary: str = "cp2k", max_scf: int = 50) -> Labeller:

@@ -37,7 +37,7 @@ from wise_al.spec import parse_spec
 from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.structures import structure_to_dict
 
-pytestmark = needs_cp2k
+pytestmark = [needs_cp2k, pytest.mark.slow, pytest.mark.processes]
 SCRIPT = Path(__file__).parents[2] / "scripts" / "local-slurm.sh"
 POLL = SlurmProfile(poll_interval_s=0.3)
 

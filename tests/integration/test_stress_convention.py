@@ -21,7 +21,7 @@ from wise_al.cp2k.run import LaunchProfile
 from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.cells import pack_cell
 
-pytestmark = needs_cp2k
+pytestmark = [needs_cp2k, pytest.mark.slow]
 
 STRAIN = 0.002  # 0.2 %: small enough to stay linear, large enough to beat SCF noise
 ISOTROPIC = np.eye(3)

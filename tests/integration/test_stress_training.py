@@ -26,7 +26,7 @@ from wise_al.mace.fit import fit_committee
 from wise_al.spec.labelling import LabellingSpec
 from wise_al.spec.model import TrainingSpec
 
-pytestmark = needs_cp2k
+pytestmark = [needs_cp2k, pytest.mark.slow]
 
 STRESSED = TrainingSpec(
     max_num_epochs=40, batch_size=4, valid_fraction=0.15, test_fraction=0.25,

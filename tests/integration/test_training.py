@@ -27,7 +27,7 @@ from wise_al.mace.fit import fit_committee
 from wise_al.spec.labelling import LabellingSpec
 from wise_al.spec.model import TrainingSpec
 
-pytestmark = needs_cp2k
+pytestmark = [needs_cp2k, pytest.mark.slow]
 
 TINY = TrainingSpec(
     max_num_epochs=10, batch_size=8, learning_rate=0.01, valid_fraction=0.2, test_fraction=0.2,

@@ -68,6 +68,7 @@ def test_benchmark_cell_p64_w170_has_the_published_side() -> None:
     assert _density_g_per_cm3(cell) == pytest.approx(1.7126, abs=0.002)
 
 
+@pytest.mark.slow
 def test_impossible_packing_is_a_clear_error() -> None:
     with pytest.raises(CellError, match="lower density"):
         pack_cell({"H2O": 40}, density_g_per_cm3=4.0)

@@ -31,6 +31,7 @@ def _water() -> Atoms:
     return atoms
 
 
+@pytest.mark.slow
 @needs_cp2k
 @pytest.mark.parametrize("functional", ["PBE", "revPBE", "BLYP", "r2SCAN"])
 @pytest.mark.parametrize("dispersion", ["none", "D3", "D3BJ"])

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 FORBIDDEN_IN_CORE = {"fastapi", "starlette", "celery", "kombu", "uvicorn", "services"}
 # the API sends tasks (celery as a producer) but never runs a model
@@ -53,6 +55,7 @@ def test_core_and_cli_load_without_web_or_queue_code() -> None:
     assert loaded & {"torch", "mace", "e3nn"} == set()
 
 
+@pytest.mark.slow
 def test_api_process_never_loads_torch_or_mace(tmp_path: Path) -> None:
     """Build the app and validate a spec with CP2K overrides: still no torch or mace."""
     loaded = _modules_after(

@@ -17,6 +17,8 @@ from wise_al.flags import FlagChecker
 from wise_al.mace.committee import Committee
 from wise_al.spec.exploration import FlagsSpec
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def committee(tiny_committee_paths: list[Path]) -> Committee:

@@ -30,6 +30,8 @@ from wise_al.spec.exploration import FlagsSpec
 from wise_al.systems.cells import pack_cell
 from wise_al.uncertainty import frame_deviation
 
+pytestmark = pytest.mark.slow
+
 
 class CountingCommittee(Committee):
     """The real committee, recording which members each pass evaluated."""

@@ -59,6 +59,7 @@ def _gas(symbols: list[str], seed: int) -> Atoms:
     return Atoms(symbols, positions=positions, cell=[20.0] * 3, pbc=True)
 
 
+@pytest.mark.slow
 def test_an_ideal_gas_scatters_like_uncorrelated_atoms() -> None:
     mixture = ["O"] * 300 + ["H"] * 600 + ["Li"] * 100
     sq = xray_sq([_gas(mixture, seed) for seed in range(3)], vectors_per_bin=100)

@@ -20,6 +20,8 @@ from wise_al.spec.exploration import FlagsSpec
 from wise_al.systems.cells import pack_cell
 from wise_al.uncertainty import frame_deviation
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def committee(tiny_committee_paths: list[Path]) -> Committee:
