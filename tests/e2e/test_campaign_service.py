@@ -122,7 +122,10 @@ def test_a_worker_killed_while_labelling_loses_and_duplicates_nothing(
     service: tuple[Service, WiseAlClient],
 ) -> None:
     svc, client = service
-    campaign = client.create_campaign(small_campaign(**{"stopping.max_iterations": 1}))
+    # another temperature than the module's other campaign: other frames, so every label
+    # runs CP2K (the artifact store answers a label it holds already at once)
+    other = {"stopping.max_iterations": 1, "system.walkers": [{"temperature_K": 350.0}]}
+    campaign = client.create_campaign(small_campaign(**other))
     client.control_campaign(campaign["id"], "start")
 
     wait_for("a label to start", lambda: running_unit(client, campaign["id"], "label"), svc)

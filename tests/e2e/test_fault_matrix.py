@@ -27,7 +27,8 @@ DRAINED = ["CP2K hangs", "corrupted foundation model"]
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.processes) for n in ON_PROCESSES] + DRAINED,
+    [pytest.param(n, marks=pytest.mark.processes) for n in ON_PROCESSES]
+    + [pytest.param(n) for n in DRAINED],
 )
 def test_a_fault_loses_nothing_and_the_campaign_ends_as_it_says(
     name: str, demo_home: Path, tmp_path: Path, postgres: PostgresDatabases

@@ -38,16 +38,11 @@ from tests.support.once import run_uid
 from wise_al.db import migrate
 from wise_al.db.base import Base
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
-from wise_al.db.models import (
-    FrameStatus,
-    Label,
-    ReviewDecision,
-)
+from wise_al.db.models import FrameStatus, Label, ReviewDecision
 from wise_al.db.repositories import CampaignRepository, FrameFilter, FrameRepository
 from wise_al.settings import WorkerSettings
 from wise_al.spec import parse_spec
 
-MOMENTS = ("reviewing", "finished")
 REJECT_REASON = "packing artefact"
 
 
@@ -119,9 +114,10 @@ def clone_database(url: str, name: str) -> str:
 
 
 def build_shared_campaign(folder: Path, admin_url: str, prefix: str, home: Path) -> dict[str, Any]:
-    """Drive the shared campaign on a new PostgreSQL database; keep its moments.
+    """Drive the shared campaign on a new PostgreSQL database and keep its moments.
 
-    Returns the record :class:`SharedCampaign` is made of.
+    Returns the record ``campaign_copy`` reads: the moments' template databases and artifact
+    folders, the units run, the campaign's state at the gate and the review decisions.
     """
     url = make_url(admin_url).set(database=f"{prefix}work").render_as_string(False)
     admin = _admin(admin_url)
@@ -134,18 +130,10 @@ def build_shared_campaign(folder: Path, admin_url: str, prefix: str, home: Path)
     record: dict[str, Any] = {"home": str(home), "artifacts": str(artifacts), "moments": {}}
     engine = create_db_engine(url)
     sessions = create_session_factory(engine)
-    with transaction(sessions) as session:
-        repo = CampaignRepository(session)
-        campaign_id = repo.create(parse_spec(shared_spec())).id
-        repo.control(campaign_id, "start")
-    record["campaign_id"] = campaign_id
-    record["units"] = drain(sessions, settings, campaign_id)
-    record["gate"] = {**_status(sessions, campaign_id), "units": list(record["units"])}
-    record["decided"] = {"0": _decide(sessions, campaign_id, 0)}
-    for moment, iteration in zip(MOMENTS, (1, None), strict=True):
-        record["units"] += drain(sessions, settings, campaign_id)
+
+    def keep(moment: str) -> None:
         record[moment] = _status(sessions, campaign_id)
-        engine.dispose()  # a template may have no connection
+        engine.dispose()  # a template database may have no connection
         name = f"{prefix}{moment}"
         clone_database(url, name)
         shutil.copytree(artifacts, folder / moment)
@@ -153,8 +141,20 @@ def build_shared_campaign(folder: Path, admin_url: str, prefix: str, home: Path)
             "url": make_url(url).set(database=name).render_as_string(False),
             "artifacts": str(folder / moment),
         }
-        if iteration is not None:
-            record["decided"][str(iteration)] = _decide(sessions, campaign_id, iteration)
+
+    with transaction(sessions) as session:
+        repo = CampaignRepository(session)
+        campaign_id = repo.create(parse_spec(shared_spec())).id
+        repo.control(campaign_id, "start")
+    record["campaign_id"] = campaign_id
+    record["units"] = drain(sessions, settings, campaign_id)  # explored, selected: the gate
+    record["gate"] = {**_status(sessions, campaign_id), "units": list(record["units"])}
+    record["decided"] = {"0": _decide(sessions, campaign_id, 0)}
+    record["units"] += drain(sessions, settings, campaign_id)  # to iteration 1's gate
+    keep("reviewing")
+    record["decided"]["1"] = _decide(sessions, campaign_id, 1)
+    record["units"] += drain(sessions, settings, campaign_id)  # to max_iterations
+    keep("finished")
     engine.dispose()
     return record
 
