@@ -43,11 +43,13 @@ demo: setup  ## embedded mode running the example campaign; API left up at :8000
 up: setup  ## embedded mode: the API and a worker for every queue (SQLite, no servers)
 	WISE_AL_HOME=$${WISE_AL_HOME:-$(CURDIR)/.wise-al} $(BIN)/wise-al up
 
-# Two workers (one per core; a worker waiting on CP2K or a subprocess leaves its core to the
-# other); tests sharing a module fixture, a Redis database or Docker run on one worker
-# (xdist_group marks), in the order tests/conftest.py gives: slow first, compose last.
-# Things built once per run are shared by both (tests/support/once.py).
-PYTEST := $(BIN)/python -m pytest -n $${WISE_AL_TEST_WORKERS:-2} --dist loadgroup --no-loadscope-reorder
+# Three workers on two cores: a worker waiting on CP2K, a subprocess or a poll leaves its
+# core to the others; one thread each (OMP_NUM_THREADS=1) so that torch and CP2K do not
+# oversubscribe the cores. Tests sharing a module fixture, a Redis database or Docker run on
+# one worker (xdist_group marks), in the order tests/conftest.py gives: slow first, cheap
+# last. Things built once per run are shared by all workers (tests/support/once.py).
+PYTEST := OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest \
+	-n $${WISE_AL_TEST_WORKERS:-3} --dist loadgroup --no-loadscope-reorder
 
 test: setup services  ## the whole suite (lint and the API-only check first: a minute)
 	$(MAKE) --no-print-directory lint

@@ -204,9 +204,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Keep a module fixture to one worker, and order the run for two workers.
 
     A module whose tests use a module-scoped fixture (a deployment, a cluster, a site) runs
-    on one xdist worker, so the fixture is built once. Slow and process tests go first and
-    cheap ones fill the gaps at the end; compose tests go last, when their images, built in
-    the background since the run began, are ready (``make test`` keeps this order:
+    on one xdist worker, so the fixture is built once. Slow and process tests go first, then
+    the compose tests (their images have been building in the background since the run
+    began), and cheap tests fill the gaps at the end (``make test`` keeps this order:
     ``--no-loadscope-reorder``).
     """
     for item in items:
@@ -215,9 +215,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     def rank(item: pytest.Item) -> int:
         if item.get_closest_marker("compose"):
-            return 2
+            return 1
         heavy = item.get_closest_marker("slow") or item.get_closest_marker("processes")
-        return 0 if heavy else 1
+        return 0 if heavy else 2
 
     items.sort(key=rank)
 

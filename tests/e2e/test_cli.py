@@ -144,7 +144,13 @@ def test_demo_runs_a_campaign_to_its_last_iteration(tmp_path: Path, demo_home: P
     shutil.copytree(demo_home / "models", home / "models")
     spec = tmp_path / "demo.yaml"
     # scored on the demo's reference MD, which the demo builds first (one temperature here)
-    cut = {"stopping.max_iterations": 1, "model.training.external_test_set": DEMO_REFERENCE}
+    cut = {
+        "stopping.max_iterations": 1,
+        "model.training.external_test_set": DEMO_REFERENCE,
+        # the reference's relaxation and MD run under the labels' time limit: room for a
+        # machine busy with other tests (120 s timed it out beside two other workers)
+        "labelling.time_limit_s": 600,
+    }
     spec.write_text(yaml.safe_dump(small_campaign(**cut)))
     env = {**os.environ, "WISE_AL_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"}
     for key in ("WISE_AL_DATABASE_URL", "WISE_AL_BROKER_URL", "WISE_AL_ARTIFACT_DIR"):
