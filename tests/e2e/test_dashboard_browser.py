@@ -54,7 +54,7 @@ def site(
 ) -> Iterator[Site]:
     work = tmp_path_factory.mktemp("dashboard")
     with campaign_copy(shared_campaign, "reviewing", pytestconfig, work) as copy:
-        with transaction(copy.sessions()) as session:
+        with transaction(copy.sessions) as session:
             _, secret = TokenRepository(session).create("reviewer-bo")
         with api_process(copy.url, work) as base:
             yield Site(base, copy.campaign_id, secret, "reviewer-bo")

@@ -48,7 +48,7 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
 ) -> None:
     """The shared campaign (tests/support/shared_campaign.py), driven once on PostgreSQL."""
     settings, campaign_id = finished_campaign.settings, finished_campaign.campaign_id
-    session_factory = finished_campaign.sessions()
+    session_factory = finished_campaign.sessions
     rejected = finished_campaign.record["decided"]["0"][0]
     with transaction(session_factory) as session:
         campaign = session.get_one(Campaign, campaign_id)
@@ -108,7 +108,7 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
 def test_a_repeated_delivery_of_any_unit_changes_nothing(
     finished_campaign: CampaignCopy,
 ) -> None:
-    session_factory, settings = finished_campaign.sessions(), finished_campaign.settings
+    session_factory, settings = finished_campaign.sessions, finished_campaign.settings
     with transaction(session_factory) as session:
         runs = session.scalars(select(TaskRun.id)).all()
     before = _table_counts(session_factory)
@@ -136,7 +136,7 @@ def test_the_review_gate_waits_for_decisions(finished_campaign: CampaignCopy) ->
     reviewing = record["reviewing"]
     assert reviewing["status"] == "running" and "waiting for" in str(reviewing["reason"])
     rejected, *accepted = record["decided"]["0"]
-    with transaction(finished_campaign.sessions()) as session:
+    with transaction(finished_campaign.sessions) as session:
         first = session.scalars(select(Iteration.id).where(Iteration.index == 0)).one()
         labelled = set(
             session.scalars(select(Label.frame_id).join(Frame).where(Frame.iteration_id == first))

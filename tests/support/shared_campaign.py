@@ -159,9 +159,8 @@ def build_shared_campaign(folder: Path, admin_url: str, prefix: str, home: Path)
     return record
 
 
-def _move_paths(url: str, old: str, new: str) -> None:
+def _move_paths(engine: Engine, old: str, new: str) -> None:
     """Point every stored path (columns, and paths inside JSON) from ``old`` to ``new``."""
-    engine = create_db_engine(url)
     with engine.begin() as conn:
         for table in Base.metadata.sorted_tables:
             for column in table.columns:
@@ -178,7 +177,6 @@ def _move_paths(url: str, old: str, new: str) -> None:
                     ),
                     {"old": old, "new": new},
                 )
-    engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -190,13 +188,11 @@ class CampaignCopy:
     home: Path
     campaign_id: int
     record: dict[str, Any]
+    sessions: sessionmaker[Session]
 
     @property
     def settings(self) -> WorkerSettings:
         return WorkerSettings(home=self.home, artifact_dir=self.artifacts, device="cpu")
-
-    def sessions(self) -> sessionmaker[Session]:
-        return create_session_factory(create_db_engine(self.url))
 
 
 def shared_prefix(config: pytest.Config) -> str:
@@ -214,8 +210,12 @@ def campaign_copy(
     url = clone_database(kept["url"], name)
     artifacts = work / "artifacts"
     shutil.copytree(kept["artifacts"], artifacts)
-    _move_paths(url, record["artifacts"], str(artifacts))
+    engine = create_db_engine(url)
+    _move_paths(engine, record["artifacts"], str(artifacts))
+    home, campaign_id = Path(record["home"]), record["campaign_id"]
     try:
-        yield CampaignCopy(url, artifacts, Path(record["home"]), record["campaign_id"], record)
+        sessions = create_session_factory(engine)
+        yield CampaignCopy(url, artifacts, home, campaign_id, record, sessions)
     finally:
+        engine.dispose()
         PostgresDatabases(_admin_url(url)).drop([name])
