@@ -27,7 +27,7 @@ def test_reference_frames_carry_cp2ks_own_numbers_at_the_campaigns_level(tmp_pat
     start = tmp_path / "start.extxyz"
     write(start, li_water(1))
     out = tmp_path / "reference.extxyz"
-    cli = Cli({**os.environ, "WISE_AL_HOME": str(tmp_path / "home")})
+    cli = Cli({**os.environ, "WISE_AL_HOME": str(tmp_path / "home")}, timeout_s=600)
     args = ["reference-md", str(start), "-T", "300", "-T", "450", "--steps", "10"]
     report = cli.json(*args, "--equilibration-steps", "0", "--save-every", "5", "-o", str(out))
     assert [r["temperature_K"] for r in report["runs"]] == [300, 450]

@@ -28,13 +28,18 @@ def free_port() -> int:
 
 @dataclass
 class Cli:
-    """The `wise-al` command with an environment, as a user runs it."""
+    """The `wise-al` command with an environment, as a user runs it.
+
+    ``timeout_s`` guards against a hang; commands that run CP2K MD need more than the
+    default when three tests share two cores.
+    """
 
     env: dict[str, str]
+    timeout_s: float = 120
 
     def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [*WISE_AL, *args], env=self.env, capture_output=True, text=True, timeout=120
+            [*WISE_AL, *args], env=self.env, capture_output=True, text=True, timeout=self.timeout_s
         )
         if ok:
             assert result.returncode == 0, result.stderr
