@@ -39,7 +39,7 @@ def _water() -> Atoms:
 
 
 def _dispersion_hartree(tree: dict[str, object], work: Path) -> float:
-    outcome = run_cp2k(render_input(tree), work, LaunchProfile(omp_threads=2))
+    outcome = run_cp2k(render_input(tree), work, LaunchProfile())
     found = _DISPERSION.findall(outcome.output.read_text())
     assert outcome.returncode == 0 and found, outcome.output
     return float(found[-1])
@@ -65,10 +65,7 @@ def test_r2scan_d3bj_labels_with_scan_pseudopotentials(tmp_path: Path) -> None:
     plain = LabellingSpec(method="dft", functional="r2SCAN", cutoff_Ry=500)
     with_d3 = LabellingSpec(method="dft", functional="r2SCAN", dispersion="D3BJ", cutoff_Ry=500)
     assert LabellingSpec(method="dft", functional="r2SCAN").cutoff_Ry == 1000  # the default
-    results = [
-        Labeller(s, cp2k, LaunchProfile(omp_threads=2), store).label(_water())
-        for s in (plain, with_d3)
-    ]
+    results = [Labeller(s, cp2k, LaunchProfile(), store).label(_water()) for s in (plain, with_d3)]
     assert all(r.ok for r in results), [r.attempts for r in results]
     record = results[1].level_of_theory
     assert record["pseudopotential"] == {"H": "GTH-SCAN-q1", "O": "GTH-SCAN-q6"}

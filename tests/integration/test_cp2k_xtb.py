@@ -41,7 +41,7 @@ def test_xtb_label_matches_ase(tmp_path: Path) -> None:
 def test_a_litfsi_water_cell_is_labelled(tmp_path: Path) -> None:
     cell = pack_cell({"LiTFSI": 2, "H2O": 5}, seed=3)  # 47 atoms, the 21 m ratio
     assert frame_charge_e(cell) == 0
-    labeller = Labeller(LabellingSpec(), detect(), LaunchProfile(omp_threads=2), tmp_path)
+    labeller = Labeller(LabellingSpec(), detect(), LaunchProfile(), tmp_path)
     result = labeller.label(cell)
     assert result.ok, result.attempts
     assert result.forces_eV_per_A is not None and result.stress_eV_per_A3 is not None
