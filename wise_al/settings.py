@@ -34,6 +34,9 @@ class CoreSettings(BaseSettings):
     visibility_timeout_s
         Seconds before the broker hands an unacknowledged task to another worker: longer
         than the longest job, or that job runs twice (``WISE_AL_VISIBILITY_TIMEOUT_S``).
+    dataset_check_deadline_s, dataset_check_memory_bytes
+        Limits of the child process that checks an uploaded dataset: past either, the
+        upload is refused naming the limit.
     """
 
     model_config = SettingsConfigDict(env_prefix="WISE_AL_", extra="ignore")
@@ -43,6 +46,8 @@ class CoreSettings(BaseSettings):
     artifact_dir: Path | None = None
     broker_url: str | None = None
     visibility_timeout_s: float = Field(default=12 * 3600, gt=0)
+    dataset_check_deadline_s: float = Field(default=300, gt=0)
+    dataset_check_memory_bytes: int = Field(default=2 << 30, ge=64 << 20)
 
     def resolved_database_url(self) -> str:
         """The database URL, with the embedded SQLite default filled in."""

@@ -1,4 +1,8 @@
-"""Translate core errors into HTTP responses: one readable ``message`` plus ``detail``."""
+"""Translate core errors into HTTP responses: one readable ``message`` plus ``detail``.
+
+Every message and detail passes through :func:`wise_al.errors.clip`: errors quote input, and
+an answer must never be as large as the request that caused it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from wise_al.errors import AuthError, ConflictError, NotFoundError, SpecError, WiseAlError
+from wise_al.errors import (
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    SpecError,
+    WiseAlError,
+    clip,
+    clip_errors,
+)
 from wise_al.spec.io import describe_errors
 
 logger = logging.getLogger("wise_al.api")
@@ -30,6 +42,8 @@ def _respond(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """JSON for API clients; the dashboard's error page for a browser on a page."""
+    message = clip(message)
+    detail = clip_errors(detail) if isinstance(detail, list) else clip(detail)
     html_error = getattr(request.app.state, "html_error", None)
     browser = "text/html" in request.headers.get("accept", "")
     if html_error is not None and browser and not request.url.path.startswith("/api/"):
@@ -40,9 +54,9 @@ def _respond(
 
 def _spec_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SpecError)
-    detail = [{**e, "loc": ["body", *e["loc"]]} for e in exc.errors]
+    detail = clip_errors([{**e, "loc": ["body", *e["loc"]]} for e in exc.errors])
     return JSONResponse(
-        {"message": str(exc), "detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT
+        {"message": clip(exc), "detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT
     )
 
 
@@ -59,7 +73,9 @@ def _http_error(request: Request, exc: Exception) -> Response:
 
 def _request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    errors = clip_errors(
+        [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    )
     code = status.HTTP_422_UNPROCESSABLE_CONTENT
     return _respond(request, describe_errors(errors), errors, code)
 

@@ -81,7 +81,7 @@ def _forces_huge(atoms: Atoms) -> None:
     [
         (_nan_force, "REF_forces", "atom 4 is not finite"),
         (_no_energy, "REF_energy", "missing"),
-        (_two_columns, "REF_forces", "shape"),
+        (_two_columns, "REF_forces", "must be R:3"),
         (_other_level, "REF_level_sha256", "declares"),
         (_stress_in_gpa, "REF_stress", "not in eV/Å³"),
         (_overlap, "positions", "overlapping"),

@@ -58,8 +58,23 @@ def test_a_bad_variant_is_named_with_its_field() -> None:
 
 
 def test_variants_share_the_test_set_and_the_validation_protocol() -> None:
-    for path in ("model.training.external_test_set", "validation.steps", "validation"):
-        with pytest.raises(ValueError, match="shares the base's external test set"):
-            study({"x": {"set": {path: 1}}})
+    """Checked after merging: replacing a whole section that holds them counts too."""
+    model = example_spec()["model"]
+    training = {**model["training"], "external_test_set": "data/other-test.extxyz"}
+    validation = {**example_spec()["validation"], "steps": 1234}
+    changes = [
+        {"model.training.external_test_set": "data/other-test.extxyz"},
+        {"model.training": training},
+        {"model": {**model, "training": training}},
+        {"validation.steps": 1234},
+        {"validation": validation},
+    ]
+    for change in changes:
+        with pytest.raises(SpecError, match=r"variants.x: set changes (model.training|validat)"):
+            expand_study(study({"x": {"set": change}}))
+    # whole sections that leave them as they were are fine
+    same = {"model": {**model, "committee_size": 3}, "validation": example_spec()["validation"]}
+    spec = expand_study(study({"x": {"set": same}}))[("x", 0)]
+    assert spec.model.committee_size == 3 and spec.validation.steps == 1000
     with pytest.raises(ValueError, match="at least 1"):
         study({})

@@ -95,7 +95,7 @@ def _confirm(path: Path, labelling: LabellingSpec | None, count: int, quiet: boo
     with Progress(*columns, TimeElapsedColumn(), console=console, disable=quiet) as bar:
         task = bar.add_task("re-labelling with CP2K", total=min(count, len(frames)))
         confirmation = confirm_level(frames, relabel, count, on_frame=lambda _: bar.advance(task))
-    return {**confirmation.as_dict(), "checked_by": "wise-al dataset upload --confirm"}
+    return confirmation.model_dump()
 
 
 def _table(summary: DatasetSummary, level: dict[str, Any] | None) -> Table:

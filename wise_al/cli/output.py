@@ -7,8 +7,10 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from wise_al.errors import clip
 from wise_al.systems.species import SALTS
 
 console = Console(soft_wrap=True)  # never break lines mid-sentence when piped
@@ -22,7 +24,8 @@ def print_json(data: Any) -> None:
 
 def print_error(message: str) -> None:
     """One readable line on stderr (newlines folded so scripts can grep it)."""
-    err_console.print(f"[bold red]error:[/] {' '.join(message.split())}", markup=True)
+    line = escape(clip(" ".join(message.split())))
+    err_console.print(f"[bold red]error:[/] {line}", markup=True)
 
 
 def composition_text(composition: dict[str, Any]) -> str:

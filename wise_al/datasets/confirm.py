@@ -8,12 +8,12 @@ declared level show it before any model trains on it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 
 import numpy as np
 from ase import Atoms
 
-from wise_al.datasets.check import DatasetRejected
+from wise_al.datasets.rejected import DatasetRejected
+from wise_al.spec.dataset import ConfirmationRecord
 
 #: Per-atom energy and per-component force agreement asked of a confirmed frame. Same code,
 #: same settings: the numbers agree to the SCF tolerance, far inside these.
@@ -22,20 +22,6 @@ FORCE_TOLERANCE_EV_PER_A = 0.05
 
 #: (energy_eV, forces_eV_per_A) of one frame at the declared level, or a reason it failed.
 Relabel = Callable[[Atoms], tuple[float, np.ndarray] | str]
-
-
-@dataclass(frozen=True)
-class Confirmation:
-    """How closely re-labelled frames matched their uploaded labels."""
-
-    frames: list[int]
-    energy_diff_meV_per_atom: list[float]
-    force_max_diff_eV_per_A: list[float]
-    energy_tolerance_meV_per_atom: float
-    force_tolerance_eV_per_A: float
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def spread(n_frames: int, count: int) -> list[int]:
@@ -54,7 +40,7 @@ def confirm_level(
     energy_tolerance_meV_per_atom: float = ENERGY_TOLERANCE_MEV_PER_ATOM,
     force_tolerance_eV_per_A: float = FORCE_TOLERANCE_EV_PER_A,
     on_frame: Callable[[int], None] | None = None,
-) -> Confirmation:
+) -> ConfirmationRecord:
     """Re-label ``count`` frames and compare them with their uploaded labels.
 
     Raises
@@ -91,6 +77,10 @@ def confirm_level(
         force_diffs.append(d_force)
         if on_frame is not None:
             on_frame(k)
-    return Confirmation(
-        picked, energy_diffs, force_diffs, energy_tolerance_meV_per_atom, force_tolerance_eV_per_A
+    return ConfirmationRecord(
+        frames=picked,
+        energy_diff_meV_per_atom=energy_diffs,
+        force_max_diff_eV_per_A=force_diffs,
+        energy_tolerance_meV_per_atom=energy_tolerance_meV_per_atom,
+        force_tolerance_eV_per_A=force_tolerance_eV_per_A,
     )

@@ -1,7 +1,9 @@
 """Store an upload: check every frame, keep the file under its hash, record the dataset.
 
 A refused upload leaves nothing behind: the file is checked in a temporary file of the
-artifact store and only a checked file is renamed into place and recorded.
+artifact store (in a child process with a deadline and a memory limit), its row is
+recorded, and only then is the checked file renamed into place: a name taken by other
+content is refused before any file is placed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from wise_al.datasets.check import DatasetRejected, check_dataset
+from wise_al.datasets.bounded import check_bounded
+from wise_al.datasets.rejected import DatasetRejected
 from wise_al.db.models import Dataset
 from wise_al.db.repositories import DatasetRepository
 from wise_al.jobs.artifacts import dataset_file, datasets_dir
@@ -70,14 +73,16 @@ def store_dataset(
                 digest.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
-        summary = check_dataset(Path(temporary), spec.kind, level_sha256)
+        summary = check_bounded(
+            Path(temporary),
+            spec.kind,
+            level_sha256,
+            settings.dataset_check_deadline_s,
+            settings.dataset_check_memory_bytes,
+        )
         sha256 = digest.hexdigest()
         target = dataset_file(settings, sha256)
-        if target.exists():
-            os.unlink(temporary)  # the same bytes are stored already: never overwritten
-        else:
-            os.replace(temporary, target)
-        return DatasetRepository(session).add(
+        row, new = DatasetRepository(session).add(
             name=spec.name,
             kind=spec.kind,
             sha256=sha256,
@@ -87,10 +92,13 @@ def store_dataset(
             level_of_theory=spec.level_of_theory,
             level_sha256=level_sha256,
             labelling=spec.labelling.model_dump() if spec.labelling is not None else None,
-            confirmation=spec.confirmation,
+            confirmation=spec.confirmation.model_dump() if spec.confirmation else None,
             description=spec.description,
             created_by=created_by,
         )
+        if not target.exists():  # the same bytes stored already are never overwritten
+            os.replace(temporary, target)
+        return row, new
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -13,6 +13,29 @@ from wise_al.spec.model import DatasetName
 
 #: Largest level-of-theory record accepted, as JSON (records are a few hundred bytes).
 MAX_LEVEL_RECORD_BYTES = 65_536
+#: Most frames a confirmation may report (the CLI re-labels a handful).
+MAX_CONFIRMED_FRAMES = 1000
+
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class ConfirmationRecord(StrictModel):
+    """Frames of an upload re-labelled with CP2K at the declared level, and how closely
+    they matched (``wise-al dataset upload --confirm``); kept as provenance."""
+
+    frames: list[Annotated[int, Field(ge=0)]] = Field(max_length=MAX_CONFIRMED_FRAMES)
+    energy_diff_meV_per_atom: list[NonNegative] = Field(max_length=MAX_CONFIRMED_FRAMES)
+    force_max_diff_eV_per_A: list[NonNegative] = Field(max_length=MAX_CONFIRMED_FRAMES)
+    energy_tolerance_meV_per_atom: NonNegative
+    force_tolerance_eV_per_A: NonNegative
+    checked_by: Annotated[str, Field(max_length=200)] = "wise-al dataset upload --confirm"
+
+    @model_validator(mode="after")
+    def _one_number_per_frame(self) -> ConfirmationRecord:
+        lengths = {len(self.energy_diff_meV_per_atom), len(self.force_max_diff_eV_per_A)}
+        if lengths != {len(self.frames)}:
+            raise ValueError("one energy and one force difference per confirmed frame")
+        return self
 
 
 class DatasetSpec(StrictModel):
@@ -38,7 +61,7 @@ class DatasetSpec(StrictModel):
     labelling: LabellingSpec | None = Field(
         default=None, description="the CP2K labelling section the labels were computed with"
     )
-    confirmation: dict[str, Any] | None = Field(
+    confirmation: ConfirmationRecord | None = Field(
         default=None,
         description="frames re-labelled with CP2K by the uploading client (`--confirm`), "
         "kept as provenance",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import stat
 from collections.abc import Mapping, Sequence
@@ -12,7 +13,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from wise_al.errors import SpecError
+from wise_al.errors import MAX_LISTED_ERRORS, MAX_QUOTED_CHARS, SpecError, clip
 from wise_al.spec.campaign import CampaignSpec
 from wise_al.spec.study import StudySpec
 
@@ -23,10 +24,10 @@ MAX_SPEC_BYTES = 1_048_576
 #: Most YAML nodes (scalars, lists, mappings) a spec may hold: the example has ~150, a study
 #: of eight variants ~2000. Checked while composing, so 50 000 unknown keys cost milliseconds.
 MAX_SPEC_NODES = 20_000
+#: Deepest nesting of a spec or metadata (a spec with CP2K overrides nests about 10 deep).
+MAX_SPEC_DEPTH = 64
 #: Problems named in one error message; the rest are counted ("and 12 more").
 MAX_REPORTED_ERRORS = 5
-#: Problems listed in an error's structured detail.
-MAX_LISTED_ERRORS = 50
 
 
 def field_path(loc: Sequence[object]) -> str:
@@ -118,7 +119,10 @@ class _SpecLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=True)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice", key_node.start_mark
+                    None,
+                    None,
+                    f"key {clip(key, MAX_QUOTED_CHARS)!r} appears twice",
+                    key_node.start_mark,
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
@@ -138,14 +142,54 @@ _SpecLoader.add_implicit_resolver(
 )
 
 
+def _plain_tree(data: object, source: str) -> object:
+    """``data`` after checking it nests at most :data:`MAX_SPEC_DEPTH` deep and holds only
+    text UTF-8 can encode (JSON's ``"\\ud800"`` decodes to a lone surrogate, which no
+    database or response can store)."""
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_SPEC_DEPTH:
+            raise SpecError(f"{source}: nested deeper than {MAX_SPEC_DEPTH} levels")
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SpecError(f"{source}: text with a lone surrogate (not UTF-8)") from None
+        elif isinstance(item, dict):
+            stack.extend((part, depth + 1) for pair in item.items() for part in pair)
+        elif isinstance(item, list):
+            stack.extend((part, depth + 1) for part in item)
+    return data
+
+
+def _no_constant(name: str) -> object:
+    raise _DecidedJson(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _DecidedJson(f"{text[:40]} is beyond the range of a number")
+    return value
+
+
 def decode_json_text(text: str | bytes, source: str = "spec") -> object:
-    """Decode JSON, refusing duplicate keys (the last one silently winning hides mistakes)."""
+    """Decode JSON, refusing duplicate keys (the last one silently winning hides mistakes),
+    ``NaN``, ``Infinity`` and numbers that overflow to them, deep nesting and lone
+    surrogates."""
     try:
-        return json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+        data = json.loads(
+            text,
+            object_pairs_hook=_refuse_duplicate_keys,
+            parse_constant=_no_constant,
+            parse_float=_finite_float,
+        )
     except _DecidedJson as exc:  # valid JSON syntax, refused: YAML must not read it again
         raise SpecError(f"{source}: {exc.args[0]}") from None
     except (ValueError, RecursionError) as exc:
         raise SpecError(f"{source}: not valid JSON ({str(exc)[:120]})") from None
+    return _plain_tree(data, source)
 
 
 def decode_spec_text(text: str | bytes, source: str = "spec") -> object:
@@ -156,7 +200,7 @@ def decode_spec_text(text: str | bytes, source: str = "spec") -> object:
         if isinstance(exc.__context__, _DecidedJson):
             raise
     try:
-        return yaml.load(text, Loader=_SpecLoader)
+        return _plain_tree(yaml.load(text, Loader=_SpecLoader), source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -177,7 +221,7 @@ def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _DecidedJson(f"key {key!r} appears twice")
+            raise _DecidedJson(f"key {clip(key, MAX_QUOTED_CHARS)!r} appears twice")
         result[key] = value
     return result
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 
 from wise_al.errors import SpecError
 from wise_al.spec.base import Description, StrictModel
@@ -56,17 +56,6 @@ class VariantSpec(StrictModel):
         "{'selection.budget_per_iteration': 8}",
     )
 
-    @field_validator("set")
-    @classmethod
-    def _not_shared(cls, values: dict[str, Any]) -> dict[str, Any]:
-        for path in values:
-            if any(path == s or path.startswith(s + ".") for s in SHARED):
-                raise ValueError(
-                    f"{path}: every variant shares the base's external test set and "
-                    "validation protocol (only `dispersion` may differ)"
-                )
-        return values
-
 
 class StudySpec(StrictModel):
     """A study as a user writes it (YAML or JSON)."""
@@ -84,6 +73,24 @@ class StudySpec(StrictModel):
         default_factory=lambda: [0],
         description="each variant runs once per seed (training and selection seeds)",
     )
+
+
+def _shared(spec: CampaignSpec) -> dict[str, Any]:
+    """The values of :data:`SHARED` in a validated spec, by dotted path."""
+    found = {}
+    for path in SHARED:
+        value: Any = spec.model_dump()
+        for part in path.split("."):
+            value = value[part]
+        found[path] = value
+    return found
+
+
+def _variant_spec(tree: dict[str, Any], changes: dict[str, Any]) -> CampaignSpec:
+    tree = copy.deepcopy(tree)
+    for path, value in changes.items():
+        set_path(tree, path, value)
+    return CampaignSpec.model_validate(tree)
 
 
 def campaign_name(study: StudySpec, variant: str, seed: int) -> str:
@@ -115,11 +122,17 @@ def expand_study(study: StudySpec) -> dict[tuple[str, int], CampaignSpec]:
             if variant.dispersion is not None:  # the potential's, in every MD it runs
                 changes["validation.dispersion"] = variant.dispersion
                 changes["exploration.dispersion"] = variant.dispersion
-            changes |= variant.set
             try:
-                for path, value in changes.items():
-                    set_path(tree, path, value)
-                specs[(name, seed)] = CampaignSpec.model_validate(tree)
+                spec = _variant_spec(tree, changes | variant.set)
+                # checked after merging: `set` may replace a whole section holding them
+                shared = _shared(_variant_spec(tree, changes)) if variant.set else {}
+                for path, value in shared.items():
+                    if _shared(spec)[path] != value:
+                        raise ValueError(
+                            f"set changes {path}: every variant shares the base's external "
+                            "test set and validation protocol (only `dispersion` may differ)"
+                        )
+                specs[(name, seed)] = spec
             except (ValidationError, ValueError) as exc:
                 errors = (
                     exc.errors(include_url=False, include_input=False)

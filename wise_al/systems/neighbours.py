@@ -8,6 +8,16 @@ import numpy as np
 from ase import Atoms
 from matscipy.neighbours import neighbour_list
 
+#: matscipy bins space into cubes of the cutoff: a few atoms in a vast box would allocate
+#: (L/cutoff)³ bins (two atoms 1000 Å apart at 0.5 Å: 13 s and 4 GB). Bins are bounded by
+#: searching a larger radius where a frame is that sparse, and keeping pairs under the cutoff.
+BINS_PER_ATOM = 8
+MIN_BINS = 4096
+
+
+def _search_radius_A(volume_A3: float, atoms: int, cutoff_A: float) -> float:
+    return max(cutoff_A, (volume_A3 / max(BINS_PER_ATOM * atoms, MIN_BINS)) ** (1 / 3))
+
 
 @dataclass(frozen=True)
 class Pairs:
@@ -24,7 +34,8 @@ class Pairs:
 def pairs_within(atoms: Atoms, cutoff_A: float) -> Pairs:
     """Every pair closer than ``cutoff_A`` under the minimum image, each once.
 
-    Cost is linear in the number of atoms (cell lists); works for periodic and open cells.
+    Cost is linear in the number of atoms (cell lists), memory bounded however sparse the
+    frame; works for periodic and open cells.
     """
     if not np.isfinite(atoms.positions).all():
         raise ValueError("positions contain NaN or infinity")
@@ -33,16 +44,18 @@ def pairs_within(atoms: Atoms, cutoff_A: float) -> Pairs:
     if not atoms.pbc.any():
         # matscipy needs a cell even for open systems: a box that encloses everything
         span = np.ptp(atoms.positions, axis=0) + 2 * cutoff_A + 1.0
-        shifted = atoms.positions - atoms.positions.min(axis=0) + cutoff_A
+        radius = _search_radius_A(float(np.prod(span)), len(atoms), cutoff_A)
+        shifted = atoms.positions - atoms.positions.min(axis=0) + radius
         i, j, d = neighbour_list(
             "ijd",
             positions=shifted,
-            cell=np.diag(span),
+            cell=np.diag(span + 2 * (radius - cutoff_A)),
             pbc=[False] * 3,
             numbers=atoms.numbers.astype(np.int32),
-            cutoff=cutoff_A,
+            cutoff=radius,
         )
     else:
-        i, j, d = neighbour_list("ijd", atoms, cutoff_A)
-    keep = i < j
+        radius = _search_radius_A(abs(atoms.cell.volume), len(atoms), cutoff_A)
+        i, j, d = neighbour_list("ijd", atoms, radius)
+    keep = (i < j) & (d < cutoff_A)
     return Pairs(i[keep], j[keep], d[keep])

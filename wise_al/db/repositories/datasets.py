@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from wise_al.db.models import Dataset
 from wise_al.db.repositories.base import Page, Repository
@@ -30,20 +31,25 @@ class DatasetRepository(Repository[Dataset]):
         """Store a checked upload; returns the row and whether it is new.
 
         The same name with the same content and level is the same upload (a retried
-        request): the stored row is returned. The same name with other content is refused.
+        request): the stored row is returned. The same name with other content is refused,
+        also when a concurrent upload takes the name first (its insert runs in a savepoint).
         """
         found = self.find(fields["name"])
-        if found is not None:
-            if (found.sha256, found.level_sha256) == (fields["sha256"], fields["level_sha256"]):
-                return found, False
-            raise ConflictError(
-                f"name: a dataset named {fields['name']!r} exists with other content or level "
-                f"(sha256 {found.sha256[:12]}); upload under another name"
-            )
-        row = Dataset(**fields)
-        self.session.add(row)
-        self.session.flush()
-        return row, True
+        if found is None:
+            row = Dataset(**fields)
+            try:
+                with self.session.begin_nested():
+                    self.session.add(row)
+                return row, True
+            except IntegrityError:
+                found = self.find(fields["name"])
+                assert found is not None, "the dataset row that won the race is visible"
+        if (found.sha256, found.level_sha256) == (fields["sha256"], fields["level_sha256"]):
+            return found, False
+        raise ConflictError(
+            f"name: a dataset named {fields['name']!r} exists with other content or level "
+            f"(sha256 {found.sha256[:12]}); upload under another name"
+        )
 
     def page(self, limit: int, offset: int) -> Page[Dataset]:
         return self.paginate(select(Dataset).order_by(Dataset.id.desc()), limit, offset)
