@@ -6,7 +6,6 @@ it was (a digest of the whole database is compared before and after).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -17,9 +16,9 @@ from sqlalchemy import func, select
 
 from services.api.dashboard.auth import CSRF_COOKIE, SESSION_COOKIE
 from services.api.hygiene import CONTENT_SECURITY_POLICY
-from tests.support.api_fixtures import CAMPAIGNS, Api, explored_campaign
+from tests.support.api_fixtures import CAMPAIGNS, Api, explored_campaign, table_digest
 from tests.support.factories import example_spec, with_value
-from wise_al.db.base import Base, utcnow
+from wise_al.db.base import utcnow
 from wise_al.db.engine import transaction
 from wise_al.db.models import ApiToken, Review
 from wise_al.db.repositories import TokenRepository
@@ -29,14 +28,7 @@ SCF = ("force_eval", "dft", "scf")
 
 
 def _digest(api: Api) -> str:
-    """Every row of every table but the tokens' last-use time, hashed."""
-    digest = hashlib.sha256()
-    with api.sessions() as session:
-        for table in Base.metadata.sorted_tables:
-            columns = [c for c in table.columns if c.name != "last_used_at"]
-            for row in session.execute(select(*columns).order_by(*table.primary_key)).all():
-                digest.update(repr(tuple(row)).encode())
-    return digest.hexdigest()
+    return table_digest(api.sessions)
 
 
 def _tree(path: tuple[str, ...], value: Any) -> dict[str, Any]:

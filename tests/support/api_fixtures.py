@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.app import create_app
 from tests.support.factories import example_spec, with_value
+from wise_al.db.base import Base
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Campaign,
@@ -56,6 +57,17 @@ class Api:
         assert response.status_code == 201, response.text
         body: dict[str, Any] = response.json()
         return body
+
+
+def table_digest(sessions: sessionmaker[Session]) -> str:
+    """Every row of every table but the tokens' last-use time, hashed."""
+    digest = hashlib.sha256()
+    with sessions() as session:
+        for table in Base.metadata.sorted_tables:
+            columns = [c for c in table.columns if c.name != "last_used_at"]
+            for row in session.execute(select(*columns).order_by(*table.primary_key)).all():
+                digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
 
 
 @pytest.fixture

@@ -72,11 +72,14 @@ def wait_until_up(url: str, server: subprocess.Popen[Any]) -> None:
 
 
 @contextmanager
-def api_process(database_url: str, work: Path) -> Iterator[str]:
-    """The real API (uvicorn, its own process) on ``database_url``; yields its base URL."""
+def api_process(database_url: str, work: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The real API (uvicorn, its own process) on ``database_url``; yields its base URL.
+
+    ``env`` adds to its environment."""
     port = free_port()
     env = {
         **os.environ,
+        **(env or {}),
         "WISE_AL_HOME": str(work),
         "WISE_AL_DATABASE_URL": database_url,
         "WISE_AL_ARTIFACT_DIR": str(work / "artifacts"),

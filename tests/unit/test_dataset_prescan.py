@@ -14,6 +14,7 @@ import pytest
 from ase import Atoms
 from ase.cell import Cell
 
+from wise_al.datasets.bounded import check_bounded
 from wise_al.datasets.check import DatasetRejected, check_dataset
 from wise_al.datasets.prescan import MAX_FRAMES, cell_problem
 from wise_al.systems.neighbours import pairs_within
@@ -162,3 +163,24 @@ def test_sparse_frames_get_every_pair_with_bounded_memory() -> None:
         assert sorted(zip(pairs.i, pairs.j, strict=True)) == sorted(zip(i, j, strict=True))
         assert np.allclose(sorted(pairs.distance_A), sorted(distances[i, j]))
         assert len(pairs) > 5
+
+
+def test_the_bounded_check_answers_as_the_check_does_within_its_limits(tmp_path: Path) -> None:
+    good = Path(__file__).parents[1] / "data" / "li_water_xtb.extxyz"
+    assert check_bounded(good, "labelled", LEVEL, 60, 1 << 30) == check_dataset(
+        good, "labelled", LEVEL
+    )
+    thin = tmp_path / "thin.extxyz"
+    thin.write_text(HOSTILE["thin"][0])
+    with pytest.raises(DatasetRejected) as refused:
+        check_bounded(thin, "labelled", LEVEL, 60, 1 << 30)
+    assert (refused.value.frame, refused.value.field) == (0, "Lattice")
+    # past either limit the child is stopped, and the refusal names the limit
+    with pytest.raises(DatasetRejected, match=r"check: took longer than 0.001 s \(the limit\)"):
+        check_bounded(good, "labelled", LEVEL, 0.001, 1 << 30)
+    grid = tmp_path / "grid.extxyz"  # 64 000 atoms 1 Å apart: megabytes of arrays
+    points = np.indices((40, 40, 40)).reshape(3, -1).T
+    grid.write_text(_frame("", *(f"H {x} {y} {z}" for x, y, z in points)))
+    assert check_bounded(grid, "structures", None, 60, 1 << 30).atoms_max == 64_000
+    with pytest.raises(DatasetRejected, match=r"check: needed more than 8 MiB \(the limit\)"):
+        check_bounded(grid, "structures", None, 60, 8 << 20)
