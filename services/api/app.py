@@ -27,6 +27,7 @@ from services.worker.dispatch import create_celery
 from wise_al.db.engine import create_db_engine, create_session_factory
 from wise_al.db.migrate import head_revision, require_current
 from wise_al.settings import ApiSettings
+from wise_al.spec.study import StudySpec
 
 API_PREFIX = "/api/v1"
 
@@ -74,6 +75,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(datasets.router, prefix=API_PREFIX)
     app.include_router(studies.router, prefix=API_PREFIX)
     app.include_router(docs.router)
+    docs.document_models(app, StudySpec)
 
     install_dashboard(app, settings)  # "/" and the pages; the REST API stays under /api/v1
     return app

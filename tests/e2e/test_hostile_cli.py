@@ -11,6 +11,7 @@ import pytest
 from tests.e2e.test_cli import cli  # noqa: F401  (the server fixture, reused)
 from tests.support.cli import Cli
 from tests.support.factories import example_spec
+from tests.support.hostile_uploads import CASES
 
 
 @pytest.fixture
@@ -84,3 +85,21 @@ def test_an_unwritable_output_path_is_one_line_and_the_study_is_kept(
         line = run.fails("study", "csv", study_id, "-o", str(target))
         assert str(target) in line and reason in line
     assert "variant" in run.run("study", "csv", study_id).stdout  # the study is still there
+
+
+@pytest.mark.parametrize(
+    "name", ["thin-cell", "1e12-atoms", "24-digit-int", "z-5000", "2MB-symbol"]
+)
+def test_dataset_check_refuses_a_hostile_file_in_one_short_line(
+    offline: Cli, tmp_path: Path, name: str
+) -> None:
+    path = _write(tmp_path / "hostile.extxyz", CASES[name].file())
+    line = offline.fails("dataset", "check", str(path), "--kind", "structures")
+    assert line.startswith("error: frame 0, ") and len(line) < 1100, line
+
+
+def test_dataset_check_of_a_fifo_or_a_device_is_one_line(offline: Cli, tmp_path: Path) -> None:
+    for path in (_fifo(tmp_path), Path("/dev/zero")):  # a read would block or never end
+        assert "not a regular file" in offline.fails(
+            "dataset", "check", str(path), "--kind", "structures"
+        )

@@ -92,6 +92,12 @@ def test_a_study_becomes_one_draft_campaign_per_variant_and_compares_them(api: A
     assert all(v["status"] == "draft" and v["labels_cp2k"] == 0 for v in rows.values())
     spec = api.client.get(f"{CAMPAIGNS}/{rows['foundation']['campaign_id']}/spec").json()
     assert spec["model"]["strategy"] == "foundation" and spec["name"] == "paper-foundation"
+    # a study's draft campaign is not deleted behind its back: the variant would vanish
+    deleted = api.client.delete(
+        f"{CAMPAIGNS}/{rows['foundation']['campaign_id']}", headers=api.auth
+    )
+    assert deleted.status_code == 409 and "variant 'foundation' of study" in deleted.text
+    assert counts(api) == (1, 2)
     _record_results(api, rows["fine_tuned"]["campaign_id"])
     tuned = next(
         v for v in api.client.get(f"{STUDIES}/{study['id']}").json()["variants"]

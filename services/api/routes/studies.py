@@ -37,8 +37,23 @@ def _read(session: Session, study: Study) -> StudyRead:
     )
 
 
+_STUDY_REQUEST = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {"schema": {"$ref": "#/components/schemas/StudySpec"}}
+            for media in ("application/json", "application/yaml")
+        },
+    }
+}
+
+
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=StudyRead, responses=ERROR_RESPONSES
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StudyRead,
+    responses=ERROR_RESPONSES,
+    openapi_extra=_STUDY_REQUEST,
 )
 def submit_study(
     token: OperateToken, session: SessionDep, body: Annotated[object, Depends(spec_body)]

@@ -51,12 +51,21 @@ class CampaignRepository(Repository[Campaign]):
         )
 
     def delete_draft(self, campaign_id: int) -> None:
-        """Delete a campaign that has not started; anything else is a :class:`ConflictError`."""
+        """Delete a campaign that has not started; anything else is a :class:`ConflictError`.
+
+        A study's campaign is refused too: the study would silently lose that variant
+        (delete or cancel the study's campaigns through the study instead).
+        """
         campaign = self.get(campaign_id, for_update=True)
         if campaign.status != CampaignStatus.DRAFT:
             raise ConflictError(
                 f"campaign {campaign_id} is {campaign.status}; only drafts can be deleted "
                 "(cancel it instead)"
+            )
+        if campaign.study_id is not None:
+            raise ConflictError(
+                f"campaign {campaign_id} is variant {campaign.study_variant!r} of study "
+                f"{campaign.study_id}; deleting it would drop that variant from the study"
             )
         self.session.delete(campaign)
         self.session.flush()
