@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from services.api.dashboard.auth import CSRF_COOKIE
+from services.api.dashboard.auth import CSRF_COOKIE, SESSION_COOKIE
 from tests.support.api_fixtures import CAMPAIGNS, Api, explored_campaign
 from wise_al.db.engine import transaction
-from wise_al.db.models import Review
+from wise_al.db.models import DashboardSession, Review
 from wise_al.db.repositories import ModelVersionRepository, TokenRepository
 
 HTML = {"Accept": "text/html"}
@@ -182,11 +182,33 @@ def test_sign_in_rejects_bad_tokens_and_revocation_signs_out(api: Api) -> None:
     assert "viewing anonymously" in api.client.get("/").text
 
 
-def test_signing_out_forgets_the_session(api: Api) -> None:
+def test_signing_out_ends_the_session_on_the_server(api: Api) -> None:
     csrf = _sign_in(api)
+    copied = dict(api.client.cookies)  # what someone who copied the cookies holds
     out = api.client.post("/signout", data={"csrf_token": csrf}, follow_redirects=False)
     assert out.status_code == 303
     assert "viewing anonymously" in api.client.get("/").text
+    # the copied cookies are signed and unexpired, yet sign no one in any more
+    api.client.cookies.clear()
+    for name, value in copied.items():
+        api.client.cookies.set(name, value)
+    assert "viewing anonymously" in api.client.get("/").text
+    with api.sessions() as session:
+        rows = session.scalars(select(DashboardSession)).all()
+    assert len(rows) == 1 and rows[0].ended_at is not None
+    assert len(rows[0].key_sha256) == 64 and rows[0].key_sha256 not in str(copied)
+
+
+def test_an_anonymous_csrf_token_is_bound_to_its_own_visitor(api: Api) -> None:
+    """Login CSRF: a token taken from one anonymous visit cannot sign in another visitor."""
+    attacker = _csrf(api, "/signin")
+    attacker_session = api.client.cookies[SESSION_COOKIE]
+    api.client.cookies.clear()
+    victim = _csrf(api, "/signin")
+    assert api.client.cookies[SESSION_COOKIE] != attacker_session and victim != attacker
+    api.client.cookies.set(CSRF_COOKIE, attacker)  # planted, with its form token
+    forced = api.client.post("/signin", data={"token": api.token, "csrf_token": attacker})
+    assert forced.status_code == 403 and "viewing anonymously" in api.client.get("/").text
 
 
 @pytest.mark.parametrize("name", ["3Dmol-min.js", "plotly.min.js", "htmx.min.js"])

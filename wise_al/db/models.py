@@ -375,6 +375,22 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None]
 
 
+class DashboardSession(Base):
+    """A dashboard sign-in. The cookie holds a random key, this row its SHA-256: signing out
+    ends the row, so a copied cookie stops working at once, not when it expires."""
+
+    __tablename__ = "dashboard_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(
+        ForeignKey("api_token.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
 # SQLite reuses the largest rowid after a delete, so a deleted campaign's links would open the
 # next one: AUTOINCREMENT keeps every id unique for the life of the database.
 for _table in Base.metadata.tables.values():

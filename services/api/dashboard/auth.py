@@ -1,16 +1,21 @@
 """Who is looking at the dashboard: signed session cookies and CSRF tokens.
 
 A reviewer signs in with an API token (``wise-al token create``); the session cookie holds
-only the token's id, signed, and every request re-checks that the token is not revoked.
-Anonymous visitors can read every page and change nothing.
+a random key, signed, whose hash is a row on the server (``dashboard_session``): every
+request re-checks that the session has not ended and its token is not revoked, and signing
+out ends the row, so a copied cookie is worthless from then on. Anonymous visitors get a
+pre-session cookie (a signed random value, no row); they can read every page and change
+nothing.
 
 CSRF: every form and every ``fetch`` carries a token that repeats the ``csrf`` cookie, and
-that token is signed together with a digest of the session cookie it was issued for (an
-empty one before sign-in). A cross-site page can neither read the cookie nor forge the
-signature; a same-site page (another port of this host can set cookies for it) may plant a
-cookie of its own, but that token is bound to the planter's session, not the victim's, and
-is refused. Signing in and out issue a new token. Cookies are ``SameSite=Lax`` and
-``HttpOnly`` (the CSRF token is repeated in a ``<meta>`` tag for scripts).
+that token is signed together with a digest of the session cookie it was issued for, the
+pre-session included: no two visitors share a binding, so a token taken from one anonymous
+visit cannot sign anyone else in (login CSRF). A cross-site page can neither read the cookie
+nor forge the signature; a same-site page (another port of this host can set cookies for
+it) may plant a cookie of its own, but that token is bound to the planter's session, not
+the victim's, and is refused. Signing in and out issue a new session and token. Cookies are
+``SameSite=Lax`` and ``HttpOnly`` (the CSRF token is repeated in a ``<meta>`` tag for
+scripts).
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response, status
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
 
 from services.api.deps import SessionDep
 from wise_al.db.models import ApiToken
@@ -62,18 +69,26 @@ class Signer:
         self._csrf = URLSafeTimedSerializer(secret, salt="wise-al-csrf")
         self.max_age_s = max_age_s
 
-    def session_value(self, token_id: int) -> str:
-        return self._session.dumps({"token_id": token_id})
+    def session_value(self, key: str) -> str:
+        """The cookie of a signed-in session (its key names a server-side row)."""
+        return self._session.dumps({"key": key})
 
-    def token_id(self, value: str | None) -> int | None:
+    def anonymous_value(self) -> str:
+        """The cookie of an anonymous visitor: a pre-session that CSRF tokens bind to."""
+        return self._session.dumps({"anonymous": secrets.token_urlsafe(16)})
+
+    def session_data(self, value: str | None) -> dict[str, str] | None:
+        """What a session cookie this server signed holds, or None (absent, forged, old)."""
         if not value:
             return None
         try:
             data = self._session.loads(value, max_age=self.max_age_s)
         except BadSignature:
             return None
-        token_id = data.get("token_id") if isinstance(data, dict) else None
-        return token_id if isinstance(token_id, int) else None
+        if not isinstance(data, dict) or len(data) != 1:
+            return None
+        ((kind, text),) = data.items()
+        return data if kind in ("key", "anonymous") and isinstance(text, str) else None
 
     @staticmethod
     def _binding(session_cookie: str | None) -> str:
@@ -103,6 +118,7 @@ class Viewer:
     csrf_token: str
     new_csrf: bool  # the CSRF cookie must be (re)set on the response
     may_review: bool = False  # the signed-in token holds the review scope
+    new_session: str | None = None  # a pre-session cookie to set on the response
 
     @property
     def signed_in(self) -> bool:
@@ -115,20 +131,24 @@ def _signer(request: Request) -> Signer:
 
 
 def current_viewer(request: Request, session: SessionDep) -> Viewer:
-    """The viewer of this request; a revoked or unknown token reads as anonymous."""
+    """The viewer of this request; an ended session or a revoked token reads as anonymous."""
     signer = _signer(request)
-    reviewer, may_review = None, False
+    reviewer, may_review, new_session = None, False, None
     session_cookie = request.cookies.get(SESSION_COOKIE)
-    token_id = signer.token_id(session_cookie)
-    if token_id is not None:
-        token = TokenRepository(session).live(token_id)
+    data = signer.session_data(session_cookie)
+    if data is None:  # a first visit (or a forged or outdated cookie): a fresh pre-session
+        session_cookie = new_session = signer.anonymous_value()
+    elif "key" in data:
+        token = TokenRepository(session).signed_in(data["key"])
         if token is not None:
             reviewer, may_review = token.name, has_scope(token, "review")
     csrf = request.cookies.get(CSRF_COOKIE)
-    if signer.csrf_valid(csrf, session_cookie):
+    if new_session is None and signer.csrf_valid(csrf, session_cookie):
         assert csrf is not None
         return Viewer(reviewer, csrf, new_csrf=False, may_review=may_review)
-    return Viewer(reviewer, signer.new_csrf(session_cookie), new_csrf=True, may_review=may_review)
+    return Viewer(
+        reviewer, signer.new_csrf(session_cookie), True, may_review, new_session=new_session
+    )
 
 
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
@@ -160,35 +180,47 @@ def require_reviewer(viewer: Viewer) -> str:
     return viewer.reviewer
 
 
-def _set_csrf(response: Response, request: Request, value: str) -> None:
+def _cookie(
+    response: Response, request: Request, name: str, value: str, max_age: int | None = None
+) -> None:
     settings: ApiSettings = request.app.state.settings
     response.set_cookie(
-        CSRF_COOKIE, value, httponly=True, samesite="lax", secure=settings.secure_cookies
-    )
-
-
-def set_cookies(response: Response, request: Request, viewer: Viewer) -> None:
-    """Give a new visitor (or one whose session changed) their CSRF cookie."""
-    if viewer.new_csrf:
-        _set_csrf(response, request, viewer.csrf_token)
-
-
-def sign_in(response: Response, request: Request, token: ApiToken) -> None:
-    """Set the session cookie of ``token``'s owner, and a CSRF token bound to it."""
-    settings: ApiSettings = request.app.state.settings
-    session_value = _signer(request).session_value(token.id)
-    response.set_cookie(
-        SESSION_COOKIE,
-        session_value,
-        max_age=settings.session_max_age_s,
+        name,
+        value,
+        max_age=max_age,
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
     )
-    _set_csrf(response, request, _signer(request).new_csrf(session_value))
 
 
-def sign_out(response: Response, request: Request) -> None:
-    """Forget the session cookie; the next CSRF token is an anonymous one."""
-    response.delete_cookie(SESSION_COOKIE)
-    _set_csrf(response, request, _signer(request).new_csrf(None))
+def _new_session(response: Response, request: Request, value: str, max_age: int | None) -> None:
+    """Set a session cookie and a CSRF token bound to it."""
+    _cookie(response, request, SESSION_COOKIE, value, max_age)
+    _cookie(response, request, CSRF_COOKIE, _signer(request).new_csrf(value))
+
+
+def set_cookies(response: Response, request: Request, viewer: Viewer) -> None:
+    """Give a new visitor their pre-session, and anyone without a valid one a CSRF cookie."""
+    if viewer.new_session is not None:
+        _cookie(response, request, SESSION_COOKIE, viewer.new_session)
+    if viewer.new_csrf:
+        _cookie(response, request, CSRF_COOKIE, viewer.csrf_token)
+
+
+def sign_in(response: Response, request: Request, session: Session, token: ApiToken) -> None:
+    """Open a server-side session for ``token``'s owner; set its cookie and a CSRF token."""
+    settings: ApiSettings = request.app.state.settings
+    key = TokenRepository(session).open_session(
+        token, timedelta(seconds=settings.session_max_age_s)
+    )
+    value = _signer(request).session_value(key)
+    _new_session(response, request, value, settings.session_max_age_s)
+
+
+def sign_out(response: Response, request: Request, session: Session) -> None:
+    """End the session on the server; the visitor continues on a fresh pre-session."""
+    data = _signer(request).session_data(request.cookies.get(SESSION_COOKIE))
+    if data is not None and "key" in data:
+        TokenRepository(session).end_session(data["key"])
+    _new_session(response, request, _signer(request).anonymous_value(), None)

@@ -336,20 +336,21 @@ def signin(
             error="token: unknown, revoked or expired (mint one with `wise-al token create`)",
         )
     response = RedirectResponse(_local(next), status_code=303)
-    sign_in(response, request, found)
+    sign_in(response, request, session, found)
     return response
 
 
 @router.post("/signout")
 def signout(
     request: Request,
+    session: SessionDep,
     viewer: ViewerDep,
     csrf_token: Annotated[str | None, Form(max_length=400)] = None,
 ) -> Response:
-    """Forget the session."""
+    """End the session, on the server too: its cookie signs no one in again."""
     check_csrf(request, viewer, csrf_token)
     response = RedirectResponse("/", status_code=303)
-    sign_out(response, request)
+    sign_out(response, request, session)
     return response
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from wise_al.db.base import utcnow
-from wise_al.db.models import ApiToken
+from wise_al.db.models import ApiToken, DashboardSession
 from wise_al.db.repositories.base import Repository
 from wise_al.errors import WiseAlError
 
@@ -123,3 +123,31 @@ class TokenRepository(Repository[ApiToken]):
         token = self.get(token_id)
         token.revoked_at = token.revoked_at or utcnow()
         return token
+
+    def open_session(self, token: ApiToken, lifetime: timedelta) -> str:
+        """A dashboard sign-in of ``token``; returns its random key (only its hash is kept)."""
+        key = secrets.token_urlsafe(32)
+        row = DashboardSession(
+            key_sha256=hash_token(key), token_id=token.id, expires_at=utcnow() + lifetime
+        )
+        self.session.add(row)
+        self.session.flush()
+        return key
+
+    def _session_row(self, key: str) -> DashboardSession | None:
+        return self.session.scalars(
+            select(DashboardSession).where(DashboardSession.key_sha256 == hash_token(key))
+        ).one_or_none()
+
+    def signed_in(self, key: str) -> ApiToken | None:
+        """The live token of a dashboard session, unless the session ended or expired."""
+        row = self._session_row(key)
+        if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+            return None
+        return self.live(row.token_id)
+
+    def end_session(self, key: str) -> None:
+        """End a dashboard session (sign-out): its cookie no longer signs anyone in."""
+        row = self._session_row(key)
+        if row is not None and row.ended_at is None:
+            row.ended_at = utcnow()
