@@ -161,30 +161,36 @@ def send(base: str, token: str, name: str) -> Answer:
 
 
 def main() -> None:  # pragma: no cover - prints the closing note's numbers
+    """Every case against a fresh API on each database URL given (``sqlite`` by default)."""
     import tempfile
     from pathlib import Path
 
+    from tests.support.api_fixtures import table_digest
     from tests.support.cli import api_process
     from wise_al.db.engine import create_db_engine, create_session_factory, transaction
     from wise_al.db.migrate import upgrade
     from wise_al.db.repositories import TokenRepository
 
-    urls = sys.argv[1:] or ["sqlite"]
-    for which in urls:
+    for which in sys.argv[1:] or ["sqlite"]:
         with tempfile.TemporaryDirectory() as folder:
             work = Path(folder)
             url = f"sqlite:///{work / 'wise_al.db'}" if which == "sqlite" else which
+            backend = url.split(":")[0]
             upgrade(url)
             engine = create_db_engine(url)
-            with transaction(create_session_factory(engine)) as session:
+            sessions = create_session_factory(engine)
+            with transaction(sessions) as session:
                 _, token = TokenRepository(session).create("hostile")
-            engine.dispose()
+            before = table_digest(sessions)
             with api_process(url, work) as base:
                 for name in CASES:
-                    answer = send(base, token, name)
-                    print(json.dumps({"backend": url.split(":")[0], **asdict(answer)}))
-                files = sorted(str(p.relative_to(work)) for p in (work / "artifacts").rglob("*"))
-                print(json.dumps({"backend": url.split(":")[0], "artifact_files": files}))
+                    print(json.dumps({"backend": backend, **asdict(send(base, token, name))}))
+            files = [
+                str(p.relative_to(work)) for p in (work / "artifacts").rglob("*") if p.is_file()
+            ]
+            same = table_digest(sessions) == before
+            print(json.dumps({"backend": backend, "files_left": files, "digest_unchanged": same}))
+            engine.dispose()
 
 
 if __name__ == "__main__":
