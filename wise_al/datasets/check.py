@@ -26,7 +26,6 @@ from ase.io import iread
 
 from wise_al.datasets.prescan import (
     MAX_ATOMS_PER_FRAME,
-    MAX_FRAMES,
     MAX_LENGTH_A,
     MIN_DISTANCE_A,
     cell_problem,
@@ -35,7 +34,7 @@ from wise_al.datasets.prescan import (
 from wise_al.datasets.rejected import DatasetRejected
 from wise_al.systems.neighbours import pairs_within
 
-__all__ = ["MAX_ATOMS_PER_FRAME", "MAX_FRAMES", "DatasetRejected", "check_dataset"]
+__all__ = ["DatasetRejected", "DatasetSummary", "check_dataset"]  # DatasetRejected re-exported
 
 Kind = Literal["labelled", "structures"]
 
