@@ -16,7 +16,7 @@ from ase.io import read, write
 
 from tests.support.cli import Cli
 from wise_al.observables.density import densities_g_per_cm3
-from wise_al.observables.scores import THRESHOLDS
+from wise_al.observables.scores import EXPERIMENTAL_FIRST_PEAK_PER_A, THRESHOLDS
 from wise_al.systems.cells import pack_cell
 
 pytestmark = pytest.mark.slow
@@ -79,7 +79,13 @@ def test_validate_scores_a_model_and_resumes(
     assert scores["cn_li_o_water_error"]["value"] == pytest.approx(
         abs(report["cn_li_o_water"] - 2.4)
     )
+    # S(q) is graded only when the cell samples 3 wave vectors below the experimental peak
+    sampled = 3 * report["sq_min_q_per_A"] <= EXPERIMENTAL_FIRST_PEAK_PER_A
+    assert (scores["sq_r_factor"]["value"] is not None) == sampled
     for s in scores.values():
+        if s["value"] is None:
+            assert s["grade"] == "not measurable" and "not measurable" in s["reason"]
+            continue
         expected = (
             "good" if s["value"] <= s["good"] else "bad" if s["value"] >= s["bad"] else "fair"
         )

@@ -7,6 +7,7 @@ import random
 from dataclasses import replace
 
 import pytest
+from pydantic import ValidationError
 
 from wise_al.loop import CampaignStatus, Command, Phase, Snapshot, Unit, advance, first_phase
 from wise_al.loop.advance import walker_count
@@ -160,8 +161,11 @@ def test_validation_runs_after_evaluation_when_enabled_and_its_failure_is_a_find
 
 
 def test_observable_targets_stop_the_campaign_only_when_every_one_holds() -> None:
+    npt = {"validation": {**VALIDATING["validation"], "ensemble": "NPT"}}
+    with pytest.raises(ValidationError, match=r"density_error_percent needs validation\.ensemble"):
+        spec(**VALIDATING, stopping={"observable_targets": {"density_error_percent": 2}})
     targets = spec(
-        **VALIDATING,
+        **npt,
         stopping={
             "max_iterations": 5,
             "observable_targets": {"sq_r_factor": 0.05, "density_error_percent": 2},

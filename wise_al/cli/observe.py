@@ -21,8 +21,9 @@ def observe(
     ] = None,
     every: Annotated[int, typer.Option(min=1, help="use every n-th frame")] = 1,
     sq_window: Annotated[
-        int, typer.Option(min=3, max=201, help="Savitzky–Golay window of S(q), in bins (odd)")
-    ] = 11,
+        int,
+        typer.Option(min=3, max=201, help="Savitzky–Golay window of S(q), in 0.02 Å⁻¹ bins (odd)"),
+    ] = 5,
     plot: Annotated[
         Path | None, typer.Option(help="write S(q), g(r) and density figures (HTML) here")
     ] = None,

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wise_al.errors import clip
+from wise_al.observables.scores import CN_REFERENCE
 from wise_al.systems.species import SALTS
 
 console = Console(soft_wrap=True)  # never break lines mid-sentence when piped
@@ -145,7 +146,9 @@ def validations_table(validations: list[dict[str, Any]]) -> Table:
     each metric's grade against the benchmark's thresholds."""
     table = Table(
         "iteration", "density (g/cm³)", "CN water O", "CN TFSI O", "S(q) R", "Li–Li contact frames",
-        "grades", title="Against experiment (1.7126 g/cm³; CN 1.93 / 2.28; R good < 0.02)",
+        "grades",
+        title=f"Against experiment (1.7126 g/cm³, X-ray S(q)); CN graded against the r2SCAN "
+        f"references {CN_REFERENCE['water']} water O / {CN_REFERENCE['tfsi']} TFSI O",
     )  # fmt: skip
     for v in validations:
         o = v["observables"]

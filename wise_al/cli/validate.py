@@ -17,7 +17,7 @@ from wise_al.errors import WiseAlError
 from wise_al.spec.io import describe_errors
 from wise_al.systems.cells import BENCHMARK_CELLS, build_benchmark_cell
 
-_GRADE_STYLE = {"good": "green", "fair": "yellow", "bad": "red"}
+_GRADE_STYLE = {"good": "green", "fair": "yellow", "bad": "red", "not measurable": "dim"}
 
 
 def _cell(option: str, value: str) -> Atoms:
@@ -113,14 +113,13 @@ def validate(
         scores.add_column(column)
     for s in result.scores:
         style = _GRADE_STYLE[s["grade"]]
-        scores.add_row(
-            s["metric"],
-            f"{s['value']:.3g}",
-            f"{s['good']:g}",
-            f"{s['bad']:g}",
-            f"[{style}]{s['grade']}",
-        )
+        value = "–" if s["value"] is None else f"{s['value']:.3g}"
+        grade = f"[{style}]{s['grade']}"
+        scores.add_row(s["metric"], value, f"{s['good']:g}", f"{s['bad']:g}", grade)
     console.print(scores)
+    for s in result.scores:
+        if s.get("reason"):
+            console.print(f"{s['metric']}: {s['reason']}")
     observables = Table(title=f"Observables ({result.report['density_source']} for the density)")
     for column in ("observable", "this model", "experiment"):
         observables.add_column(column)

@@ -108,7 +108,9 @@ def validate_iteration(
     frames = read(result.trajectory, ":")
     assert isinstance(frames, list)
     interval_fs = v.save_interval_steps * v.timestep_fs
-    report = observe(frames, frame_interval_fs=interval_fs, sq_window=v.sq_window)
+    report = observe(
+        frames, frame_interval_fs=interval_fs, sq_window=v.sq_window, ensemble=v.ensemble
+    )
     driven_by = json.loads((run_dir / "run.json").read_text())["driven_by"]
     with transaction(sessions) as session:
         ValidationRepository(session).record(
@@ -116,7 +118,7 @@ def validate_iteration(
             iteration_index,
             parameters={**v.model_dump(), "driven_by": driven_by},
             observables=report,
-            scores=score_report(report),
+            scores=score_report(report, v.thresholds),
             steps_done=result.steps_done,
             frames=result.frames,
             trajectory_path=str(result.trajectory),

@@ -24,7 +24,8 @@ from wise_al.md.parameters import Dispersion, ProductionParameters
 from wise_al.observables.convergence import block_average, running_average
 from wise_al.observables.density import densities_g_per_cm3
 from wise_al.observables.report import finite_or_none, observe
-from wise_al.observables.scores import score_report
+from wise_al.observables.scores import DEFAULT_THRESHOLDS, ThresholdSet, score_report
+from wise_al.observables.structure_factor import SQ_WINDOW_BINS
 from wise_al.spec.base import StrictModel
 from wise_al.systems.labelled import structure_sha256
 
@@ -51,7 +52,8 @@ class ValidationProtocol(StrictModel):
     npt_frames: Annotated[int, Field(ge=2)] = 401
     dispersion: Dispersion = "none"
     dispersion_functional: Annotated[str, Field(pattern=r"^[A-Za-z0-9_+-]{1,32}$")] = "pbe"
-    sq_window: Annotated[int, Field(ge=3, le=201)] = 11
+    sq_window: Annotated[int, Field(ge=3, le=201)] = SQ_WINDOW_BINS
+    thresholds: ThresholdSet = DEFAULT_THRESHOLDS
 
     @model_validator(mode="after")
     def _consistent(self) -> ValidationProtocol:
@@ -157,7 +159,9 @@ def run_protocol(
     frames = read(directories["nvt_production"] / "trajectory.extxyz", ":")
     assert isinstance(frames, list)
     interval_fs = protocol.run("nvt_production").save_interval_steps * protocol.timestep_fs
-    report = observe(frames, frame_interval_fs=interval_fs, sq_window=protocol.sq_window)
+    report = observe(
+        frames, frame_interval_fs=interval_fs, sq_window=protocol.sq_window, ensemble="NVT"
+    )
     report["density_source"] = "NVT cell (no NPT run)"
     if npt_cell is not None and protocol.npt_ps:
         directories["npt"] = stage("npt", minimised(npt_cell, "npt"), protocol.run("npt"))
@@ -175,6 +179,11 @@ def run_protocol(
             "density_series_g_per_cm3": series.round(5).tolist(),
             "density_running_g_per_cm3": running_average(series).round(5).tolist(),
             "density_source": f"NPT, after the first {protocol.npt_discard_ps:g} ps",
+            "density_ensemble": "NPT",
         }
     report = finite_or_none(report)
-    return ProtocolResult(report, score_report(report), {k: str(v) for k, v in directories.items()})
+    return ProtocolResult(
+        report,
+        score_report(report, protocol.thresholds),
+        {k: str(v) for k, v in directories.items()},
+    )

@@ -16,7 +16,14 @@ from wise_al.observables.density import densities_g_per_cm3
 from wise_al.observables.diffusion import diffusion, order_matches_experiment
 from wise_al.observables.rdf import DR_A, R_MAX_A, cell_heights_A, partial_rdf
 from wise_al.observables.reference import experimental_sq, references_21m
-from wise_al.observables.structure_factor import first_peak_per_A, r_factor, smooth, xray_sq
+from wise_al.observables.structure_factor import (
+    SQ_WINDOW_BINS,
+    first_peak_per_A,
+    r_factor,
+    smallest_wave_vector_per_A,
+    smooth,
+    xray_sq,
+)
 
 #: Block averages need this many frames; fewer report the plain mean without an error.
 MIN_FRAMES_FOR_BLOCKS = 10
@@ -55,10 +62,16 @@ def observe(
     frames: Sequence[Atoms],
     frame_interval_fs: float | None = None,
     sq_vectors_per_bin: int | None = None,
-    sq_window: int = 11,
+    sq_window: int = SQ_WINDOW_BINS,
     contact_distance_A: float = LI_LI_CONTACT_A,
+    ensemble: str | None = None,
 ) -> dict[str, Any]:
     """Density, Li–O coordination, X-ray S(q) and its R-factor, Li–Li contacts, diffusion.
+
+    ``ensemble`` (``NVT`` or ``NPT``) says whether the density was imposed or measured; by
+    default a run whose cell volume never changes is taken as NVT. The report records it
+    (``density_ensemble``) and the cell's smallest wave vector (``sq_min_q_per_A``), from
+    which :func:`wise_al.observables.scores.not_measurable` decides what can be graded.
 
     Diffusion needs ``frame_interval_fs`` and at least 8 frames; it is None otherwise.
     S(q) draws ``sq_vectors_per_bin`` wave vectors per bin and frame; by default enough for
@@ -70,9 +83,12 @@ def observe(
     series = densities_g_per_cm3(frames)
     density, density_err = _mean_and_error(series)
     interval_ps = None if frame_interval_fs is None else frame_interval_fs / 1000
+    volumes = np.array([atoms.get_volume() for atoms in frames])
+    constant = np.ptp(volumes) <= 1e-9 * volumes.mean()
     report: dict[str, Any] = {
         "frames": len(frames),
         "atoms": len(frames[0]),
+        "density_ensemble": ensemble or ("NVT" if constant else "NPT"),
         "density_g_per_cm3": density,
         "density_stderr_g_per_cm3": density_err,
         # the series behind the averages: is the run long enough? (convergence plots)
@@ -101,6 +117,7 @@ def observe(
         "sq": [None if not np.isfinite(v) else round(float(v), 5) for v in smoothed],
         "sq_r_factor": r_factor(sq.q_per_A, smoothed, q_exp, s_exp),
         "sq_first_peak_per_A": first_peak_per_A(sq.q_per_A, smoothed),
+        "sq_min_q_per_A": smallest_wave_vector_per_A(frames),
     }
     if "Li" in symbols:
         contacts = li_li_contacts(frames, contact_distance_A)

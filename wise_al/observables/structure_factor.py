@@ -32,6 +32,8 @@ CROMER_MANN: dict[str, tuple[Gaussians, Gaussians, float]] = {
 
 #: The benchmark's q grid and scoring range, in Å⁻¹.
 Q_MIN_PER_A, Q_MAX_PER_A, DQ_PER_A = 0.5, 13.0, 0.02
+#: The benchmark's own smoothing (ml-peg's analysis): Savitzky–Golay over 5 points, 0.10 Å⁻¹.
+SQ_WINDOW_BINS = 5
 R_FACTOR_Q_MAX_PER_A = 12.0
 
 
@@ -176,7 +178,22 @@ def sq_from_rdf(
     return np.asarray(1.0 + total / mean**2)
 
 
-def smooth(s: np.ndarray, window: int = 11, order: int = 3) -> np.ndarray:
+#: Integer combinations of the reciprocal basis searched for the shortest lattice vector.
+_COMBINATIONS = np.array([n for n in np.ndindex(5, 5, 5) if n != (2, 2, 2)]) - 2
+
+
+def smallest_wave_vector_per_A(frames: Sequence[Atoms]) -> float:
+    """The shortest non-zero reciprocal-lattice vector of the cells (2π/L for a cubic one),
+    the largest over the frames: no S(q) below it is sampled in every frame. Skewed cells
+    may have a combination of basis vectors shorter than any of them; it is found too."""
+    shortest = []
+    for atoms in frames:
+        lattice = _COMBINATIONS @ (2 * np.pi * atoms.cell.reciprocal())
+        shortest.append(float(np.linalg.norm(lattice, axis=1).min()))
+    return max(shortest)
+
+
+def smooth(s: np.ndarray, window: int = SQ_WINDOW_BINS, order: int = 3) -> np.ndarray:
     """Savitzky–Golay smoothing over ``window`` bins (odd; NaN bins are left out)."""
     out = np.array(s, dtype=float)
     finite = np.isfinite(out)

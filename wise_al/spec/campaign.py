@@ -170,4 +170,10 @@ class CampaignSpec(StrictModel):
             raise ValueError(
                 "observable_targets need validation.enabled: true (nothing measures them)"
             )
+        imposed = validation is not None and validation.ensemble == "NVT"
+        if "density_error_percent" in stopping.observable_targets and imposed:
+            raise ValueError(
+                "observable_targets: density_error_percent needs validation.ensemble: NPT "
+                "(an NVT run keeps the density it was given: nothing measures it)"
+            )
         return stopping

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from wise_al.observables.scores import DEFAULT_THRESHOLDS, ThresholdSet
+from wise_al.observables.structure_factor import SQ_WINDOW_BINS
 from wise_al.spec.base import StrictModel
 from wise_al.spec.system import TemperatureK
 
@@ -40,7 +42,12 @@ class ValidationSpec(StrictModel):
     checkpoint_interval_steps: Annotated[int, Field(ge=1)] = 1000
     dispersion: Literal["none", "d3bj", "d3zero"] = "none"
     dispersion_functional: Annotated[str, Field(pattern=r"^[A-Za-z0-9_+-]{1,32}$")] = "pbe"
-    sq_window: Annotated[int, Field(ge=3, le=201)] = 11
+    sq_window: Annotated[int, Field(ge=3, le=201)] = SQ_WINDOW_BINS
+    thresholds: ThresholdSet = Field(
+        default=DEFAULT_THRESHOLDS,
+        description="grading thresholds: ml-peg-pr445 (the benchmark's announced revision) "
+        "or ml-peg-metrics (its metrics.yml today)",
+    )
     device: Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d{1,3})?)$")] = "auto"
 
     @model_validator(mode="after")

@@ -43,6 +43,7 @@ from wise_al.db.repositories import (
 from wise_al.errors import NotFoundError
 from wise_al.jobs.studies import compare_study
 from wise_al.jobs.unit import campaign_spec
+from wise_al.observables.scores import CN_REFERENCE
 
 router = APIRouter(include_in_schema=False)
 
@@ -260,6 +261,7 @@ def validation_page(
         figures=validation.iteration_figures(shown) if shown else {},
         trend=validation.trend_figure(done) if len(done) > 1 else None,
         coordination=validation.coordination_rows(shown) if shown else [],
+        cn_reference=CN_REFERENCE,
     )
 
 
