@@ -192,20 +192,32 @@ def _check_validations(validations: list[Validation], settings: WorkerSettings) 
         assert v.status == RunStatus.DONE and v.frames == 11 and v.steps_done == 100, v.error
         trajectory = read(str(v.trajectory_path), ":")
         assert isinstance(trajectory, list) and len(trajectory) == 11
+        lithium = [a.index for a in trajectory[0] if a.symbol == "Li"]
         starts.append(trajectory[0].positions)
         # the stored observables are those of the stored trajectory
         again = observe(trajectory, frame_interval_fs=5.0)
         assert v.observables["density_g_per_cm3"] == again["density_g_per_cm3"]
         assert v.observables["cn_li_o_total"] == again["cn_li_o_total"]
+        assert v.parameters["driven_by"]["driver"] == "member"
         scores = {s["metric"]: s for s in v.scores}
         assert set(scores) >= {"density_error_percent", "sq_r_factor"}
-        # an NVT run keeps its density: that grade could not fail, so it is not given
         assert v.observables["density_ensemble"] == "NVT"
+        # independently: the first saved frame with two Li⁺ under 2.6 Å breaks the run
+        contacts = [
+            k for k, atoms in enumerate(trajectory)
+            if min(atoms.get_distances(i, [j for j in lithium if j > i], mic=True).min()
+                   for i in lithium[:-1]) < 2.6
+        ]  # fmt: skip
+        if contacts:  # a broken run grades nothing, and says where it broke
+            assert v.observables["broke_at_step"] == trajectory[contacts[0]].info["step"]
+            assert {s["grade"] for s in v.scores} == {"not graded"}
+            continue
+        assert "broke_at_step" not in v.observables
+        # an NVT run keeps its density: that grade could not fail, so it is not given
         assert scores["density_error_percent"]["grade"] == "not measurable"
         assert "NVT" in scores["density_error_percent"]["reason"]
         graded = [s for s in v.scores if s["value"] is not None]
         assert graded and all(s["grade"] in ("good", "fair", "bad") for s in graded)
-        assert v.parameters["driven_by"]["driver"] == "member"
     assert (starts[0] == starts[1]).all()  # both committees started from the shared cell
 
 

@@ -1,4 +1,5 @@
-"""A grade that cannot fail is not given: what a run cannot measure says so instead."""
+"""A grade that cannot fail is not given: what a run cannot measure says so instead, and a
+run that broke is not graded at all."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ import numpy as np
 import pytest
 from ase import Atoms
 
+from wise_al.flags.checker import FlagChecker, breaks_run, broken_run, first_break
 from wise_al.observables.scores import (
     EXPERIMENTAL_FIRST_PEAK_PER_A,
     THRESHOLD_SETS,
     THRESHOLDS,
     ThresholdSet,
+    metric_values,
     not_measurable,
     score_report,
 )
 from wise_al.observables.structure_factor import smallest_wave_vector_per_A
+from wise_al.spec.exploration import FlagsSpec
 
 MEASURED = {"density_g_per_cm3": 1.75, "sq_r_factor": 0.1, "sq_min_q_per_A": 0.2}
 
@@ -82,3 +86,33 @@ def test_each_grade_names_its_threshold_set() -> None:
     assert today["sq_r_factor"]["score"] == pytest.approx(0.8)
     assert announced["sq_r_factor"]["score"] == pytest.approx((0.21 - 0.1) / 0.19)
     assert {s["thresholds"] for s in today.values()} == {"ml-peg-metrics"}
+
+
+def _li_pair_in_water(separation_A: float, step: int) -> Atoms:
+    water = [("O", (5.0, 8.0, 5.0)), ("H", (5.76, 8.59, 5.0)), ("H", (4.24, 8.59, 5.0))]
+    atoms = Atoms(
+        [s for s, _ in water] + ["Li", "Li"],
+        positions=[p for _, p in water] + [(3.0, 3.0, 5.0), (3.0 + separation_A, 3.0, 5.0)],
+        cell=[12.0] * 3,
+        pbc=True,
+    )
+    atoms.info["step"] = step
+    return atoms
+
+
+def test_a_run_breaks_at_its_first_li_li_contact_and_is_not_graded() -> None:
+    frames = [_li_pair_in_water(d, 20 * k) for k, d in enumerate((5.0, 4.0, 2.0, 0.9))]
+    # a wide Li-Li limit flags every frame (selection wants them); only a contact breaks
+    checker = FlagChecker(FlagsSpec(min_distance_A={"Li-Li": 8.0}), frames[0], None)
+    assert all(checker.check(f) for f in frames)
+    broken = [any(breaks_run(flag, f) for flag in checker.check(f)) for f in frames]
+    assert broken == [False, False, True, True]
+    step, reason = first_break(frames, checker) or (None, "")
+    assert step == 40 and "Li 3 and Li 4 are 2.00 Å apart" in reason
+    assert first_break(frames[:2], checker) is None
+    report = {**MEASURED, "density_ensemble": "NPT", **broken_run(frames, checker)}
+    rows = score_report(report)
+    assert {r["metric"] for r in rows} == set(THRESHOLDS)
+    assert all(r["grade"] == "not graded" and r["value"] is None for r in rows)
+    assert rows[0]["reason"].startswith("the run broke at step 40 (Li 3 and Li 4")
+    assert metric_values(report) == {}  # no stopping rule can be met by a broken run

@@ -17,7 +17,13 @@ from wise_al.errors import WiseAlError
 from wise_al.spec.io import describe_errors
 from wise_al.systems.cells import BENCHMARK_CELLS, build_benchmark_cell
 
-_GRADE_STYLE = {"good": "green", "fair": "yellow", "bad": "red", "not measurable": "dim"}
+_GRADE_STYLE = {
+    "good": "green",
+    "fair": "yellow",
+    "bad": "red",
+    "not measurable": "dim",
+    "not graded": "red",
+}
 
 
 def _cell(option: str, value: str) -> Atoms:

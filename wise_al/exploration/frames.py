@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from ase import Atoms
 
 from wise_al.flags import Flag
+from wise_al.flags.base import STOPPING_FLAGS
 from wise_al.uncertainty import Deviation, FrameClass
-
-#: Flag kinds that mean the trajectory left physical space: the walker stops there.
-STOPPING_FLAGS = frozenset({"overlap", "bond_broken", "temperature"})
 
 
 @dataclass(frozen=True)

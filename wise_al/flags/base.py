@@ -11,6 +11,9 @@ from ase import Atoms
 
 from wise_al.systems.neighbours import Pairs, pairs_within
 
+#: Flag kinds that mean the trajectory left physical space: a walker stops there.
+STOPPING_FLAGS = frozenset({"overlap", "bond_broken", "temperature"})
+
 
 @dataclass(frozen=True)
 class Flag:

@@ -83,7 +83,9 @@ def shared_start(path: Path, spec: CampaignSpec, model_files: list[Path], device
 def validate_iteration(
     sessions: Sessions, settings: WorkerSettings, campaign_id: int, iteration_index: int
 ) -> None:
-    """Run the iteration's validation MD (resuming a lost attempt) and store its judgement."""
+    """Run the iteration's validation MD (resuming a lost attempt) and store its judgement;
+    a run that broke (a Li⁺ pair in contact, a broken molecule, ...) is not graded."""
+    from wise_al.flags.checker import FlagChecker, broken_run
     from wise_al.mace.fit import file_sha256
     from wise_al.md.run import run_with_models
     from wise_al.observables.report import observe
@@ -111,6 +113,7 @@ def validate_iteration(
     report = observe(
         frames, frame_interval_fs=interval_fs, sq_window=v.sq_window, ensemble=v.ensemble
     )
+    report |= broken_run(frames, FlagChecker(spec.flags, frames[0], v.temperature_K))
     driven_by = json.loads((run_dir / "run.json").read_text())["driven_by"]
     with transaction(sessions) as session:
         ValidationRepository(session).record(

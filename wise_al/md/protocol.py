@@ -20,6 +20,7 @@ from pydantic import Field, model_validator
 
 from wise_al.atomic_files import write_structure_atomic
 from wise_al.errors import WiseAlError
+from wise_al.flags.checker import FlagChecker, broken_run
 from wise_al.md.parameters import Dispersion, ProductionParameters
 from wise_al.observables.convergence import block_average, running_average
 from wise_al.observables.density import densities_g_per_cm3
@@ -27,6 +28,7 @@ from wise_al.observables.report import finite_or_none, observe
 from wise_al.observables.scores import DEFAULT_THRESHOLDS, ThresholdSet, score_report
 from wise_al.observables.structure_factor import SQ_WINDOW_BINS
 from wise_al.spec.base import StrictModel
+from wise_al.spec.exploration import FlagsSpec
 from wise_al.systems.labelled import structure_sha256
 
 #: A stage of the protocol, for progress reports: (stage, steps done, steps of the stage).
@@ -162,6 +164,7 @@ def run_protocol(
     report = observe(
         frames, frame_interval_fs=interval_fs, sq_window=protocol.sq_window, ensemble="NVT"
     )
+    report |= broken_run(frames, FlagChecker(FlagsSpec(), frames[0], protocol.temperature_K))
     report["density_source"] = "NVT cell (no NPT run)"
     if npt_cell is not None and protocol.npt_ps:
         directories["npt"] = stage("npt", minimised(npt_cell, "npt"), protocol.run("npt"))

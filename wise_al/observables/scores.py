@@ -96,9 +96,12 @@ def not_measurable(report: dict[str, Any]) -> dict[str, str]:
 
 
 def metric_values(report: dict[str, Any]) -> dict[str, float]:
-    """The scored metrics a report holds and can measure (:func:`not_measurable`)."""
+    """The scored metrics a report holds and can measure (:func:`not_measurable`); none of a
+    run that broke."""
     density = references_21m()["density_g_cm3"]["value"]
     values: dict[str, float] = {}
+    if report.get("broke_at_step") is not None:
+        return values
     unmeasurable = not_measurable(report)
     if report.get("density_g_per_cm3") is not None:
         values["density_error_percent"] = 100 * abs(report["density_g_per_cm3"] / density - 1)
@@ -112,21 +115,28 @@ def metric_values(report: dict[str, Any]) -> dict[str, float]:
     return values
 
 
+def _ungraded(metric: str, thresholds: str, grade: str, reason: str) -> dict[str, Any]:
+    good, bad = THRESHOLD_SETS[thresholds][metric]
+    return {"metric": metric, "value": None, "good": good, "bad": bad, "grade": grade,
+            "score": None, "thresholds": thresholds, "reason": reason}  # fmt: skip
+
+
 def score_report(
     report: dict[str, Any], thresholds: str = DEFAULT_THRESHOLDS
 ) -> list[dict[str, Any]]:
     """Every scored metric of ``report``, graded against the set ``thresholds``, as JSON-able
-    rows; a metric the run cannot measure is a row graded ``not measurable`` with no value
-    and its ``reason``."""
+    rows. A metric the run cannot measure is a row graded ``not measurable`` with no value and
+    its ``reason``; a run that broke (``broke_at_step``) grades nothing (``not graded``)."""
+    if report.get("broke_at_step") is not None:
+        reason = f"the run broke at step {report['broke_at_step']} ({report.get('broke_because')})"
+        return [_ungraded(m, thresholds, "not graded", reason) for m in THRESHOLD_SETS[thresholds]]
     rows = [
         asdict(grade(metric, value, thresholds)) for metric, value in metric_values(report).items()
     ]
-    for metric, reason in not_measurable(report).items():
-        good, bad = THRESHOLD_SETS[thresholds][metric]
-        rows.append(
-            {"metric": metric, "value": None, "good": good, "bad": bad, "grade": "not measurable",
-             "score": None, "thresholds": thresholds, "reason": reason}
-        )  # fmt: skip
+    rows += [
+        _ungraded(metric, thresholds, "not measurable", reason)
+        for metric, reason in not_measurable(report).items()
+    ]
     return rows
 
 
