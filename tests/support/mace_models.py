@@ -35,12 +35,18 @@ TINY_MACE = [
 
 
 def train_tiny_member(
-    work_dir: Path, seed: int, epochs: int = 10, e0s: str = "average", elements: str | None = None
+    work_dir: Path,
+    seed: int,
+    epochs: int = 10,
+    e0s: str = "average",
+    elements: str | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Path:
     """Train one member with ``mace_run_train``; returns its model file.
 
     ``elements`` (e.g. ``"[1, 3, 6, 7, 8, 9, 16]"``, with ``e0s`` a dict covering them) makes
     a model that accepts elements absent from the data: fine for timing, not for physics.
+    ``extra`` adds mace arguments (e.g. ``--pair_repulsion``).
     """
     name = f"member{seed}"
     command = [
@@ -54,6 +60,7 @@ def train_tiny_member(
         f"--work_dir={work_dir}",
         f"--E0s={e0s}",
         *TINY_MACE,
+        *extra,
     ]
     if elements:
         command.append(f"--atomic_numbers={elements}")

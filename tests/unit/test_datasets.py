@@ -97,6 +97,9 @@ def _job(
 def test_each_strategy_gets_its_own_mace_arguments(tmp_path: Path) -> None:
     scratch = mace_arguments(_job(tmp_path, "from_scratch"))
     assert "--model=ScaleShiftMACE" in scratch and "--multiheads_finetuning=False" in scratch
+    assert "--pair_repulsion" not in scratch
+    zbl = mace_arguments(_job(tmp_path, "from_scratch", TrainingSpec(pair_repulsion=True)))
+    assert "--pair_repulsion" in zbl
     assert "--E0s={1: -10.5, 8: -118.25}" in scratch and "--seed=7" in scratch
     assert any(a.startswith("--test_file=") for a in scratch)
     naive = mace_arguments(_job(tmp_path, "fine_tune_naive"), Path("f.model"))

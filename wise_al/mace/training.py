@@ -174,6 +174,7 @@ def mace_arguments(job: MemberJob, foundation: Path | None = None) -> list[str]:
             f"--num_interactions={t.num_interactions}",
             f"--correlation={t.correlation}",
             "--multiheads_finetuning=False",
+            *(["--pair_repulsion"] if t.pair_repulsion else []),
         ]
     if foundation is None:
         raise WiseAlError(f"strategy {job.strategy} needs a foundation model file")

@@ -116,6 +116,11 @@ class TrainingSpec(StrictModel):
         default=None,
         description="extxyz of foundation-level data replayed by multihead fine-tuning",
     )
+    pair_repulsion: bool = Field(
+        default=False,
+        description="add MACE's ZBL pair repulsion (from_scratch only): a model that never saw "
+        "two atoms pushed together still repels them, e.g. two Li+ it would otherwise fuse",
+    )
     r_max_A: Annotated[float, Field(gt=1, le=12)] = 5.0
     num_channels: Annotated[int, Field(ge=4, le=512)] = 64
     max_L: Annotated[int, Field(ge=0, le=3)] = 1
@@ -231,6 +236,11 @@ class ModelSpec(StrictModel):
                 if getattr(self, seeded) is not None:
                     raise ValueError(f"{seeded}: strategy 'foundation' trains on nothing")
             self.committee_size = 1
+        if self.training.pair_repulsion and self.strategy != "from_scratch":
+            raise ValueError(
+                "training.pair_repulsion applies to strategy 'from_scratch' (a fine-tuned "
+                "model keeps its foundation's architecture)"
+            )
         if self.strategy == "fine_tune_multihead" and self.training.replay_data is None:
             raise ValueError("strategy 'fine_tune_multihead' needs training.replay_data")
         return self
