@@ -59,10 +59,28 @@ def slurm() -> Iterator[Path]:
 
 
 def _queue() -> list[str]:
-    """Job ids Slurm still has pending or running."""
+    """Job ids Slurm still has pending or running (a cancelled job being torn down shows
+    as completing for a moment: it is not)."""
     return subprocess.run(
-        ["squeue", "-h", "-o", "%i"], capture_output=True, text=True, check=True
+        ["squeue", "-h", "-t", "PENDING,RUNNING", "-o", "%i"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
+
+
+#: States a job passes through before its final one (a cancelled job is COMPLETING first).
+TRANSIENT_STATES = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED"}
+
+
+def _settled(job_id: str, timeout_s: float = 60.0) -> str | None:
+    """The job's final state, once Slurm has torn it down (or its state after ``timeout_s``)."""
+    deadline = time.monotonic() + timeout_s
+    state = job_state(job_id)
+    while state in TRANSIENT_STATES and time.monotonic() < deadline:
+        time.sleep(0.3)
+        state = job_state(job_id)
+    return state
 
 
 def _completed_jobs_in(slurm: Path, work_dir: Path) -> list[str]:
@@ -112,7 +130,7 @@ def test_a_job_past_its_wall_time_is_a_time_limit_and_the_ladder_stops(
     # the ladder climbs only for an unconverged SCF: a second try would hang the same way
     assert len(result.attempts) == 1 and result.attempts[0].failure == "time_limit"
     (job_id,) = result.attempts[0].job_ids
-    assert job_state(job_id) == "TIMEOUT" and job_id not in _queue()
+    assert _settled(job_id) == "TIMEOUT" and job_id not in _queue()
 
 
 def test_a_worker_killed_while_its_job_runs_re_attaches_and_the_label_is_made_once(
@@ -185,6 +203,6 @@ def test_cancelling_the_campaign_cancels_its_slurm_job_and_records_no_label(
         CampaignRepository(session).control(campaign_id, "cancel")
     worker.join(timeout=60)
     assert not worker.is_alive()
-    assert job_id not in _queue() and job_state(job_id) == "CANCELLED"
+    assert _settled(job_id) == "CANCELLED" and job_id not in _queue()
     with transaction(session_factory) as session:
         assert session.scalars(select(Label)).all() == []  # nothing half-made is kept
