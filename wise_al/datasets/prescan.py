@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+from ase import Atoms
 from ase.io.extxyz import key_val_str_to_dict
 
 from wise_al.datasets.rejected import DatasetRejected
+from wise_al.observables.rdf import cell_heights_A
 
 MAX_FRAMES = 200_000
 MAX_ATOMS_PER_FRAME = 100_000
@@ -100,11 +102,9 @@ def cell_problem(cell: np.ndarray, pbc: np.ndarray) -> str | None:
         return f"a cell vector longer than {MAX_LENGTH_A:g} Å"
     if not pbc.any():
         return None
-    volume = abs(float(np.linalg.det(cell)))
-    areas = [float(np.linalg.norm(np.cross(cell[i - 2], cell[i - 1]))) for i in range(3)]
-    if volume == 0 or min(areas) == 0:
+    if float(np.linalg.det(cell)) == 0:  # then a face has no area either
         return "a periodic frame needs a full 3D cell (these vectors are degenerate)"
-    heights = [volume / area for area in areas]
+    heights = cell_heights_A(Atoms(cell=cell))
     for axis in np.flatnonzero(pbc):
         if heights[axis] < MIN_DISTANCE_A:
             return (

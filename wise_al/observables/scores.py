@@ -6,8 +6,9 @@ linearly from 1 to 0 between them (the ml-peg convention). Coordination errors a
 against the theory references 2.4 (water O) and 1.9 (TFSI O), as the benchmark does.
 
 A metric the run cannot measure is not graded, and says why (:func:`not_measurable`): the
-density of an NVT run is the density it was given, and an S(q) whose cell has no wave
-vector below the experimental first peak cannot place that peak.
+density of an NVT run is the density it was given, and an S(q) whose cell samples fewer
+than :data:`SQ_SHELLS_BELOW_PEAK` wave vectors below the experimental first peak cannot
+place that peak. A run that broke is not graded at all.
 """
 
 from __future__ import annotations
