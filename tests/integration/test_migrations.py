@@ -261,8 +261,8 @@ def test_datasets_mark_old_labels_cp2k_and_going_back_drops_only_imported_ones(
         conn.execute(
             text(
                 "INSERT INTO frame (id, campaign_id, iteration_id, md_step, status, n_atoms, "
-                "structure, split_group, created_at) "
-                "VALUES (2, 1, 1, 0, 'selected', 1, '{}', 'dataset-1/block-0', :now)"
+                "structure, split_group, source, created_at) "
+                "VALUES (2, 1, 1, 0, 'selected', 1, '{}', 'dataset-1/block-0', 'seed', :now)"
             ),
             now,
         )
@@ -276,4 +276,36 @@ def test_datasets_mark_old_labels_cp2k_and_going_back_drops_only_imported_ones(
         assert conn.execute(text("SELECT id FROM frame")).scalars().all() == [1]
         assert conn.execute(text("SELECT frame_id FROM label")).scalars().all() == [1]
         assert conn.execute(text("SELECT phase FROM iteration")).scalar() == "explore"
+    engine.dispose()
+
+
+def test_frames_learn_their_source_from_their_walker_run(empty_url: str) -> None:
+    """0011: a frame with a walker run is a walker frame, one without is a seed frame; a
+    downgrade drops the columns and keeps the frames."""
+    migrate.upgrade(empty_url, "a1c7e5d9f0b6")
+    engine = create_db_engine(empty_url)
+    now = {"now": utcnow()}
+    with engine.begin() as conn:
+        _campaign_with_a_frame(conn, "running", "label")
+        conn.execute(
+            text(
+                "INSERT INTO walker_run (id, iteration_id, walker_index, conditions, seed, "
+                "status, steps_done, frame_counts) VALUES (1, 1, 0, '{}', 0, 'done', 10, '{}')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO frame (id, campaign_id, iteration_id, walker_run_id, md_step, "
+                "status, n_atoms, structure, created_at) "
+                "VALUES (2, 1, 1, 1, 10, 'candidate', 1, '{}', :now)"
+            ),
+            now,
+        )
+    migrate.upgrade(empty_url)
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT id, source, validation_id FROM frame ORDER BY id"))
+        assert [tuple(r) for r in rows] == [(1, "seed", None), (2, "walker", None)]
+    migrate.downgrade(empty_url, "a1c7e5d9f0b6")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM frame")).scalar() == 2
     engine.dispose()

@@ -39,6 +39,14 @@ class FrameStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class FrameSource(StrEnum):
+    """Which MD (or upload) a frame comes from: every MD the potential runs explores."""
+
+    WALKER = "walker"  # an exploration walker of the frame's iteration
+    VALIDATION = "validation"  # the previous iteration's validation MD, judged by its committee
+    SEED = "seed"  # iteration 0's imported dataset or packed cells
+
+
 class ReviewDecision(StrEnum):
     ACCEPT = "accept"
     REJECT = "reject"
@@ -171,6 +179,11 @@ class Frame(Base):
     descriptor: Mapped[list[Any] | None]
     # imported frames: the group they split with (None: walker frames split by their run)
     split_group: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[FrameSource] = mapped_column(_enum(FrameSource), default=FrameSource.WALKER)
+    # validation frames: the validation run they were saved by
+    validation_id: Mapped[int | None] = _fk("validation.id", nullable=True)
+    # frames leading into the point where their trajectory broke: the step it broke at
+    onset_of_step: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     flags: Mapped[list[FrameFlag]] = relationship(passive_deletes=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ase import Atoms
 
 from wise_al.flags import Flag
-from wise_al.flags.base import STOPPING_FLAGS
+from wise_al.flags.checker import breaks_run
 from wise_al.uncertainty import Deviation, FrameClass
 
 
@@ -41,6 +41,11 @@ class SavedFrame:
         return atoms
 
     @property
+    def breaking_flags(self) -> tuple[Flag, ...]:
+        """The flags that say the trajectory broke here (a stopping flag, a Li⁺ contact)."""
+        return tuple(flag for flag in self.flags if breaks_run(flag, self.atoms))
+
+    @property
     def unphysical(self) -> bool:
         """True when a flag says the dynamics went where no physical system goes."""
-        return any(flag.kind in STOPPING_FLAGS for flag in self.flags)
+        return bool(self.breaking_flags)

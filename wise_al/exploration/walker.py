@@ -138,8 +138,8 @@ def write_frame(trajectory: Path, frame: SavedFrame) -> None:
 def stop_reason(frame: SavedFrame, settings: WalkerParameters) -> str | None:
     """Why the walker must stop at this frame (it left physical space), or None."""
     if settings.early_stop_on_flags and frame.unphysical:
-        kinds = sorted({f.kind for f in frame.flags})
-        return f"step {frame.step}: unphysical frame ({', '.join(kinds)})"
+        first = frame.breaking_flags[0]
+        return f"step {frame.step}: unphysical frame ({first.kind}: {first.message})"
     return None
 
 

@@ -22,20 +22,26 @@ class TemperatureRule:
         return 0.0
 
     def check(self, frame: FrameView) -> list[Flag]:
-        if frame.atoms.get_momenta().any():
-            temperature_K = float(frame.atoms.get_temperature())
-            if temperature_K > self.limit_K:
-                return [
-                    Flag(
-                        self.kind,
-                        (),
-                        temperature_K,
-                        self.limit_K,
-                        "K",
-                        f"the frame is at {temperature_K:.0f} K, over {self.factor:g}× the "
-                        f"target ({self.limit_K:.0f} K): the dynamics are running away",
-                    )
-                ]
+        atoms = frame.atoms
+        # a saved production frame keeps its temperature, not its momenta
+        if atoms.get_momenta().any():
+            temperature_K = float(atoms.get_temperature())
+        elif isinstance(atoms.info.get("temperature_K"), (int, float)):
+            temperature_K = float(atoms.info["temperature_K"])
+        else:
+            return []
+        if temperature_K > self.limit_K:
+            return [
+                Flag(
+                    self.kind,
+                    (),
+                    temperature_K,
+                    self.limit_K,
+                    "K",
+                    f"the frame is at {temperature_K:.0f} K, over {self.factor:g}× the "
+                    f"target ({self.limit_K:.0f} K): the dynamics are running away",
+                )
+            ]
         return []
 
 

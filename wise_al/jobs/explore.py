@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ase import Atoms
@@ -20,9 +21,9 @@ from wise_al.db.repositories import (
     WalkerRunRepository,
 )
 from wise_al.errors import WiseAlError
-from wise_al.exploration.frames import SavedFrame
+from wise_al.exploration.onset import KeptFrame, kept_frames
 from wise_al.jobs.artifacts import iteration_dir, shared_cell_file
-from wise_al.jobs.pack import packed_system
+from wise_al.jobs.starts import Start, bare, continued_start, packed_start, why_broken
 from wise_al.jobs.unit import (
     POLL_S,
     Resource,
@@ -38,6 +39,9 @@ from wise_al.settings import WorkerSettings
 from wise_al.spec import CampaignSpec
 from wise_al.systems.structures import structure_to_dict
 from wise_al.uncertainty import deviation_histogram
+
+if TYPE_CHECKING:
+    from wise_al.mace.committee import Committee
 
 #: Frames per committee pass when computing descriptors.
 DESCRIPTOR_BATCH = 16
@@ -73,8 +77,88 @@ def _start_walker(session: Session, campaign_id: int, iteration_index: int, inde
     return run.id
 
 
-def _frame_status(frame: SavedFrame, judged: bool) -> FrameStatus:
-    return FrameStatus(str(frame.frame_class)) if judged else FrameStatus.CANDIDATE
+def walker_start(
+    settings: WorkerSettings,
+    spec: CampaignSpec,
+    campaign_id: int,
+    iteration_index: int,
+    walker_index: int,
+    starts_file: Path | None,
+    seed: int,
+    committee: Committee,
+) -> Start:
+    """Where walker ``walker_index`` starts (``exploration.start``), always an intact cell:
+    an uploaded structure, the previous iteration's last intact frame (its own walker's,
+    else its validation's), the shared equilibrated cell, or a packed one."""
+    from wise_al.md.production import TRAJECTORY
+
+    temperature_K = walker_conditions(spec)[walker_index]["temperature_K"]
+    how = spec.exploration.start
+    if starts_file is not None:
+        frames = read(starts_file, index=":")
+        assert isinstance(frames, list)
+        # the bare structure: the upload's other keys (labels, velocities) stay behind
+        return Start(bare(frames[walker_index % len(frames)]), "uploaded start structure")
+    refused: list[str] = []
+    if how == "continue" and iteration_index > 0:
+        before = iteration_dir(settings, campaign_id, iteration_index - 1)
+        paths = [before / f"walker-{walker_index}.extxyz", before / "validation" / TRAJECTORY]
+        found = continued_start(paths, spec, temperature_K)
+        if found is not None:
+            return found
+        refused.append("nothing intact to continue from")
+    shared = shared_cell_file(settings, campaign_id)
+    if how == "equilibrated" and shared.exists():
+        atoms = read(shared)
+        assert isinstance(atoms, Atoms)
+        why = why_broken(atoms, spec, temperature_K)
+        if why is None:
+            return Start(bare(atoms), "the shared equilibrated cell")
+        refused.append(f"the shared equilibrated cell: {why}")
+    made = packed_start(spec, seed, committee, temperature_K)
+    return Start(made.atoms, made.origin, refused + made.refused)
+
+
+def frame_descriptors(committee: Committee, frames: list[Atoms]) -> list[np.ndarray]:
+    """Descriptors of ``frames``, computed a batch at a time."""
+    return [
+        row
+        for k in range(0, len(frames), DESCRIPTOR_BATCH)
+        for row in committee.descriptors(frames[k : k + DESCRIPTOR_BATCH])
+    ]
+
+
+def frame_row(
+    kept: KeptFrame, descriptor: np.ndarray, judged: bool, campaign_id: int, iteration_id: int
+) -> Frame:
+    """The stored form of a kept frame: its verdict (when judged), flags and descriptor."""
+    frame, deviation = kept.frame, kept.frame.deviation
+    row = Frame(
+        campaign_id=campaign_id,
+        iteration_id=iteration_id,
+        md_step=frame.step,
+        status=FrameStatus(str(frame.frame_class)) if judged else FrameStatus.CANDIDATE,
+        max_deviation_eV_per_A=deviation.max_eV_per_A if judged else None,
+        mean_deviation_eV_per_A=deviation.mean_eV_per_A if judged else None,
+        energy_std_eV_per_atom=deviation.energy_std_eV_per_atom if judged else None,
+        member_energies_eV=list(deviation.member_energies_eV) or None,
+        atom_deviations_eV_per_A=deviation.atom_eV_per_A.tolist() if judged else None,
+        n_atoms=len(frame.atoms),
+        structure=structure_to_dict(frame.atoms),
+        descriptor=[float(x) for x in descriptor],
+        onset_of_step=kept.onset_of_step,
+    )
+    row.flags = [
+        FrameFlag(
+            kind=f.kind,
+            atoms=list(f.atoms),
+            value=f.value,
+            threshold=f.threshold,
+            message=f.message,
+        )
+        for f in frame.flags
+    ]
+    return row
 
 
 def explore_walker(
@@ -94,7 +178,6 @@ def explore_walker(
     from wise_al.mace.committee import Committee
     from wise_al.mace.fit import file_sha256
     from wise_al.mace.foundations import resolve_foundation
-    from wise_al.md.relax import relax_start
 
     with transaction(sessions) as session:
         spec = spec_of(session, campaign_id)
@@ -113,21 +196,9 @@ def explore_walker(
     device = spec.exploration.device if spec.exploration.device != "auto" else settings.device
     committee = Committee(model_files, device=device, min_members=1)
     conditions = walker_conditions(spec)[walker_index]
-    system = spec.system
-    equilibrated = shared_cell_file(settings, campaign_id)
-    if starts_file is not None:
-        frames = read(starts_file, index=":")
-        assert isinstance(frames, list)
-        given = frames[walker_index % len(frames)]
-        # the bare structure: the upload's other keys (labels, velocities) stay behind
-        start = Atoms(given.numbers, given.positions, cell=given.cell, pbc=given.pbc)
-    elif spec.exploration.start == "equilibrated" and equilibrated.exists():
-        shared = read(equilibrated)
-        assert isinstance(shared, Atoms)
-        start = shared
-        start.set_momenta(np.zeros_like(start.positions))  # each walker draws its own
-    else:
-        start, _ = relax_start(packed_system(system, seed), committee)
+    start = walker_start(
+        settings, spec, campaign_id, iteration_index, walker_index, starts_file, seed, committee
+    )
     exploration, window = spec.exploration, spec.uncertainty
     walker = WalkerParameters(
         temperature_K=conditions["temperature_K"],
@@ -145,14 +216,19 @@ def explore_walker(
         dispersion=exploration.dispersion,
         dispersion_functional=exploration.dispersion_functional,
     )
-    checker = FlagChecker(spec.flags, start, conditions["temperature_K"])
+    checker = FlagChecker(spec.flags, start.atoms, conditions["temperature_K"])
     trajectory = (
         iteration_dir(settings, campaign_id, iteration_index) / f"walker-{walker_index}.extxyz"
     )
     cancelled = cancelled_check(sessions, campaign_id)
     try:
         result = run_walker(
-            start, committee, walker, checker, trajectory, should_stop=throttled(cancelled, POLL_S)
+            start.atoms,
+            committee,
+            walker,
+            checker,
+            trajectory,
+            should_stop=throttled(cancelled, POLL_S),
         )
     except Stopped as stopped:
         # the campaign was cancelled or failed: no frames, no trajectory; the walker says why
@@ -169,43 +245,15 @@ def explore_walker(
     )
     # a baseline selection draws from every saved frame, so every one is kept for it
     keep_all = not judged or spec.selection.strategy != "committee"
-    kept = [f for f in result.frames if keep_all or f.flags or str(f.frame_class) != "accurate"]
-    descriptors = [
-        row
-        for k in range(0, len(kept), DESCRIPTOR_BATCH)
-        for row in committee.descriptors([f.atoms for f in kept[k : k + DESCRIPTOR_BATCH]])
-    ]
+    kept = kept_frames(result.frames, keep_all=keep_all, onset_frames=spec.selection.onset_frames)
+    descriptors = frame_descriptors(committee, [k.frame.atoms for k in kept])
     with transaction(sessions) as session:
         run = WalkerRunRepository(session).get(run_id, for_update=True)
         if run.status != RunStatus.RUNNING:
             return  # a concurrent delivery of this walker finished first: its frames stand
-        for frame, descriptor in zip(kept, descriptors, strict=True):
-            deviation = frame.deviation
-            row = Frame(
-                campaign_id=campaign_id,
-                iteration_id=iteration_id,
-                walker_run_id=run_id,
-                md_step=frame.step,
-                status=_frame_status(frame, judged),
-                max_deviation_eV_per_A=deviation.max_eV_per_A if judged else None,
-                mean_deviation_eV_per_A=deviation.mean_eV_per_A if judged else None,
-                energy_std_eV_per_atom=deviation.energy_std_eV_per_atom if judged else None,
-                member_energies_eV=list(deviation.member_energies_eV) or None,
-                atom_deviations_eV_per_A=deviation.atom_eV_per_A.tolist() if judged else None,
-                n_atoms=len(frame.atoms),
-                structure=structure_to_dict(frame.atoms),
-                descriptor=[float(x) for x in descriptor],
-            )
-            row.flags = [
-                FrameFlag(
-                    kind=f.kind,
-                    atoms=list(f.atoms),
-                    value=f.value,
-                    threshold=f.threshold,
-                    message=f.message,
-                )
-                for f in frame.flags
-            ]
+        for k, descriptor in zip(kept, descriptors, strict=True):
+            row = frame_row(k, descriptor, judged, campaign_id, iteration_id)
+            row.walker_run_id = run_id
             session.add(row)
         counts = Counter(str(f.frame_class) for f in result.frames) if judged else Counter()
         counts["saved"] = len(result.frames)
@@ -217,6 +265,7 @@ def explore_walker(
                 [f.deviation.max_eV_per_A for f in result.frames]
             )
         run.steps_done, run.stop_reason = result.steps_done, result.stop_reason
+        run.conditions = {**run.conditions, "start": start.to_dict()}
         run.status = RunStatus.STOPPED_EARLY if result.stopped_early else RunStatus.DONE
         run.trajectory_path = str(trajectory)
         run.trajectory_sha256 = file_sha256(trajectory)

@@ -15,7 +15,7 @@ import numpy as np
 from ase import Atoms
 
 from wise_al.db.engine import transaction
-from wise_al.db.models import Frame, FrameStatus
+from wise_al.db.models import Frame, FrameSource, FrameStatus
 from wise_al.db.repositories import IterationRepository
 from wise_al.errors import WiseAlError
 from wise_al.jobs.artifacts import iteration_dir
@@ -110,6 +110,7 @@ def pack_iteration(
                     n_atoms=len(atoms),
                     structure=structure_to_dict(atoms),
                     split_group=f"initial-cell-{cell}",
+                    source=FrameSource.SEED,
                 )
             )
         iterations.record(

@@ -16,7 +16,7 @@ from ase.stress import voigt_6_to_full_3x3_stress
 
 from wise_al.cp2k.units import STRESS_CONVENTION
 from wise_al.db.engine import transaction
-from wise_al.db.models import Frame, FrameStatus, Label, LabelProvenance, RunStatus
+from wise_al.db.models import Frame, FrameSource, FrameStatus, Label, LabelProvenance, RunStatus
 from wise_al.db.repositories import DatasetRepository, IterationRepository
 from wise_al.errors import WiseAlError
 from wise_al.jobs.unit import (
@@ -77,6 +77,7 @@ def seed_iteration(
                 split_group=str(group)
                 if group is not None
                 else f"dataset-{dataset.id}/block-{k // block}",
+                source=FrameSource.SEED,
             )
             session.add(frame)
             session.flush()

@@ -1,6 +1,9 @@
-"""Select an iteration's frames for labelling: window or flags, de-duplicated, diverse."""
+"""Select an iteration's frames for labelling: window or flags, de-duplicated, diverse;
+the previous committee's validation frames compete with the walkers' under one budget."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import numpy as np
 
@@ -36,7 +39,12 @@ def select_iteration(
         iteration = iterations.at(campaign_id, iteration_index, for_update=True)
         if SELECTED_KEY in iteration.metrics:
             return  # selected already: a repeated task changes nothing
-        frames = {f.id: f for f in FrameRepository(session).of_iteration(iteration.id)}
+        repository = FrameRepository(session)
+        adopted = 0
+        if iteration_index > 0:  # the last committee's validation MD: judged by this one
+            before = iterations.at(campaign_id, iteration_index - 1)
+            adopted = repository.adopt_validation_frames(before.id, iteration.id)
+        frames = {f.id: f for f in repository.of_iteration(iteration.id)}
         judged = any(f.max_deviation_eV_per_A is not None for f in frames.values())
         candidates = [
             Candidate(
@@ -45,6 +53,8 @@ def select_iteration(
                 flags=tuple(sorted({flag.kind for flag in f.flags})),
                 descriptor=np.asarray(f.descriptor, dtype=float),
                 time=(f.walker_run_id or 0, f.md_step),
+                source=str(f.source),
+                onset_of_step=f.onset_of_step,
             )
             for f in frames.values()
         ]
@@ -59,7 +69,19 @@ def select_iteration(
             if decision.selected:
                 frame.status = FrameStatus.SELECTED
         chosen = sum(d.selected for d in decisions)
-        iterations.record(campaign_id, iteration_index, selected=chosen, candidates=len(frames))
+        iterations.record(
+            campaign_id,
+            iteration_index,
+            selected=chosen,
+            candidates=len(frames),
+            validation_candidates=adopted,
+            selected_by_source=dict(
+                Counter(str(frames[d.index].source) for d in decisions if d.selected)
+            ),
+            selected_onset=sum(
+                d.selected and frames[d.index].onset_of_step is not None for d in decisions
+            ),
+        )
 
 
 #: Selection of one iteration's frames: database work; the count lands in the metrics.

@@ -93,7 +93,16 @@ def take_snapshot(session: Session, campaign: Campaign, spec: CampaignSpec) -> S
         calibrated=CALIBRATION_KEY in metrics,
         **latest_calibration(session, campaign.id, iteration.index),
         **validation_outcome(session, campaign.id, iteration.index),
+        explorer_broke=broken_validation(session, campaign.id, iteration.index - 1),
     )
+
+
+def broken_validation(session: Session, campaign_id: int, iteration_index: int) -> str | None:
+    """How iteration ``iteration_index``'s validation MD broke ("step N: why"), or None."""
+    row = ValidationRepository(session).find(campaign_id, iteration_index)
+    if row is None or row.status != RunStatus.DONE or "broke_at_step" not in row.observables:
+        return None
+    return f"step {row.observables['broke_at_step']}: {row.observables.get('broke_because', '')}"
 
 
 def validation_outcome(session: Session, campaign_id: int, iteration_index: int) -> dict[str, Any]:

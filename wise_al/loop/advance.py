@@ -121,14 +121,18 @@ def advance(snap: Snapshot, spec: CampaignSpec) -> Transition:
         reason = "exploration done"
         if snap.has_committee and ratio is not None and ratio >= stop.accurate_ratio_target:
             share = f"{ratio:.1%} of explored frames accurate"
-            if snap.calibration_verdict == "calibrated":
+            if snap.explorer_broke:
+                reason = f"not converged although {share}: its validation MD broke at "
+                reason += snap.explorer_broke
+            elif snap.calibration_verdict == "calibrated":
                 return _end(
                     snap,
                     CampaignStatus.COMPLETED,
                     f"converged: {share} (target {stop.accurate_ratio_target:.0%}) by a "
                     "committee whose deviation tracks its true error",
                 )
-            reason = f"not converged although {share}: " + _uncalibrated(snap)
+            else:
+                reason = f"not converged although {share}: " + _uncalibrated(snap)
         return _go(snap, Phase.SELECT, reason, Command(Unit.SELECT, snap.iteration))
     if snap.phase == Phase.SELECT:
         if snap.selection_failed:

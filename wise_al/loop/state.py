@@ -108,6 +108,9 @@ class Snapshot:
         Whether this iteration's validation MD ended, and why it failed.
     observables
         The validation's scored metrics (errors against experiment, lower is better).
+    explorer_broke
+        How the validation MD of the committee exploring this iteration broke ("step N:
+        why"), or None: a committee whose MD breaks has not converged, however it agrees.
     """
 
     status: CampaignStatus
@@ -139,6 +142,7 @@ class Snapshot:
     validated: bool = False
     validation_failed: str | None = None
     observables: tuple[tuple[str, float], ...] = ()
+    explorer_broke: str | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,11 @@ class Candidate:
         Frame descriptor (mean invariant MACE features), for duplicates and diversity.
     time
         Where the frame sits in MD time: (walker, step); uniform-in-time selection orders by it.
+    source
+        The MD that saved it: ``walker`` or ``validation`` (or ``seed``).
+    onset_of_step
+        The step its trajectory broke at, when the frame leads into that break (the onset
+        of a failure: worth labelling whatever the committee says); None otherwise.
     """
 
     index: int
@@ -30,10 +35,26 @@ class Candidate:
     flags: tuple[str, ...]
     descriptor: np.ndarray
     time: tuple[int, int] = (0, 0)
+    source: str = "walker"
+    onset_of_step: int | None = None
 
     @property
     def flagged(self) -> bool:
         return bool(self.flags)
+
+    @property
+    def urgent(self) -> bool:
+        """Flagged, or leading into a break: physics says the model is wrong here."""
+        return self.flagged or self.onset_of_step is not None
+
+    def why(self) -> str:
+        """What makes the frame urgent, with where it comes from (empty if it is not)."""
+        parts = []
+        if self.onset_of_step is not None:
+            parts.append(f"onset of the {self.source} break at step {self.onset_of_step}")
+        if self.flagged:
+            parts.append("flagged: " + ", ".join(self.flags))
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -46,5 +67,6 @@ class Decision:
 
 
 def priority(candidate: Candidate) -> tuple[bool, float, int]:
-    """Sort key, most valuable first: flagged, then higher deviation, then lower index."""
-    return (not candidate.flagged, -candidate.max_deviation_eV_per_A, candidate.index)
+    """Sort key, most valuable first: urgent (flagged or a break's onset), then higher
+    deviation, then lower index."""
+    return (not candidate.urgent, -candidate.max_deviation_eV_per_A, candidate.index)

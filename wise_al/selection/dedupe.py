@@ -17,7 +17,11 @@ def standardized(descriptors: np.ndarray) -> np.ndarray:
 def remove_near_duplicates(
     candidates: list[Candidate], min_distance: float
 ) -> tuple[list[Candidate], list[Decision]]:
-    """Greedy, most valuable first: a frame closer than ``min_distance`` to a kept one goes."""
+    """Greedy, most valuable first: a frame closer than ``min_distance`` to a kept one goes.
+
+    Frames leading into a break stay: what changes there is one pair of atoms, which a
+    descriptor averaged over the cell barely sees.
+    """
     if not candidates:
         return [], []
     ordered = sorted(candidates, key=priority)
@@ -25,7 +29,7 @@ def remove_near_duplicates(
     kept: list[int] = []
     rejected = []
     for k, candidate in enumerate(ordered):
-        if kept:
+        if kept and candidate.onset_of_step is None:
             distances = np.linalg.norm(points[kept] - points[k], axis=1)
             nearest = int(np.argmin(distances))
             if distances[nearest] < min_distance:

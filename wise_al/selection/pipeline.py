@@ -1,6 +1,13 @@
-"""Step 4 and the whole pipeline: window ∪ flagged -> dedupe -> diversity -> budget."""
+"""Step 4 and the whole pipeline: window ∪ urgent -> dedupe -> diversity -> budget.
+
+Strategies are a registry (name -> function), like the physics flags: the spec's
+``selection.strategy`` names one. Every strategy sees the same candidates, whichever MD
+saved them (walkers, the previous committee's validation MD), under the same budget.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from wise_al.selection.base import Candidate, Decision, priority
 from wise_al.selection.baselines import baseline_decisions
@@ -9,26 +16,22 @@ from wise_al.selection.diversity import farthest_point_order
 from wise_al.selection.window import window_or_flagged
 from wise_al.spec.exploration import SelectionSpec, UncertaintySpec
 
+#: A selection strategy: candidates, the spec's selection and trust window (None: no
+#: committee judged the frames) and the budget -> one decision per candidate.
+Strategy = Callable[[list[Candidate], SelectionSpec, UncertaintySpec | None, int], list[Decision]]
 
-def select_frames(
+
+def _origin(candidate: Candidate) -> str:
+    return "" if candidate.source == "walker" else f" ({candidate.source} MD)"
+
+
+def committee_decisions(
     candidates: list[Candidate],
     selection: SelectionSpec,
     window: UncertaintySpec | None,
-    budget: int | None = None,
+    budget: int,
 ) -> list[Decision]:
-    """One decision per candidate (sorted by index); at most the budget are selected.
-
-    ``window`` None means no committee judged the frames (a single foundation model):
-    every frame passes on to de-duplication and diversity. ``budget`` caps
-    ``selection.budget_per_iteration`` (what is left of a campaign's label budget).
-    Deterministic for a given ``selection.seed``. The ``random`` and ``uniform`` strategies
-    skip the window, flags, duplicates and diversity: they are the baselines.
-    """
-    per_iteration = selection.budget_per_iteration
-    budget = per_iteration if budget is None else min(per_iteration, budget)
-    if selection.strategy != "committee":
-        decisions = baseline_decisions(candidates, selection.strategy, budget, selection.seed)
-        return sorted(decisions, key=lambda d: d.index)
+    """Active learning: the trust window or physics, then no duplicates, then diversity."""
     if window is None:
         kept, decisions = list(candidates), list[Decision]()
     else:
@@ -44,9 +47,41 @@ def select_frames(
         ordered = sorted(kept, key=priority)
         how = "highest deviation"
     for rank, candidate in enumerate(ordered):
-        why = "flagged: " + ", ".join(candidate.flags) if candidate.flagged else how
+        why = (candidate.why() or how) + _origin(candidate)
         if rank < budget:
             decisions.append(Decision(candidate.index, True, f"{why} #{rank + 1}"))
         else:
             decisions.append(Decision(candidate.index, False, f"over the budget of {budget}"))
+    return decisions
+
+
+#: Every selection strategy by the name the spec gives it. ``random`` and ``uniform`` are
+#: the baselines: they skip the window, flags, duplicates and diversity.
+STRATEGIES: dict[str, Strategy] = {
+    "committee": committee_decisions,
+    "random": lambda c, selection, _, budget: baseline_decisions(
+        c, "random", budget, selection.seed
+    ),
+    "uniform": lambda c, selection, _, budget: baseline_decisions(
+        c, "uniform", budget, selection.seed
+    ),
+}
+
+
+def select_frames(
+    candidates: list[Candidate],
+    selection: SelectionSpec,
+    window: UncertaintySpec | None,
+    budget: int | None = None,
+) -> list[Decision]:
+    """One decision per candidate (sorted by index); at most the budget are selected.
+
+    ``window`` None means no committee judged the frames (a single foundation model):
+    every frame passes on to de-duplication and diversity. ``budget`` caps
+    ``selection.budget_per_iteration`` (what is left of a campaign's label budget).
+    Deterministic for a given ``selection.seed``.
+    """
+    per_iteration = selection.budget_per_iteration
+    budget = per_iteration if budget is None else min(per_iteration, budget)
+    decisions = STRATEGIES[selection.strategy](candidates, selection, window, budget)
     return sorted(decisions, key=lambda d: d.index)

@@ -33,12 +33,14 @@ class ExplorationSpec(StrictModel):
     save_interval_steps: Annotated[int, Field(ge=1)] = 10
     friction_per_fs: Annotated[float, Field(gt=0, le=1)] = 0.01
     driver: Literal["committee_mean", "member"] = "committee_mean"
-    start: Literal["packed", "equilibrated", "structures"] = Field(
-        default="packed",
-        description="walkers start from a fresh packmol cell, from the campaign's shared "
-        "equilibrated cell (once its first validation made one), or from the frames of the "
-        "uploaded start_structures dataset (walker k takes frame k modulo their number); "
-        "with fresh velocities each time",
+    start: Literal["continue", "packed", "equilibrated", "structures"] = Field(
+        default="continue",
+        description="walkers continue from the previous iteration's last intact frame (their "
+        "own walker's, else its validation MD's; iteration 0 packs), so MD time accumulates; "
+        "or start from a fresh packmol cell, from the campaign's shared equilibrated cell "
+        "(once a validation made one), or from the frames of the uploaded start_structures "
+        "dataset (walker k takes frame k modulo their number). Always with fresh velocities, "
+        "and never from a cell the flags call broken (a packed one is made instead)",
     )
     start_structures: DatasetName | None = Field(
         default=None, description="an uploaded structures dataset (start: structures)"
@@ -156,3 +158,9 @@ class SelectionSpec(StrictModel):
         default=0.05, description="standardized descriptor distance under which frames are twins"
     )
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    onset_frames: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=3,
+        description="frames before the first breaking frame of a trajectory (a Li+ contact, "
+        "a broken molecule) kept with it as candidates, whatever the committee says; frames "
+        "after the break are not candidates",
+    )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import selectinload
 
 from wise_al.db.models import (
     Frame,
     FrameFlag,
+    FrameSource,
     FrameStatus,
     Iteration,
     Label,
@@ -169,6 +170,25 @@ class FrameRepository(Repository[Frame]):
     def delete_of_walker(self, walker_run_id: int) -> None:
         """Remove a walker run's frames (a restarted walker starts clean)."""
         self.session.execute(delete(Frame).where(Frame.walker_run_id == walker_run_id))
+
+    def delete_of_validation(self, validation_id: int) -> None:
+        """Remove a validation run's frames (a repeated validation stores them again)."""
+        self.session.execute(delete(Frame).where(Frame.validation_id == validation_id))
+
+    def adopt_validation_frames(self, from_iteration_id: int, to_iteration_id: int) -> int:
+        """Move the unselected validation frames of one iteration to the next, whose
+        selection they enter (the next iteration explores with the committee that judged
+        them). Returns how many moved."""
+        moved = self.session.execute(
+            update(Frame)
+            .where(
+                Frame.iteration_id == from_iteration_id,
+                Frame.source == FrameSource.VALIDATION,
+                Frame.status.in_([FrameStatus.ACCURATE, FrameStatus.CANDIDATE, FrameStatus.FAILED]),
+            )
+            .values(iteration_id=to_iteration_id)
+        )
+        return int(moved.rowcount or 0)  # type: ignore[attr-defined]
 
     def to_label(self, iteration_id: int, gate: str) -> tuple[int, ...]:
         """Selected (and, behind a review gate, accepted) frames without a finished label."""
