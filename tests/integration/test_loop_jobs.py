@@ -22,6 +22,7 @@ from wise_al.db.models import (
     Campaign,
     CampaignStatus,
     Frame,
+    FrameSource,
     FrameStatus,
     Iteration,
     Label,
@@ -94,8 +95,14 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
         # iteration 1's members saw iteration 0's labels too
         counts = {v.iteration_index: v.training_set_sha256 for v in versions}
         assert counts[0] != counts[1]
-        validations = session.scalars(select(Validation).order_by(Validation.iteration_index))
+        validations = session.scalars(select(Validation).order_by(Validation.iteration_index)).all()
         _check_validations(list(validations), settings)
+        # iteration 0's validation MD, judged by its committee, entered iteration 1's
+        # selection (every frame carries the 8 Å Li–Li flag: all are candidates)
+        adopted = [f for f in second if f.validation_id == validations[0].id]
+        assert adopted and all(f.source == FrameSource.VALIDATION for f in adopted)
+        assert len(adopted) == iterations[1].metrics["validation_candidates"]
+        assert all(f.source == FrameSource.WALKER for f in first)
         walker = session.scalars(
             select(WalkerRun).where(WalkerRun.iteration_id == iterations[1].id)
         ).one()
@@ -181,7 +188,8 @@ def test_a_dft_worker_without_cp2k_fails_the_campaign_with_the_reason(
 
 
 def _check_validations(validations: list[Validation], settings: WorkerSettings) -> None:
-    """One validation per iteration, from the same shared start, with its observables."""
+    """One validation per iteration, each from the packed cell relaxed and equilibrated by
+    its own committee, with its observables."""
     from ase.io import read
 
     from wise_al.observables.report import observe
@@ -194,6 +202,7 @@ def _check_validations(validations: list[Validation], settings: WorkerSettings) 
         assert isinstance(trajectory, list) and len(trajectory) == 11
         lithium = [a.index for a in trajectory[0] if a.symbol == "Li"]
         starts.append(trajectory[0].positions)
+        assert v.parameters["start"]["origin"].startswith("packed (seed 0)")
         # the stored observables are those of the stored trajectory
         again = observe(trajectory, frame_interval_fs=5.0)
         assert v.observables["density_g_per_cm3"] == again["density_g_per_cm3"]
@@ -221,18 +230,24 @@ def _check_validations(validations: list[Validation], settings: WorkerSettings) 
         assert "NVT" in scores["density_error_percent"]["reason"]
         graded = [s for s in v.scores if s["value"] is not None]
         assert graded and all(s["grade"] in ("good", "fair", "bad") for s in graded)
-    assert (starts[0] == starts[1]).all()  # both committees started from the shared cell
+    assert not np.allclose(starts[0], starts[1])  # each committee equilibrated its own
 
 
 def _check_equilibrated_start(
     walker: WalkerRun, settings: WorkerSettings, campaign_id: int
 ) -> None:
-    """5 MD steps from the shared cell, not from a fresh packing (another seed's cell)."""
+    """5 MD steps from iteration 0's equilibrated validation cell, not from a fresh packing
+    (another seed's cell), unless that cell broke: then the walker says why it packed."""
     from ase.io import read
 
-    from wise_al.jobs.artifacts import shared_cell_file
+    from wise_al.jobs.artifacts import iteration_dir
 
-    shared = read(shared_cell_file(settings, campaign_id))
+    start = walker.conditions["start"]
+    if start["origin"] != "the shared equilibrated cell":
+        assert start["origin"].startswith("packed")
+        assert any("the shared equilibrated cell" in r for r in start["refused"]), start
+        return
+    shared = read(iteration_dir(settings, campaign_id, 0) / "validation-start.extxyz")
     first = read(str(walker.trajectory_path), 0)
     assert isinstance(shared, Atoms) and isinstance(first, Atoms)
     step = np.linalg.norm(first.positions - shared.positions, axis=1)

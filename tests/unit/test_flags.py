@@ -90,6 +90,12 @@ def test_temperature_runaway(water_box_with_li: Atoms) -> None:
     cool = water_box_with_li.copy()
     thermalize_momenta(cool, temperature_K=300, rng=np.random.default_rng(0))
     assert "temperature" not in _kinds(checker.check(cool))
+    # a saved production frame has no momenta: its recorded temperature is checked
+    saved = water_box_with_li.copy()
+    saved.info["temperature_K"] = 915.0
+    assert [f.value for f in checker.check(saved) if f.kind == "temperature"] == [915.0]
+    saved.info["temperature_K"] = 310.0
+    assert "temperature" not in _kinds(checker.check(saved))
 
 
 def test_disabled_rules_stay_quiet(water_box_with_li: Atoms) -> None:

@@ -68,6 +68,11 @@ def test_convergence_needs_a_calibrated_committee_and_the_target_ratio() -> None
     # the foundation alone (iteration 0) has no deviation to trust
     assert advance(replace(converged, has_committee=False), spec()).phase == Phase.SELECT
     assert advance(replace(converged, accurate_ratio=0.85), spec()).phase == Phase.SELECT
+    # a committee whose validation MD fused two Li⁺ has not converged, however it agrees
+    broke = replace(converged, explorer_broke="step 120: Li 0 and Li 1 are 1.90 Å apart")
+    t = advance(broke, spec())
+    assert t.status == RUNNING and t.phase == Phase.SELECT
+    assert "validation MD broke at step 120: Li 0 and Li 1 are 1.90 Å apart" in t.reason
 
 
 def test_an_under_dispersed_or_uncalibrated_committee_never_converges() -> None:
