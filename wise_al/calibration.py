@@ -69,6 +69,28 @@ class Calibration:
         """Share of truly failed frames the committee called accurate (None: none failed)."""
         return self.missed / self.failed_truth if self.failed_truth else None
 
+    def verdict(self, min_rank_correlation: float, max_slope_factor: float) -> str | None:
+        """Why the deviation is not a measure of the error, or None when it is: it must
+        order the errors (rank correlation) and match their size within a factor (slope)."""
+        if self.under_dispersed:
+            ratio = self.dispersion_ratio or 0.0
+            return f"under-dispersed: its deviation is {1 / ratio:.0f}x below its true error"
+        rho = self.rank_correlation
+        if rho is None or rho < min_rank_correlation:
+            shown = "undefined" if rho is None else f"{rho:.2f}"
+            return (
+                f"its deviation does not rank the errors (Spearman {shown} < "
+                f"{min_rank_correlation:g})"
+            )
+        slope = self.slope
+        if slope is None or not 1 / max_slope_factor <= slope <= max_slope_factor:
+            shown = "undefined" if slope is None else f"{slope:.2f}"
+            return (
+                f"its deviation is off the error's scale (slope {shown}, outside "
+                f"1/{max_slope_factor:g}..{max_slope_factor:g})"
+            )
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "missed_share": self.missed_share}
 

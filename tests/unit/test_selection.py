@@ -20,7 +20,11 @@ def selection(
     budget: int, diversity: bool = True, seed: int = 0, twins: float = 0.05
 ) -> SelectionSpec:
     return SelectionSpec(
-        budget_per_iteration=budget, diversity=diversity, seed=seed, near_duplicate_distance=twins
+        budget_per_iteration=budget,
+        diversity=diversity,
+        seed=seed,
+        near_duplicate_distance=twins,
+        audit_frames=0,
     )
 
 
@@ -101,3 +105,20 @@ def test_uniform_baseline_spaces_frames_evenly_in_time() -> None:
     times = sorted(frames[k].time for k in chosen)
     # the centres of 4 equal slices of 40 frames in (walker, step) order: 5, 15, 25, 35
     assert times == [(0, 50), (0, 150), (1, 50), (1, 150)]
+
+
+def test_audits_draw_from_what_the_window_throws_away_within_the_budget() -> None:
+    frames = [candidate(k, 0.01, [k, 0]) for k in range(5)]  # accurate
+    frames += [candidate(5 + k, 0.40, [0, k]) for k in range(5)]  # failed, no flag
+    frames += [candidate(10 + k, 0.10, [k, k]) for k in range(5)]  # in the window
+    spec = SelectionSpec(budget_per_iteration=4, audit_frames=2, seed=3)
+    decisions = select_frames(frames, spec, WINDOW)
+    chosen = [d for d in decisions if d.selected]
+    audits = [d for d in chosen if d.reason.startswith("audit")]
+    assert len(chosen) == 4 and len(audits) == 2
+    assert all(d.index < 10 for d in audits)  # drawn from the accurate and failed frames
+    assert all("the committee called it" in d.reason for d in audits)
+    assert sum(10 <= d.index for d in chosen) == 2  # the window's own picks fill the rest
+    # reproducible for a seed; no window (no committee), no audit
+    assert select_frames(frames, spec, WINDOW) == decisions
+    assert not any(d.reason.startswith("audit") for d in select_frames(frames, spec, None))

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from wise_al.exploration.frames import SavedFrame
 
 #: Frames kept before the first breaking frame (with it: the onset of the failure).
@@ -35,7 +37,12 @@ def breaking_index(frames: Sequence[SavedFrame]) -> int | None:
 
 
 def kept_frames(
-    frames: Sequence[SavedFrame], *, keep_all: bool, onset_frames: int = ONSET_FRAMES
+    frames: Sequence[SavedFrame],
+    *,
+    keep_all: bool,
+    onset_frames: int = ONSET_FRAMES,
+    audit: int = 0,
+    seed: int = 0,
 ) -> list[KeptFrame]:
     """The candidates of one trajectory, in time order.
 
@@ -50,15 +57,23 @@ def kept_frames(
     onset_frames
         How many frames before the first breaking frame are kept with it, whatever their
         class: the onset of the failure.
+    audit, seed
+        Also keep this many of the frames the committee called accurate, drawn at random
+        (``seed``): selection may audit them, so calibration sees every class.
     """
     broke = breaking_index(frames)
     end = len(frames) if broke is None else broke + 1
     onset_from = end if broke is None else max(0, broke - onset_frames)
-    kept = []
+    kept, dropped = [], []
     for k, frame in enumerate(frames[:end]):
         if k >= onset_from:
             assert broke is not None
             kept.append(KeptFrame(frame, frames[broke].step))
         elif keep_all or frame.flags or str(frame.frame_class) != "accurate":
             kept.append(KeptFrame(frame))
-    return kept
+        else:
+            dropped.append(KeptFrame(frame))
+    if audit and dropped:
+        draw = np.random.default_rng(seed).choice(len(dropped), min(audit, len(dropped)), False)
+        kept += [dropped[k] for k in draw]
+    return sorted(kept, key=lambda k: k.frame.step)

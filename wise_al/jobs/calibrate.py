@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,41 @@ from wise_al.db.repositories import (
 from wise_al.jobs.unit import Resource, Sessions, UnitKind, outcome_in_metrics, spec_of
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
+from wise_al.spec.exploration import UncertaintySpec
 from wise_al.systems.structures import structure_from_dict
+from wise_al.uncertainty import FrameClass, classify_deviation
 
 CALIBRATION_KEY = "calibration"
+#: Bounds of the factor a calibration may scale the deviation by (a slope of 0 or 1e6
+#: from a handful of labels is noise, not a measurement).
+SCALE_LIMITS = (0.01, 1000.0)
+
+
+def sigma_scale(session: Session, campaign_id: int, before: int) -> float:
+    """What the deviation of the committee exploring iteration ``before`` is multiplied by
+    before the trust window applies (``uncertainty.rescale: calibration``): the slope of
+    the newest calibration done before that iteration, the best estimate of how far the
+    campaign's committees under- or over-state their error; 1 without one.
+    """
+    spec = spec_of(session, campaign_id)
+    if spec.uncertainty.rescale != "calibration":
+        return 1.0
+    for metrics in IterationRepository(session).metrics_before(campaign_id, before):
+        found = metrics.get(CALIBRATION_KEY) or {}
+        if found.get("status") == "done" and found.get("slope"):
+            return float(np.clip(found["slope"], *SCALE_LIMITS))
+    return 1.0
+
+
+def frame_classes(
+    max_deviations_eV_per_A: list[float], scale: float, window: UncertaintySpec
+) -> dict[str, int]:
+    """How many frames fall in each class of the window, their deviation scaled."""
+    classes = Counter(
+        str(classify_deviation(scale * d, window.trust_lo_eV_per_A, window.trust_hi_eV_per_A))
+        for d in max_deviations_eV_per_A
+    )
+    return {str(c): classes.get(str(c), 0) for c in FrameClass}
 
 
 def calibrate_iteration(
@@ -49,6 +82,7 @@ def calibrate_iteration(
         rows = FrameRepository(session).by_id([x.frame_id for x in labels])
         frames = [structure_from_dict(rows[x.frame_id].structure) for x in labels]
         truth = [np.asarray(x.forces_eV_per_A, dtype=float) for x in labels]
+        scale = sigma_scale(session, campaign_id, iteration_index)
     if len(model_files) < 2 or not frames:
         record: dict[str, object] = {
             "status": "skipped",
@@ -63,7 +97,17 @@ def calibrate_iteration(
         result = calibrate(
             prediction.forces_eV_per_A, truth, window.trust_lo_eV_per_A, window.trust_hi_eV_per_A
         )
-        record = {"status": "done", "committee_iteration": committee_iteration, **result.to_dict()}
+        record = {
+            "status": "done",
+            "committee_iteration": committee_iteration,
+            **result.to_dict(),
+            "uncalibrated_because": result.verdict(
+                window.min_rank_correlation, window.max_slope_factor
+            ),
+            # the labelled frames by class, as the window saw them (deviation scaled)
+            "sigma_scale": scale,
+            "classes": frame_classes(result.predicted_max_eV_per_A, scale, window),
+        }
     with transaction(sessions) as session:
         IterationRepository(session).record(
             campaign_id, iteration_index, **{CALIBRATION_KEY: record}

@@ -23,6 +23,7 @@ from wise_al.db.repositories import (
 from wise_al.errors import WiseAlError
 from wise_al.exploration.onset import KeptFrame, kept_frames
 from wise_al.jobs.artifacts import iteration_dir, shared_cell_file
+from wise_al.jobs.calibrate import sigma_scale
 from wise_al.jobs.starts import Start, bare, continued_start, packed_start, why_broken
 from wise_al.jobs.unit import (
     POLL_S,
@@ -185,6 +186,7 @@ def explore_walker(
         members = ModelVersionRepository(session).latest_committee(campaign_id, iteration_index)
         run_id = _start_walker(session, campaign_id, iteration_index, walker_index)
         seed = WalkerRunRepository(session).get(run_id).seed
+        scale = sigma_scale(session, campaign_id, iteration_index)
         starts = DatasetRepository(session).named_in(spec).get("exploration.start_structures")
         starts_file = Path(starts.file_path) if starts is not None else None
     if members:
@@ -211,8 +213,9 @@ def explore_walker(
         driver=exploration.driver,
         seed=seed,
         early_stop_on_flags=exploration.early_stop_on_flags,
-        trust_lo_eV_per_A=window.trust_lo_eV_per_A,
-        trust_hi_eV_per_A=window.trust_hi_eV_per_A,
+        # the window applies to the deviation scaled by the calibration: σ·s < lo ⟺ σ < lo/s
+        trust_lo_eV_per_A=window.trust_lo_eV_per_A / scale,
+        trust_hi_eV_per_A=window.trust_hi_eV_per_A / scale,
         dispersion=exploration.dispersion,
         dispersion_functional=exploration.dispersion_functional,
     )
@@ -245,7 +248,13 @@ def explore_walker(
     )
     # a baseline selection draws from every saved frame, so every one is kept for it
     keep_all = not judged or spec.selection.strategy != "committee"
-    kept = kept_frames(result.frames, keep_all=keep_all, onset_frames=spec.selection.onset_frames)
+    kept = kept_frames(
+        result.frames,
+        keep_all=keep_all,
+        onset_frames=spec.selection.onset_frames,
+        audit=spec.selection.audit_frames,
+        seed=seed,
+    )
     descriptors = frame_descriptors(committee, [k.frame.atoms for k in kept])
     with transaction(sessions) as session:
         run = WalkerRunRepository(session).get(run_id, for_update=True)

@@ -10,6 +10,7 @@ import numpy as np
 from wise_al.db.engine import transaction
 from wise_al.db.models import FrameStatus, LabelProvenance
 from wise_al.db.repositories import FrameRepository, IterationRepository, LabelRepository
+from wise_al.jobs.calibrate import sigma_scale
 from wise_al.jobs.unit import (
     Resource,
     Sessions,
@@ -45,11 +46,12 @@ def select_iteration(
             before = iterations.at(campaign_id, iteration_index - 1)
             adopted = repository.adopt_validation_frames(before.id, iteration.id)
         frames = {f.id: f for f in repository.of_iteration(iteration.id)}
+        scale = sigma_scale(session, campaign_id, iteration_index)
         judged = any(f.max_deviation_eV_per_A is not None for f in frames.values())
         candidates = [
             Candidate(
                 index=f.id,
-                max_deviation_eV_per_A=f.max_deviation_eV_per_A or 0.0,
+                max_deviation_eV_per_A=scale * (f.max_deviation_eV_per_A or 0.0),
                 flags=tuple(sorted({flag.kind for flag in f.flags})),
                 descriptor=np.asarray(f.descriptor, dtype=float),
                 time=(f.walker_run_id or 0, f.md_step),
@@ -74,6 +76,7 @@ def select_iteration(
             iteration_index,
             selected=chosen,
             candidates=len(frames),
+            sigma_scale=scale,
             validation_candidates=adopted,
             selected_by_source=dict(
                 Counter(str(frames[d.index].source) for d in decisions if d.selected)

@@ -121,10 +121,14 @@ def latest_calibration(session: Session, campaign_id: int, before: int) -> dict[
     for metrics in IterationRepository(session).metrics_before(campaign_id, before):
         found = metrics.get(CALIBRATION_KEY) or {}
         if found.get("status") == "done":
-            verdict = "under_dispersed" if found.get("under_dispersed") else "calibrated"
+            why = found.get("uncalibrated_because")  # absent from older records
+            verdict = "calibrated" if why is None else "uncalibrated"
+            if found.get("under_dispersed"):
+                verdict = "under_dispersed"
             return {
                 "calibration_verdict": verdict,
                 "dispersion_ratio": found.get("dispersion_ratio"),
+                "calibration_reason": why,
             }
     return {}
 

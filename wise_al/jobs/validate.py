@@ -27,6 +27,7 @@ from wise_al.errors import WiseAlError
 from wise_al.exploration.onset import KeptFrame, kept_frames
 from wise_al.flags.checker import FlagChecker, broken_run
 from wise_al.jobs.artifacts import iteration_dir, shared_cell_file
+from wise_al.jobs.calibrate import sigma_scale
 from wise_al.jobs.explore import COLLAPSED_EV_PER_A, frame_descriptors, frame_row
 from wise_al.jobs.starts import packed_start, why_broken
 from wise_al.jobs.unit import Resource, Sessions, UnitKind, spec_of
@@ -113,9 +114,11 @@ def validation_candidates(
     model_files: list[Path],
     device: str,
     trajectories: list[tuple[list[Atoms], int]],
+    scale: float,
 ) -> tuple[list[KeptFrame], list[np.ndarray], bool]:
     """The candidates of the validation MD (each trajectory with its step offset), judged
-    by the whole committee as walkers' frames are: kept frames, descriptors, judged."""
+    by the whole committee as walkers' frames are (deviation times ``scale`` against the
+    window): kept frames, descriptors, judged."""
     from wise_al.exploration.judge import judge_trajectory
     from wise_al.mace.committee import Committee
 
@@ -124,7 +127,12 @@ def validation_candidates(
     checker = FlagChecker(spec.flags, start, spec.validation.temperature_K)
     judged = [
         judge_trajectory(
-            frames, committee, checker, window.trust_lo_eV_per_A, window.trust_hi_eV_per_A, offset
+            frames,
+            committee,
+            checker,
+            window.trust_lo_eV_per_A / scale,
+            window.trust_hi_eV_per_A / scale,
+            offset,
         )
         for frames, offset in trajectories
     ]
@@ -132,8 +140,14 @@ def validation_candidates(
     spread = max((f.deviation.max_eV_per_A for f in every), default=0.0)
     agrees = len(committee) > 1 and spread > COLLAPSED_EV_PER_A
     keep_all = not agrees or spec.selection.strategy != "committee"
-    onset = spec.selection.onset_frames
-    kept = [k for run in judged for k in kept_frames(run, keep_all=keep_all, onset_frames=onset)]
+    onset, audit = spec.selection.onset_frames, spec.selection.audit_frames
+    kept = [
+        k
+        for run in judged
+        for k in kept_frames(
+            run, keep_all=keep_all, onset_frames=onset, audit=audit, seed=spec.selection.seed
+        )
+    ]
     return kept, frame_descriptors(committee, [k.frame.atoms for k in kept]), agrees
 
 
@@ -156,6 +170,8 @@ def validate_iteration(
         ValidationRepository(session).start(
             campaign_id, iteration_index, spec.validation.model_dump()
         )
+        # the next iteration judges these frames: its scale counts this one's calibration
+        scale = sigma_scale(session, campaign_id, iteration_index + 1)
     if not model_files:
         raise WiseAlError(f"iteration {iteration_index} has no trained member to validate")
     v = spec.validation
@@ -181,7 +197,7 @@ def validate_iteration(
         equilibration_frames = read(equilibration, ":")
         assert isinstance(equilibration_frames, list)
         runs.insert(0, (equilibration_frames, 0))
-    kept, descriptors, judged = validation_candidates(spec, start, model_files, device, runs)
+    kept, descriptors, judged = validation_candidates(spec, start, model_files, device, runs, scale)
     driven_by = json.loads((run_dir / "run.json").read_text())["driven_by"]
     with transaction(sessions) as session:
         validation = ValidationRepository(session).record(

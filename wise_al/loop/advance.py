@@ -48,6 +48,8 @@ def _uncalibrated(snap: Snapshot) -> str:
         ratio = snap.dispersion_ratio
         times = f" ({1 / ratio:.0f}x below its true error)" if ratio else ""
         return f"the committee is under-dispersed: its deviation is far below its error{times}"
+    if snap.calibration_verdict == "uncalibrated":
+        return f"the committee is not calibrated: {snap.calibration_reason}"
     return "the committee's deviation was not yet checked against fresh labels"
 
 

@@ -96,10 +96,14 @@ class Snapshot:
         Whether the exploring committee was compared with this iteration's labels (or that
         comparison was given up on).
     calibration_verdict
-        What the latest calibration said: ``"calibrated"``, ``"under_dispersed"``, or None
+        What the latest calibration said: ``"calibrated"``, ``"under_dispersed"``,
+        ``"uncalibrated"`` (its deviation does not rank or size the errors), or None
         when no committee was calibrated yet. Only a calibrated committee can converge.
     dispersion_ratio
         That calibration's predicted deviation over true error, at the median.
+    calibration_reason
+        Why that calibration does not count (rank correlation or slope out of the spec's
+        bounds), or None.
     members_done, members_failed
         Committee members trained this iteration, and the errors of those that failed.
     evaluated, evaluation_failed
@@ -135,6 +139,7 @@ class Snapshot:
     calibrated: bool = False
     calibration_verdict: str | None = None
     dispersion_ratio: float | None = None
+    calibration_reason: str | None = None
     members_done: int = 0
     members_failed: tuple[str, ...] = ()
     evaluated: bool = False

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from wise_al.selection.base import Candidate, Decision, priority
 from wise_al.selection.baselines import baseline_decisions
 from wise_al.selection.dedupe import remove_near_duplicates
@@ -25,13 +27,48 @@ def _origin(candidate: Candidate) -> str:
     return "" if candidate.source == "walker" else f" ({candidate.source} MD)"
 
 
+def audit_decisions(
+    candidates: list[Candidate], selection: SelectionSpec, window: UncertaintySpec, budget: int
+) -> list[Decision]:
+    """Up to ``selection.audit_frames`` (and the budget) random picks among the frames the
+    window would throw away (accurate or failed, no flag): the committee's verdicts put to
+    the test, so calibration sees every class."""
+    lo, hi = window.trust_lo_eV_per_A, window.trust_hi_eV_per_A
+    pool = sorted(
+        (c for c in candidates if not c.urgent and not lo <= c.max_deviation_eV_per_A < hi),
+        key=lambda c: c.index,
+    )
+    count = min(selection.audit_frames, len(pool), budget)
+    if not count:
+        return []
+    draw = np.random.default_rng(selection.seed).choice(len(pool), count, replace=False)
+    decisions = []
+    for rank, k in enumerate(sorted(draw)):
+        c = pool[k]
+        called = "accurate" if c.max_deviation_eV_per_A < lo else "failed"
+        decisions.append(
+            Decision(
+                c.index,
+                True,
+                f"audit #{rank + 1}: the committee called it {called} "
+                f"(max deviation {c.max_deviation_eV_per_A:.3f} eV/Å){_origin(c)}",
+            )
+        )
+    return decisions
+
+
 def committee_decisions(
     candidates: list[Candidate],
     selection: SelectionSpec,
     window: UncertaintySpec | None,
     budget: int,
 ) -> list[Decision]:
-    """Active learning: the trust window or physics, then no duplicates, then diversity."""
+    """Active learning: the trust window or physics, then no duplicates, then diversity;
+    a few random audits of the frames the window throws away, within the budget."""
+    audits = [] if window is None else audit_decisions(candidates, selection, window, budget)
+    audited = {d.index for d in audits}
+    candidates = [c for c in candidates if c.index not in audited]
+    budget -= len(audits)
     if window is None:
         kept, decisions = list(candidates), list[Decision]()
     else:
@@ -52,7 +89,7 @@ def committee_decisions(
             decisions.append(Decision(candidate.index, True, f"{why} #{rank + 1}"))
         else:
             decisions.append(Decision(candidate.index, False, f"over the budget of {budget}"))
-    return decisions
+    return decisions + audits
 
 
 #: Every selection strategy by the name the spec gives it. ``random`` and ``uniform`` are

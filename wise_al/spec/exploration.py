@@ -75,10 +75,27 @@ class ExplorationSpec(StrictModel):
 
 
 class UncertaintySpec(StrictModel):
-    """Trust window on the committee's max per-atom force deviation, in eV/Å."""
+    """Trust window on the committee's max per-atom force deviation, in eV/Å, and when a
+    committee's deviation counts as a measure of its error (its calibration)."""
 
     trust_lo_eV_per_A: Annotated[float, Field(gt=0, le=100)] = 0.05
     trust_hi_eV_per_A: Annotated[float, Field(gt=0, le=100)] = 0.15
+    rescale: Literal["calibration", "none"] = Field(
+        default="calibration",
+        description="calibration: the deviation is multiplied by the latest calibration's "
+        "fitted slope (true error ≈ slope × σ) before the window applies, so the window "
+        "is in units of error; none: the raw deviation",
+    )
+    min_rank_correlation: Annotated[float, Field(ge=-1, le=1)] = Field(
+        default=0.3,
+        description="a committee is calibrated only if the Spearman correlation of its "
+        "per-atom deviation with the true error on fresh labels reaches this",
+    )
+    max_slope_factor: Annotated[float, Field(ge=1, le=1000)] = Field(
+        default=3.0,
+        description="... and only if the fitted slope (error / deviation) lies within this "
+        "factor of 1: a committee whose spread is 4x below its error is not calibrated",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> UncertaintySpec:
@@ -163,4 +180,10 @@ class SelectionSpec(StrictModel):
         description="frames before the first breaking frame of a trajectory (a Li+ contact, "
         "a broken molecule) kept with it as candidates, whatever the committee says; frames "
         "after the break are not candidates",
+    )
+    audit_frames: Annotated[int, Field(ge=0, le=1000)] = Field(
+        default=2,
+        description="of the budget, frames drawn at random each iteration from those the "
+        "committee called accurate or failed (strategy committee): their labels show "
+        "whether it was right, so calibration sees every class and 'missed' is measured",
     )
