@@ -129,6 +129,11 @@ def test_li_li_contacts_count_frames_li_and_lifetimes() -> None:
     assert (contacts.mean_lifetime_frames, contacts.max_lifetime_frames) == (1.5, 2)
     none = li_li_contacts(trajectory, distance_A=2.0)
     assert (none.frame_fraction, none.max_lifetime_frames) == (0.0, 0)
+    assert contacts.closest_A == pytest.approx(2.4)
+    assert contacts.mean_closest_A == pytest.approx((3.0 + 2.5 + 2.4 + 3.0 + 2.5) / 5)
+    # across the boundary: Li at 1 Å and 19 Å of a 20 Å cell are 2 Å apart
+    wrapped = Atoms("Li2", positions=[[1, 5, 5], [19, 5, 5]], cell=[20] * 3, pbc=True)
+    assert li_li_contacts([wrapped]).closest_A == pytest.approx(2.0)
 
 
 def test_the_reference_data_ships_with_the_package() -> None:

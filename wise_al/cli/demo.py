@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from ase import Atoms
+from ase.io import read
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from wise_al.cli.embedded import HostOpt, PortOpt, embedded
+from wise_al.cli.learning import calibration_table, contacts_table, contacts_verdict
 from wise_al.cli.output import console, iterations_table, validations_table
 from wise_al.client import WiseAlClient
 from wise_al.db import migrate
@@ -80,6 +83,16 @@ def _ensure_reference(settings: CoreSettings, spec: CampaignSpec) -> None:
     console.print(f"  {report['frames']} reference frames in {output}")
 
 
+def _reference(settings: CoreSettings) -> list[Atoms]:
+    """CP2K's MD of the demo cell, when the demo built it (the contacts' baseline)."""
+    path = settings.home / DEMO_REFERENCE
+    if not path.is_file():
+        return []
+    frames = read(path, ":")
+    assert isinstance(frames, list)
+    return frames
+
+
 def _follow(client: WiseAlClient, campaign_id: int, spec: CampaignSpec) -> dict[str, Any]:
     """Show the campaign's iteration, phase and reason until it finishes."""
     total = spec.stopping.max_iterations
@@ -134,10 +147,14 @@ def demo(
                 )
                 ended = _follow(client, campaign["id"], spec)
                 console.print(f"{ended['status']}: {ended['status_reason']}", markup=False)
-                console.print(iterations_table(client.iterations(campaign["id"])))
+                iterations = client.iterations(campaign["id"])
+                console.print(iterations_table(iterations))
+                console.print(calibration_table(iterations))
                 validations = client.validations(campaign["id"])
                 if validations:
                     console.print(validations_table(validations))
+                    console.print(contacts_table(iterations, validations, _reference(settings)))
+                    console.print(contacts_verdict(validations))
             if exit_when_done:
                 return
             console.print(

@@ -103,7 +103,11 @@ def walker_start(
     refused: list[str] = []
     if how == "continue" and iteration_index > 0:
         before = iteration_dir(settings, campaign_id, iteration_index - 1)
-        paths = [before / f"walker-{walker_index}.extxyz", before / "validation" / TRAJECTORY]
+        previous, own = iteration_index - 1, f"walker-{walker_index}.extxyz"
+        paths = [
+            (f"iteration {previous} walker {walker_index}", before / own),
+            (f"iteration {previous} validation MD", before / "validation" / TRAJECTORY),
+        ]
         found = continued_start(paths, spec, temperature_K)
         if found is not None:
             return found

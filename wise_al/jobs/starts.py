@@ -103,15 +103,15 @@ def last_intact_frame(
 
 
 def continued_start(
-    trajectories: list[Path], spec: CampaignSpec, temperature_K: float | None
+    trajectories: list[tuple[str, Path]], spec: CampaignSpec, temperature_K: float | None
 ) -> Start | None:
-    """The last intact frame of the first of ``trajectories`` that has one (new velocities
-    are drawn by the MD), or None."""
+    """The last intact frame of the first of the (name, path) ``trajectories`` that has one
+    (new velocities are drawn by the MD), or None."""
     refused: list[str] = []
-    for path in trajectories:
+    for name, path in trajectories:
         found = last_intact_frame(path, spec, temperature_K)
         if found is not None:
             atoms, k = found
-            return Start(atoms, f"continues {path.parent.name}/{path.name} at frame {k}", refused)
-        refused.append(f"{path.parent.name}/{path.name}: missing or broken from its start")
+            return Start(atoms, f"continues {name} at frame {k}", refused)
+        refused.append(f"{name}: missing or broken from its start")
     return None

@@ -34,6 +34,9 @@ class LiLiContacts:
     mean_lifetime_frames, max_lifetime_frames
         Consecutive frames a pair stays in contact (0 without contacts); a contact still
         open at the end counts to the last frame.
+    closest_A, mean_closest_A
+        The closest Li⁺–Li⁺ distance (minimum image) of the whole trajectory, and that of
+        each frame averaged over frames (None with fewer than two Li⁺).
     """
 
     distance_A: float
@@ -41,6 +44,17 @@ class LiLiContacts:
     li_fraction: float
     mean_lifetime_frames: float
     max_lifetime_frames: int
+    closest_A: float | None = None
+    mean_closest_A: float | None = None
+
+
+def closest_li_li_A(atoms: Atoms) -> float | None:
+    """The closest Li⁺–Li⁺ distance of a frame (minimum image), or None with under two Li⁺."""
+    lithium = np.flatnonzero(np.asarray(atoms.get_chemical_symbols()) == "Li")
+    if len(lithium) < 2:
+        return None
+    distances = atoms[lithium].get_all_distances(mic=True)
+    return float(distances[np.triu_indices(len(lithium), 1)].min())
 
 
 def li_li_contacts(frames: Sequence[Atoms], distance_A: float = LI_LI_CONTACT_A) -> LiLiContacts:
@@ -65,10 +79,13 @@ def li_li_contacts(frames: Sequence[Atoms], distance_A: float = LI_LI_CONTACT_A)
         for pair in now:
             open_runs[pair] = open_runs.get(pair, 0) + 1
     lifetimes += open_runs.values()
+    closest = [d for d in map(closest_li_li_A, frames) if d is not None]
     return LiLiContacts(
         distance_A=distance_A,
         frame_fraction=with_contact / len(frames) if frames else 0.0,
         li_fraction=float(np.mean(li_share)) if li_share else 0.0,
         mean_lifetime_frames=float(np.mean(lifetimes)) if lifetimes else 0.0,
         max_lifetime_frames=max(lifetimes, default=0),
+        closest_A=min(closest) if closest else None,
+        mean_closest_A=float(np.mean(closest)) if closest else None,
     )

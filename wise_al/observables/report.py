@@ -126,6 +126,8 @@ def observe(
             "li_li_contact_fraction": contacts.frame_fraction,
             "li_li_contact_li_fraction": contacts.li_fraction,
             "li_li_contact_mean_lifetime_frames": contacts.mean_lifetime_frames,
+            "li_li_closest_A": contacts.closest_A,
+            "li_li_mean_closest_A": contacts.mean_closest_A,
         }
     report["diffusion_A2_per_ps"] = None
     if frame_interval_fs is not None and len(frames) >= 8:
