@@ -142,6 +142,14 @@ class FrameRead(BaseModel):
     id: int
     iteration_id: int
     walker_run_id: int | None
+    source: str = Field(
+        description="the MD that saved it: walker, validation (the previous committee's "
+        "validation MD) or seed (an imported dataset or packed cells)"
+    )
+    validation_id: int | None
+    onset_of_step: int | None = Field(
+        description="on frames leading into a break of their trajectory: the step it broke at"
+    )
     md_step: int
     status: str
     max_deviation_eV_per_A: float | None
@@ -179,6 +187,9 @@ class FrameDetailRead(FrameRead):
 
     iteration_index: int
     walker_index: int | None
+    validation_iteration_index: int | None = Field(
+        default=None, description="validation frames: the iteration whose committee ran the MD"
+    )
     walker_conditions: dict[str, Any] | None
     trajectory_path: str | None
     atom_deviations_eV_per_A: list[float] | None

@@ -4,16 +4,22 @@ takes those onset frames first, from walkers or validation MD alike."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import molecule
+from ase.io import write
 
+from tests.support.factories import example_spec
 from wise_al.exploration.frames import SavedFrame
 from wise_al.exploration.onset import kept_frames
 from wise_al.flags import FlagChecker
+from wise_al.jobs.starts import continued_start, why_broken
 from wise_al.selection import Candidate, select_frames
 from wise_al.selection.pipeline import STRATEGIES
+from wise_al.spec import parse_spec
 from wise_al.spec.exploration import FlagsSpec, SelectionSpec, UncertaintySpec
 from wise_al.uncertainty import Deviation, FrameClass
 
@@ -100,3 +106,26 @@ def test_every_strategy_the_spec_offers_is_registered() -> None:
     field = SelectionSpec.model_fields["strategy"]
     offered = set(field.annotation.__args__)  # type: ignore[union-attr]
     assert offered == set(STRATEGIES)
+
+
+def test_walkers_continue_from_the_last_intact_frame(cell: Atoms, tmp_path: Path) -> None:
+    spec = parse_spec(example_spec("demo"))
+    frames = [f.atoms for f in _approach(cell, [6.0, 5.0, 4.0, 2.4, 1.0])]
+    walker, broken = tmp_path / "walker-0.extxyz", tmp_path / "broken.extxyz"
+    write(walker, frames)
+    write(broken, frames[3:])  # in contact from its first frame: nothing to continue from
+    found = continued_start(
+        [("missing", tmp_path / "nope.extxyz"), ("broken", broken), ("walker", walker)],
+        spec,
+        298.15,
+    )
+    assert found is not None and found.origin == "continues walker at frame 2"
+    assert found.refused == [
+        "missing: missing or broken from its start",
+        "broken: missing or broken from its start",
+    ]
+    li = [a.index for a in found.atoms if a.symbol == "Li"]
+    assert found.atoms.get_distance(li[0], li[1], mic=True) == pytest.approx(4.0)
+    assert not found.atoms.get_momenta().any()  # the MD draws new velocities
+    assert why_broken(found.atoms, spec, 298.15) is None
+    assert "Li" in str(why_broken(frames[3], spec, 298.15))

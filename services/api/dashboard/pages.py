@@ -161,7 +161,7 @@ def frame_page(
     campaign = CampaignRepository(session).get(campaign_id)
     frames = FrameRepository(session)
     frame = frames.in_campaign(campaign_id, frame_id)
-    iteration, walker = frames.provenance(frame)
+    iteration, walker, validation = frames.provenance(frame)
     spec = campaign_spec(campaign)
     labels = LabelRepository(session).of_frame(frame_id)
     # training takes every successful label so far: committees from this iteration on
@@ -178,6 +178,7 @@ def frame_page(
         frame=frame,
         iteration=iteration,
         walker=walker,
+        validation=validation,
         timestep_fs=spec.exploration.timestep_fs,
         window=spec.uncertainty,
         viewer_data=views.viewer_data(frame, list(frame.flags)),

@@ -58,14 +58,17 @@ def get_frame(campaign_id: CampaignId, frame_id: FrameId, session: SessionDep) -
     """One frame: structure (Å), per-atom deviation, flags, its walker and MD step, reviews."""
     frames = FrameRepository(session)
     frame = frames.in_campaign(campaign_id, frame_id)
-    iteration, walker = frames.provenance(frame)
+    iteration, walker, validation = frames.provenance(frame)
     return FrameDetailRead.model_validate(
         {
             **FrameRead.model_validate(frame).model_dump(),
             "iteration_index": iteration.index,
             "walker_index": walker.walker_index if walker else None,
             "walker_conditions": walker.conditions if walker else None,
-            "trajectory_path": walker.trajectory_path if walker else None,
+            "trajectory_path": walker.trajectory_path
+            if walker
+            else (validation.trajectory_path if validation else None),
+            "validation_iteration_index": validation.iteration_index if validation else None,
             "atom_deviations_eV_per_A": frame.atom_deviations_eV_per_A,
             "member_energies_eV": frame.member_energies_eV,
             "structure": frame.structure,

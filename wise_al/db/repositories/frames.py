@@ -18,6 +18,7 @@ from wise_al.db.models import (
     Review,
     ReviewDecision,
     RunStatus,
+    Validation,
     WalkerRun,
 )
 from wise_al.db.repositories.base import Page, Repository
@@ -100,11 +101,15 @@ class FrameRepository(Repository[Frame]):
         """Frames by id (ids that do not exist are absent)."""
         return {f.id: f for f in self.session.scalars(select(Frame).where(Frame.id.in_(frame_ids)))}
 
-    def provenance(self, frame: Frame) -> tuple[Iteration, WalkerRun | None]:
-        """The iteration and the walker run (if any) a frame came from."""
+    def provenance(self, frame: Frame) -> tuple[Iteration, WalkerRun | None, Validation | None]:
+        """The iteration a frame is a candidate of, and the walker run or validation MD
+        (if any) that saved it."""
         iteration = self.session.get_one(Iteration, frame.iteration_id)
         walker = self.session.get(WalkerRun, frame.walker_run_id) if frame.walker_run_id else None
-        return iteration, walker
+        validation = None
+        if frame.validation_id is not None:
+            validation = self.session.get(Validation, frame.validation_id)
+        return iteration, walker, validation
 
     def reviews(self, frame_id: int) -> list[Review]:
         """Review decisions on a frame, oldest first."""
