@@ -63,6 +63,13 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
             assert it.metrics["evaluation"]["members"] == 2
             # the same external frames score every iteration: comparable numbers
             assert it.metrics["evaluation"]["external_forces_rmse_meV_per_A"] > 0
+        # each iteration's new labels (one of iteration 0's three was rejected in review),
+        # and how many of them the training's outlier filter left out
+        assert [it.metrics["evaluation"]["new_labels"] for it in iterations] == [2, 3]
+        assert all(
+            0 <= it.metrics["evaluation"]["new_labels_excluded_as_outliers"] <= 3
+            for it in iterations
+        )
         # iteration 1 was explored by iteration 0's committee: calibrated on its 3 new labels
         assert "calibration" not in iterations[0].metrics
         calibration = iterations[1].metrics["calibration"]

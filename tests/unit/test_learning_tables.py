@@ -65,9 +65,12 @@ def test_calibration_rows_show_scale_classes_and_verdict() -> None:
         "failed_truth": 3,
         "uncalibrated_because": "its deviation is off the error's scale (slope 3.72, ...)",
     }
-    iterations = [{"index": 0, "metrics": {}}, {"index": 1, "metrics": {"calibration": calibration}}]
+    evaluation = {"new_labels_excluded_as_outliers": 1}
+    metrics = {"calibration": calibration, "evaluation": evaluation}
+    iterations = [{"index": 0, "metrics": {}}, {"index": 1, "metrics": metrics}]
     text = _text(calibration_table(iterations))
     row = next(line for line in text.splitlines() if line.startswith("│ 1"))
-    for shown in ("0.46", "3.72", "2 / 5 / 1", "1 of 3 truly failed", "off the error's scale"):
+    shown_all = ("8 (1)", "0.46", "3.72", "2 / 5 / 1", "1 of 3 truly failed", "off the error's")
+    for shown in shown_all:
         assert shown in row, shown
     assert not any(line.startswith("│ 0") for line in text.splitlines())  # nothing to show

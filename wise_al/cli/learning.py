@@ -78,11 +78,12 @@ def contacts_verdict(validations: list[dict[str, Any]]) -> str:
 
 
 def calibration_table(iterations: list[dict[str, Any]]) -> Table:
-    """Per iteration: the exploring committee against its new labels (audits included):
-    rank correlation and slope of σ against the true error, the σ scale the window used,
-    the labelled frames by class, and the verdict."""
+    """Per iteration: the exploring committee against its new labels (audits included; how
+    many of them the training's outlier filter then left out): rank correlation and slope
+    of σ against the true error, the σ scale the window used, the labelled frames by
+    class, and the verdict."""
     table = Table(
-        "iteration", "labels", "Spearman σ vs error", "slope (error/σ)", "σ scale used",
+        "iteration", "labels (outliers)", "Spearman σ vs error", "slope (error/σ)", "σ scale used",
         "accurate / candidate / failed", "missed", "verdict",
         title="Is the committee's deviation a measure of its error? (fresh labels)",
     )  # fmt: skip
@@ -92,9 +93,11 @@ def calibration_table(iterations: list[dict[str, Any]]) -> Table:
             continue
         classes = c.get("classes") or {}
         why = c.get("uncalibrated_because")
+        # new labels the training's outlier filter left out (selected past any use)
+        outliers = it["metrics"].get("evaluation", {}).get("new_labels_excluded_as_outliers")
         table.add_row(
             str(it["index"]),
-            str(c.get("frames", "")),
+            f"{c.get('frames', '')} ({'–' if outliers is None else outliers})",
             _number(c.get("rank_correlation"), 2),
             _number(c.get("slope"), 2),
             _number(c.get("sigma_scale"), 2),

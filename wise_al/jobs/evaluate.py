@@ -6,7 +6,11 @@ from statistics import fmean
 
 from wise_al.db.engine import transaction
 from wise_al.db.models import RunStatus
-from wise_al.db.repositories import IterationRepository, ModelVersionRepository
+from wise_al.db.repositories import (
+    IterationRepository,
+    LabelRepository,
+    ModelVersionRepository,
+)
 from wise_al.jobs.unit import (
     Resource,
     Sessions,
@@ -16,6 +20,7 @@ from wise_al.jobs.unit import (
 )
 from wise_al.loop import Unit
 from wise_al.settings import WorkerSettings
+from wise_al.systems.labelled import LABEL_ID_KEY
 
 #: Where an iteration's metrics hold its committee's evaluation (the unit's outcome).
 EVALUATION_KEY = "evaluation"
@@ -46,6 +51,15 @@ def evaluate_iteration(
                 ]
                 if values:
                     evaluation[f"{split}_{key}"] = fmean(values)
+        # the iteration's own new labels the training's outlier filter left out: frames
+        # selected past the point where a label can teach anything (a collapsed state)
+        iteration = IterationRepository(session).at(campaign_id, iteration_index)
+        new = {x.id for x in LabelRepository(session).done_of_iteration(campaign_id, iteration.id)}
+        excluded = {
+            row.get(LABEL_ID_KEY) for m in trained for row in m.metrics.get("excluded_labels", [])
+        }
+        evaluation["new_labels"] = len(new)
+        evaluation["new_labels_excluded_as_outliers"] = len(new & excluded)
         IterationRepository(session).record(
             campaign_id, iteration_index, **{EVALUATION_KEY: evaluation}
         )

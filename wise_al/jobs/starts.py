@@ -39,9 +39,15 @@ class Start:
         return {"origin": self.origin, "refused": list(self.refused)}
 
 
-def why_broken(atoms: Atoms, spec: CampaignSpec, temperature_K: float | None) -> str | None:
-    """The first flag that breaks ``atoms`` as a start (a Li⁺ contact, an overlap), or None."""
-    checker = FlagChecker(spec.flags, atoms, temperature_K)
+def why_broken(
+    atoms: Atoms,
+    spec: CampaignSpec,
+    temperature_K: float | None,
+    reference: Atoms | None = None,
+) -> str | None:
+    """The first flag that breaks ``atoms`` as a start (a Li⁺ contact, an overlap, and,
+    against a ``reference`` it was run from, a broken molecule), or None."""
+    checker = FlagChecker(spec.flags, atoms if reference is None else reference, temperature_K)
     broken = [flag for flag in checker.check(atoms) if breaks_run(flag, atoms)]
     return broken[0].message if broken else None
 

@@ -95,7 +95,7 @@ def validation_start(
         parameters = run_parameters(spec, v.equilibration_steps)
         run_with_models(start, model_files, parameters, run_dir, device=device)
         equilibrated = last_state(run_dir)
-        why = why_broken(equilibrated, spec, v.temperature_K)
+        why = why_broken(equilibrated, spec, v.temperature_K, reference=start)
         if why is None:
             start = equilibrated
             origin += f", equilibrated {v.equilibration_steps} steps"
