@@ -111,11 +111,11 @@ def test_a_potential_that_fuses_li_gets_its_onset_frames_labelled_next_iteration
         stored = session.scalars(select(Frame).where(Frame.validation_id == validation.id)).all()
         assert stored and all(f.source == FrameSource.VALIDATION for f in stored)
         stored_count = len(stored)
-        # validation frames count steps from the start of equilibration (20 steps)
-        onset = [f for f in stored if f.onset_of_step == broke + 20]
-        assert len(onset) == 4 and max(f.md_step for f in onset) == broke + 20
+        # production frames keep their trajectory's steps (equilibration counts before 0)
+        onset = [f for f in stored if f.onset_of_step == broke]
+        assert len(onset) == 4 and max(f.md_step for f in onset) == broke
         # nothing after the break is a candidate: its collapsed forces teach nothing
-        assert max(f.md_step for f in stored) == broke + 20
+        assert max(f.md_step for f in stored) == broke
         # the loop's DECIDE step opens iteration 1 (here by hand: no walker runs in it)
         session.add(Iteration(campaign_id=campaign_id, index=1, phase=Phase.SELECT))
     trajectory = read(trajectory_path, ":")

@@ -191,12 +191,13 @@ def validate_iteration(
         frames, frame_interval_fs=interval_fs, sq_window=v.sq_window, ensemble=v.ensemble
     )
     report |= broken_run(frames, FlagChecker(spec.flags, start, v.temperature_K))
-    runs = [(frames, v.equilibration_steps)]
+    # production steps as in its trajectory (and broke_at_step); equilibration before 0
+    runs = [(frames, 0)]
     equilibration = folder / EQUILIBRATION / TRAJECTORY
     if equilibration.exists():
         equilibration_frames = read(equilibration, ":")
         assert isinstance(equilibration_frames, list)
-        runs.insert(0, (equilibration_frames, 0))
+        runs.insert(0, (equilibration_frames, -v.equilibration_steps))
     kept, descriptors, judged = validation_candidates(spec, start, model_files, device, runs, scale)
     driven_by = json.loads((run_dir / "run.json").read_text())["driven_by"]
     with transaction(sessions) as session:
