@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ase.io import write
+from ase.io import read, write
 
 from tests.support.api_fixtures import CAMPAIGNS, Api
 from tests.support.factories import example_spec, jiggled_frames, with_value
 from wise_al.db.engine import transaction
 from wise_al.db.repositories import ValidationRepository
 from wise_al.mace.fit import file_sha256
+from wise_al.observables.contacts import closest_li_li_A
 from wise_al.observables.report import observe
 from wise_al.observables.scores import score_report
 from wise_al.systems.cells import pack_cell
@@ -58,6 +59,9 @@ def test_validations_are_listed_without_curves_and_read_in_full(
     summary = listed[0]
     assert "sq" not in summary["observables"] and "rdf" not in summary["observables"]
     assert summary["observables"]["frames"] == 10
+    # what the demo's contacts table reads: the closest Li–Li pair, from the trajectory
+    closest = min(closest_li_li_A(atoms) or float("inf") for atoms in read(trajectory, ":"))
+    assert summary["observables"]["li_li_closest_A"] == pytest.approx(closest)
     assert {s["metric"] for s in summary["scores"]} >= {"density_error_percent", "sq_r_factor"}
     full = api.client.get(f"{CAMPAIGNS}/{campaign_id}/validations/0").json()
     assert len(full["observables"]["sq"]) == len(full["observables"]["sq_q_per_A"])

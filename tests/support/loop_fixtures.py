@@ -10,8 +10,8 @@ from tests.support.factories import example_spec, with_value
 from wise_al.jobs.run import advance_and_plan, run_unit
 from wise_al.settings import WorkerSettings
 
-#: Production MD after each committee, cut to seconds: 20 steps to equilibrate the shared
-#: cell once, then 100 steps per iteration (11 frames).
+#: Production MD after each committee, cut to seconds: 20 steps to equilibrate the packed
+#: cell with that committee, then 100 steps (11 frames).
 SHORT_VALIDATION: dict[str, Any] = {
     "enabled": True,
     "equilibration_steps": 20,
