@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from services.api.dashboard.auth import CSRF_COOKIE, SESSION_COOKIE
 from tests.support.api_fixtures import CAMPAIGNS, Api, explored_campaign
+from tests.support.factories import example_spec
 from wise_al.db.engine import transaction
 from wise_al.db.models import DashboardSession, Review
 from wise_al.db.repositories import ModelVersionRepository, TokenRepository
@@ -74,7 +75,11 @@ def test_pages_render_for_anonymous_visitors(api: Api, tmp_path: Path) -> None:
     }
     assert set(figures) == {"timeline", "ratios", "learning", "histogram", "calibration"}
     window = figures["histogram"]["layout"]["shapes"][0]
-    assert (window["x0"], window["x1"]) == (0.05, 0.3)  # the example spec's trust window
+    spec_window = example_spec()["uncertainty"]  # the example spec's, no calibration yet
+    assert (window["x0"], window["x1"]) == (
+        spec_window["trust_lo_eV_per_A"],
+        spec_window["trust_hi_eV_per_A"],
+    )
     # valid and test errors have a column each, never one number standing in for the other
     table = campaign.text[campaign.text.index('id="iterations"') :]
     assert "force RMSE valid (meV/Å)" in table and "force RMSE test (meV/Å)" in table

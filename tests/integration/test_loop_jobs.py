@@ -65,7 +65,11 @@ def test_a_campaign_runs_two_iterations_and_stops_by_its_rule(
             assert it.metrics["evaluation"]["external_forces_rmse_meV_per_A"] > 0
         # each iteration's new labels (one of iteration 0's three was rejected in review),
         # and how many of them the training's outlier filter left out
-        assert [it.metrics["evaluation"]["new_labels"] for it in iterations] == [2, 3]
+        labelled = [
+            (x.frame_id, str(x.status), x.failure_detail) for x in session.scalars(select(Label))
+        ]
+        new_labels = [it.metrics["evaluation"]["new_labels"] for it in iterations]
+        assert new_labels == [2, 3], labelled
         assert all(
             0 <= it.metrics["evaluation"]["new_labels_excluded_as_outliers"] <= 3
             for it in iterations

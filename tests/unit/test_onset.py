@@ -71,6 +71,14 @@ def test_the_onset_of_a_li_contact_is_kept_and_the_collapse_is_not(cell: Atoms) 
     assert [k.onset_of_step for k in every[:3]] == [None, None, None]
 
 
+def test_a_frame_whose_atoms_overlap_is_not_a_candidate(cell: Atoms) -> None:
+    # Li–Li 0.3 Å: an overlap at once (CP2K would refuse to label it)
+    frames = _approach(cell, [6.0, 5.0, 4.0, 3.0, 0.3])
+    assert "overlap" in {f.kind for f in frames[-1].flags}
+    kept = kept_frames(frames, keep_all=False, onset_frames=3)
+    assert [(k.frame.step, k.onset_of_step) for k in kept] == [(20, 50), (30, 50), (40, 50)]
+
+
 def test_an_intact_trajectory_keeps_what_the_committee_questions(cell: Atoms) -> None:
     frames = _approach(cell, [6.0, 5.0, 4.0])
     doubted = SavedFrame(

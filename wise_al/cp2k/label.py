@@ -33,11 +33,9 @@ from wise_al.cp2k.wavefunctions import Guess, WavefunctionLibrary
 from wise_al.processes import ShouldStop
 from wise_al.settings import Cp2kSettings
 from wise_al.spec.labelling import LabellingSpec
+from wise_al.systems.labelable import structure_problem
 from wise_al.systems.levels import sha256_of
-from wise_al.systems.neighbours import pairs_within
 
-#: Closer than this no label means anything (pseudopotential cores overlap): refused unrun.
-MIN_LABEL_DISTANCE_A = 0.5
 RESULT_NAME = "result.json"
 PROJECT = "label"
 
@@ -96,23 +94,6 @@ class LabelResult:
             result.stress_eV_per_A3 = (-np.asarray(result.stress_eV_per_A3)).tolist()
             result.stress_convention = STRESS_CONVENTION
         return result
-
-
-def structure_problem(atoms: Atoms) -> str | None:
-    """Why a frame cannot be labelled at all (None when it can)."""
-    if not np.isfinite(atoms.positions).all():
-        return "positions are not finite (NaN or infinity)"
-    if atoms.cell.rank < 3:
-        return "no 3D cell (put a box around a cluster)"
-    if len(atoms) > 1:
-        close = pairs_within(atoms, MIN_LABEL_DISTANCE_A)
-        if len(close):
-            i, j = int(close.i[0]), int(close.j[0])
-            return (
-                f"atoms {i} and {j} are {float(close.distance_A[0]):.3f} Å apart "
-                f"(under {MIN_LABEL_DISTANCE_A} Å)"
-            )
-    return None
 
 
 class Labeller:

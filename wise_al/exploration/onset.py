@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wise_al.exploration.frames import SavedFrame
+from wise_al.systems.labelable import structure_problem
 
 #: Frames kept before the first breaking frame (with it: the onset of the failure).
 ONSET_FRAMES = 3
@@ -56,7 +57,9 @@ def kept_frames(
         did not call accurate.
     onset_frames
         How many frames before the first breaking frame are kept with it, whatever their
-        class: the onset of the failure.
+        class: the onset of the failure. A frame no labeller accepts (two atoms under
+        0.5 Å, :func:`~wise_al.systems.labelable.structure_problem`) is never kept: its
+        label would be lost.
     audit, seed
         Also keep this many of the frames the committee called accurate, drawn at random
         (``seed``): selection may audit them, so calibration sees every class.
@@ -66,6 +69,8 @@ def kept_frames(
     onset_from = end if broke is None else max(0, broke - onset_frames)
     kept, dropped = [], []
     for k, frame in enumerate(frames[:end]):
+        if structure_problem(frame.atoms) is not None:
+            continue  # atoms on top of each other: no DFT code labels that frame
         if k >= onset_from:
             assert broke is not None
             kept.append(KeptFrame(frame, frames[broke].step))

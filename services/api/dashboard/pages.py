@@ -70,13 +70,19 @@ def campaign_page(
     overview = OverviewRepository(session)
     iterations = overview.iterations(campaign_id)
     window = spec.uncertainty
+    # the window applies to σ × the calibration's scale: drawn on raw σ, it moves by 1/scale
+    scale = next(
+        (float(i.iteration.metrics["sigma_scale"]) for i in reversed(iterations)
+         if (i.iteration.metrics or {}).get("sigma_scale")),
+        1.0,
+    )  # fmt: skip
     figures = {
         "timeline": views.timeline_figure(overview.unit_spans(campaign_id)),
         "ratios": views.ratios_figure(iterations),
         "learning": views.learning_curve_figure(iterations),
         "calibration": quality.calibration_figure(iterations, window.trust_hi_eV_per_A),
         "histogram": views.histogram_figure(
-            iterations, window.trust_lo_eV_per_A, window.trust_hi_eV_per_A
+            iterations, window.trust_lo_eV_per_A / scale, window.trust_hi_eV_per_A / scale
         ),
     }
     return render(

@@ -159,7 +159,8 @@ def learning_curve_figure(iterations: list[IterationSummary]) -> dict[str, Any]:
 def histogram_figure(
     iterations: list[IterationSummary], trust_lo_eV_per_A: float, trust_hi_eV_per_A: float
 ) -> dict[str, Any]:
-    """Max force deviation of every saved frame, per iteration, with the trust window shaded."""
+    """Max force deviation of every saved frame, per iteration, with the trust window shaded
+    (on raw σ: the spec's window divided by the latest calibration's σ scale)."""
     edges = np.asarray(DEVIATION_BIN_EDGES_EV_PER_A)
     centres = np.sqrt(edges[:-1] * edges[1:]).tolist()
     data = [
