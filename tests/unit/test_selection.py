@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from wise_al.selection import Candidate, select_frames
 from wise_al.spec.exploration import SelectionSpec, UncertaintySpec
@@ -122,3 +123,23 @@ def test_audits_draw_from_what_the_window_throws_away_within_the_budget() -> Non
     # reproducible for a seed; no window (no committee), no audit
     assert select_frames(frames, spec, WINDOW) == decisions
     assert not any(d.reason.startswith("audit") for d in select_frames(frames, spec, None))
+
+
+def test_an_adaptive_lower_level_makes_the_target_share_candidates() -> None:
+    from wise_al.selection.adaptive import adapted_trust_lo
+
+    scores = [0.01 * k for k in range(1, 21)] + [0.5, 0.6]  # 22 frames, 2 above trust_hi
+    lo = adapted_trust_lo(scores, trust_hi_eV_per_A=0.3, share=0.25)
+    # round(0.25 x 22) = 6 frames in [lo, 0.3): the six highest below trust_hi
+    assert lo == pytest.approx(0.15)
+    assert sum(lo <= s < 0.3 for s in scores) == 6
+    # a share larger than what lies below trust_hi takes all of it; never an empty window
+    assert adapted_trust_lo(scores, 0.3, 0.99) == pytest.approx(0.01)
+    assert adapted_trust_lo(scores, 0.3, 0.001) == pytest.approx(0.20)
+    assert adapted_trust_lo([0.5, 0.6], 0.3, 0.5) == pytest.approx(0.15)  # nothing below
+    # the loop's window then classes by it: the six are candidates, the rest accurate
+    frames = [candidate(k, s, [k, 0]) for k, s in enumerate(scores)]
+    window = UncertaintySpec(trust_lo_eV_per_A=lo, trust_hi_eV_per_A=0.3)
+    decisions = select_frames(frames, selection(budget=50), window)
+    assert sum(d.selected for d in decisions) == 6
+    assert sum("accurate" in d.reason for d in decisions) == 14

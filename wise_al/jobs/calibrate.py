@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -42,6 +43,17 @@ def sigma_scale(session: Session, campaign_id: int, before: int) -> float:
         if found.get("status") == "done" and found.get("slope"):
             return float(np.clip(found["slope"], *SCALE_LIMITS))
     return 1.0
+
+
+def verdict_of(record: dict[str, Any]) -> str | None:
+    """What a stored calibration says: ``calibrated``, ``under_dispersed``,
+    ``uncalibrated`` (its σ does not rank or size the errors), or None when none was done.
+    Records older than the rank and slope checks are judged on dispersion alone."""
+    if record.get("status") != "done":
+        return None
+    if record.get("under_dispersed"):
+        return "under_dispersed"
+    return "calibrated" if record.get("uncalibrated_because") is None else "uncalibrated"
 
 
 def frame_classes(

@@ -124,6 +124,17 @@ def walker_start(
     return Start(made.atoms, made.origin, refused + made.refused)
 
 
+def keeps_every_frame(spec: CampaignSpec, judged: bool) -> bool:
+    """Whether every saved frame must be stored, accurate ones included: no committee
+    judged them, a baseline selection draws from all, or an adaptive window may call any
+    of them a candidate."""
+    return (
+        not judged
+        or spec.selection.strategy != "committee"
+        or spec.uncertainty.adaptive_candidate_share is not None
+    )
+
+
 def frame_descriptors(committee: Committee, frames: list[Atoms]) -> list[np.ndarray]:
     """Descriptors of ``frames``, computed a batch at a time."""
     return [
@@ -250,8 +261,7 @@ def explore_walker(
     judged = len(model_files) > 1 and any(
         f.deviation.max_eV_per_A > COLLAPSED_EV_PER_A for f in result.frames
     )
-    # a baseline selection draws from every saved frame, so every one is kept for it
-    keep_all = not judged or spec.selection.strategy != "committee"
+    keep_all = keeps_every_frame(spec, judged)
     kept = kept_frames(
         result.frames,
         keep_all=keep_all,

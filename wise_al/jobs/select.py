@@ -21,6 +21,7 @@ from wise_al.jobs.unit import (
 )
 from wise_al.loop import Unit
 from wise_al.selection import Candidate, select_frames
+from wise_al.selection.adaptive import adapted_trust_lo
 from wise_al.settings import CoreSettings
 
 #: Where an iteration's metrics hold the number of frames selected (its outcome).
@@ -62,9 +63,13 @@ def select_iteration(
         ]
         labelled = LabelRepository(session).count_done(campaign_id, provenance=LabelProvenance.CP2K)
         left = max(spec.stopping.max_labels - labelled, 0)
-        decisions = select_frames(
-            candidates, spec.selection, spec.uncertainty if judged else None, budget=left
-        )
+        window, adapted = spec.uncertainty, None
+        share = window.adaptive_candidate_share
+        if judged and share is not None:
+            scores = [c.max_deviation_eV_per_A for c in candidates if not c.urgent]
+            adapted = adapted_trust_lo(scores, window.trust_hi_eV_per_A, share)
+            window = window.model_copy(update={"trust_lo_eV_per_A": adapted})
+        decisions = select_frames(candidates, spec.selection, window if judged else None, left)
         for decision in decisions:
             frame = frames[decision.index]
             frame.selection_reason = decision.reason
@@ -77,6 +82,7 @@ def select_iteration(
             selected=chosen,
             candidates=len(frames),
             sigma_scale=scale,
+            trust_lo_adapted_eV_per_A=adapted,
             validation_candidates=adopted,
             selected_by_source=dict(
                 Counter(str(frames[d.index].source) for d in decisions if d.selected)

@@ -23,7 +23,7 @@ from wise_al.db.repositories import (
     WalkerRunRepository,
 )
 from wise_al.db.repositories.iterations import FAILURES_KEY
-from wise_al.jobs.calibrate import CALIBRATION_KEY
+from wise_al.jobs.calibrate import CALIBRATION_KEY, verdict_of
 from wise_al.jobs.evaluate import EVALUATION_KEY
 from wise_al.jobs.seed import SEEDED_KEY
 from wise_al.jobs.select import SELECTED_KEY
@@ -120,15 +120,12 @@ def latest_calibration(session: Session, campaign_id: int, before: int) -> dict[
     """The verdict of the newest calibration done before iteration ``before``."""
     for metrics in IterationRepository(session).metrics_before(campaign_id, before):
         found = metrics.get(CALIBRATION_KEY) or {}
-        if found.get("status") == "done":
-            why = found.get("uncalibrated_because")  # absent from older records
-            verdict = "calibrated" if why is None else "uncalibrated"
-            if found.get("under_dispersed"):
-                verdict = "under_dispersed"
+        verdict = verdict_of(found)
+        if verdict is not None:
             return {
                 "calibration_verdict": verdict,
                 "dispersion_ratio": found.get("dispersion_ratio"),
-                "calibration_reason": why,
+                "calibration_reason": found.get("uncalibrated_because"),
             }
     return {}
 

@@ -23,7 +23,7 @@ from wise_al.db.repositories import (
     StudyRepository,
     ValidationRepository,
 )
-from wise_al.jobs.calibrate import CALIBRATION_KEY
+from wise_al.jobs.calibrate import CALIBRATION_KEY, verdict_of
 from wise_al.jobs.evaluate import EVALUATION_KEY
 from wise_al.jobs.registry import UNITS
 from wise_al.jobs.unit import Resource
@@ -123,9 +123,9 @@ def _variant_row(session: Session, campaign_id: int) -> VariantRow:
         cp2k_so_far += labels.get(iteration.index, {}).get(LabelProvenance.CP2K, 0)
         metrics = iteration.metrics or {}
         calibration = metrics.get(CALIBRATION_KEY) or {}
-        if calibration.get("status") == "done":
+        if verdict_of(calibration) is not None:
             row.dispersion_ratio = calibration.get("dispersion_ratio")
-            row.calibration = "under_dispersed" if calibration.get("under_dispersed") else "ok"
+            row.calibration = verdict_of(calibration)
         split, errors = _errors(metrics.get(EVALUATION_KEY) or {})
         if split is None:
             continue

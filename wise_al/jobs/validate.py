@@ -28,7 +28,12 @@ from wise_al.exploration.onset import KeptFrame, kept_frames
 from wise_al.flags.checker import FlagChecker, broken_run
 from wise_al.jobs.artifacts import iteration_dir, shared_cell_file
 from wise_al.jobs.calibrate import sigma_scale
-from wise_al.jobs.explore import COLLAPSED_EV_PER_A, frame_descriptors, frame_row
+from wise_al.jobs.explore import (
+    COLLAPSED_EV_PER_A,
+    frame_descriptors,
+    frame_row,
+    keeps_every_frame,
+)
 from wise_al.jobs.starts import packed_start, why_broken
 from wise_al.jobs.unit import Resource, Sessions, UnitKind, spec_of
 from wise_al.loop import Command, Unit
@@ -139,7 +144,7 @@ def validation_candidates(
     every = [frame for run in judged for frame in run]
     spread = max((f.deviation.max_eV_per_A for f in every), default=0.0)
     agrees = len(committee) > 1 and spread > COLLAPSED_EV_PER_A
-    keep_all = not agrees or spec.selection.strategy != "committee"
+    keep_all = keeps_every_frame(spec, agrees)
     onset, audit = spec.selection.onset_frames, spec.selection.audit_frames
     kept = [
         k

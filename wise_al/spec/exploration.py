@@ -86,6 +86,12 @@ class UncertaintySpec(StrictModel):
         "fitted slope (true error ≈ slope × σ) before the window applies, so the window "
         "is in units of error; none: the raw deviation",
     )
+    adaptive_candidate_share: Annotated[float, Field(gt=0, lt=1)] | None = Field(
+        default=None,
+        description="DP-GEN's adaptive lower level: each iteration trust_lo is set so that "
+        "this share of the judged, unflagged frames are candidates (the frames the "
+        "committee doubts most below trust_hi); None: trust_lo as given",
+    )
     min_rank_correlation: Annotated[float, Field(ge=-1, le=1)] = Field(
         default=0.3,
         description="a committee is calibrated only if the Spearman correlation of its "
