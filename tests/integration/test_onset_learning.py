@@ -135,6 +135,14 @@ def test_a_potential_that_fuses_li_gets_its_onset_frames_labelled_next_iteration
         assert all("onset of the validation break" in str(f.selection_reason) for f in chosen)
         assert iteration.metrics["selected_onset"] == 4
         before = {f.id: _li_li_A(f.structure) for f in chosen}
+    # iteration 2 explores with another committee: iteration 0's leftovers are not offered
+    with transaction(session_factory) as session:
+        session.add(Iteration(campaign_id=campaign_id, index=2, phase=Phase.SELECT))
+    select_iteration(session_factory, settings, campaign_id, 2)
+    with transaction(session_factory) as session:
+        third = session.scalars(select(Iteration).where(Iteration.index == 2)).one()
+        assert third.metrics["validation_candidates"] == 0 and third.metrics["selected"] == 0
+        assert not session.scalars(select(Frame).where(Frame.iteration_id == third.id)).all()
     # the frames leading into the contact: closing in, the last under 2.6 Å, none fused
     assert min(before.values()) < 2.6 < max(before.values())
     assert min(before.values()) > 1.5

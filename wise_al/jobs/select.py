@@ -44,8 +44,9 @@ def select_iteration(
         repository = FrameRepository(session)
         adopted = 0
         if iteration_index > 0:  # the last committee's validation MD: judged by this one
-            before = iterations.at(campaign_id, iteration_index - 1)
-            adopted = repository.adopt_validation_frames(before.id, iteration.id)
+            adopted = repository.adopt_validation_frames(
+                campaign_id, iteration_index - 1, iteration.id
+            )
         frames = {f.id: f for f in repository.of_iteration(iteration.id)}
         scale = sigma_scale(session, campaign_id, iteration_index)
         judged = any(f.max_deviation_eV_per_A is not None for f in frames.values())

@@ -11,7 +11,6 @@ from sqlalchemy.orm import selectinload
 from wise_al.db.models import (
     Frame,
     FrameFlag,
-    FrameSource,
     FrameStatus,
     Iteration,
     Label,
@@ -180,15 +179,21 @@ class FrameRepository(Repository[Frame]):
         """Remove a validation run's frames (a repeated validation stores them again)."""
         self.session.execute(delete(Frame).where(Frame.validation_id == validation_id))
 
-    def adopt_validation_frames(self, from_iteration_id: int, to_iteration_id: int) -> int:
-        """Move the unselected validation frames of one iteration to the next, whose
-        selection they enter (the next iteration explores with the committee that judged
-        them). Returns how many moved."""
+    def adopt_validation_frames(
+        self, campaign_id: int, validated_iteration: int, to_iteration_id: int
+    ) -> int:
+        """Move the unselected frames of one iteration's validation MD to the next
+        iteration, whose selection they enter (it explores with the committee that judged
+        them). Frames of older validations stay where they are: an older committee judged
+        them. Returns how many moved."""
+        validation = select(Validation.id).where(
+            Validation.campaign_id == campaign_id,
+            Validation.iteration_index == validated_iteration,
+        )
         moved = self.session.execute(
             update(Frame)
             .where(
-                Frame.iteration_id == from_iteration_id,
-                Frame.source == FrameSource.VALIDATION,
+                Frame.validation_id.in_(validation),
                 Frame.status.in_([FrameStatus.ACCURATE, FrameStatus.CANDIDATE, FrameStatus.FAILED]),
             )
             .values(iteration_id=to_iteration_id)
