@@ -33,9 +33,7 @@ SOURCE = sa.Enum(
 
 def upgrade() -> None:
     with op.batch_alter_table("frame", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
-        batch_op.add_column(
-            sa.Column("source", SOURCE, nullable=False, server_default="walker")
-        )
+        batch_op.add_column(sa.Column("source", SOURCE, nullable=False, server_default="walker"))
         batch_op.add_column(sa.Column("validation_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("onset_of_step", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_frame_validation_id"), ["validation_id"])

@@ -228,6 +228,7 @@ def test_walkers_start_from_uploaded_structures(
             walked = read(str(run.trajectory_path), index=0)
             assert isinstance(walked, Atoms)
             # walker k starts from uploaded frame k: its cell and atoms, not a packed cell
+            assert run.conditions["start"]["origin"] == "uploaded start structure"
             assert walked.get_chemical_symbols() == given.get_chemical_symbols()
             assert walked.cell.array.tolist() == given.cell.array.tolist()
             assert abs(walked.positions - given.positions).max() < 0.5  # 5 MD steps on

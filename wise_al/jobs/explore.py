@@ -95,12 +95,16 @@ def walker_start(
 
     temperature_K = walker_conditions(spec)[walker_index]["temperature_K"]
     how = spec.exploration.start
+    refused: list[str] = []
     if starts_file is not None:
         frames = read(starts_file, index=":")
         assert isinstance(frames, list)
         # the bare structure: the upload's other keys (labels, velocities) stay behind
-        return Start(bare(frames[walker_index % len(frames)]), "uploaded start structure")
-    refused: list[str] = []
+        given = bare(frames[walker_index % len(frames)])
+        why = why_broken(given, spec, temperature_K)
+        if why is None:
+            return Start(given, "uploaded start structure")
+        refused.append(f"uploaded start structure {walker_index % len(frames)}: {why}")
     if how == "continue" and iteration_index > 0:
         before = iteration_dir(settings, campaign_id, iteration_index - 1)
         previous, own = iteration_index - 1, f"walker-{walker_index}.extxyz"
