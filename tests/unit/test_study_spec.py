@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+
 
 from tests.support.factories import example_spec
 from wise_al.errors import SpecError
@@ -78,3 +81,13 @@ def test_variants_share_the_test_set_and_the_validation_protocol() -> None:
     assert spec.model.committee_size == 3 and spec.validation.steps == 1000
     with pytest.raises(ValueError, match="at least 1"):
         study({})
+
+
+def test_the_label_efficiency_full_loop_study_expands_to_its_arms() -> None:
+    path = Path(__file__).parents[2] / "benchmarks" / "label_efficiency" / "full_loop.yaml"
+    specs = expand_study(StudySpec.model_validate(yaml.safe_load(path.read_text())))
+    arms = {variant for variant, _ in specs}
+    assert arms == {"committee", "random", "uniform"}
+    assert {spec.selection.strategy for spec in specs.values()} == arms
+    assert {spec.stopping.max_labels for spec in specs.values()} == {64}
+    assert {spec.model.committee_size for spec in specs.values()} == {4}

@@ -9,6 +9,7 @@ whose SCF failed to converge at any step is refused whole: its frames are not th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,8 +73,11 @@ def md_input(spec: LabellingSpec, atoms: Atoms, md: ReferenceMdParameters) -> di
     return tree
 
 
-def relax_input(spec: LabellingSpec, atoms: Atoms, max_steps: int) -> dict[str, Any]:
-    """A CP2K geometry optimisation (LBFGS) at the label's level, fixed cell."""
+def relax_input(
+    spec: LabellingSpec, atoms: Atoms, max_steps: int, fixed: Sequence[int] = ()
+) -> dict[str, Any]:
+    """A CP2K geometry optimisation (LBFGS) at the label's level, fixed cell; the atoms
+    ``fixed`` (0-based) keep their positions (a constrained scan)."""
     tree = build_input(spec, atoms, project=RELAX_PROJECT)
     tree["global"]["run_type"] = "GEO_OPT"
     force_eval = tree["force_eval"]
@@ -83,6 +87,11 @@ def relax_input(spec: LabellingSpec, atoms: Atoms, max_steps: int) -> dict[str, 
         "geo_opt": {"optimizer": "LBFGS", "max_iter": max_steps},
         "print": {"trajectory": {"format": "XYZ"}},
     }
+    if fixed:
+        # CP2K numbers atoms from 1
+        tree["motion"]["constraint"] = {
+            "fixed_atoms": {"list": " ".join(str(k + 1) for k in fixed)}
+        }
     return tree
 
 
@@ -93,17 +102,19 @@ def relaxation_path(
     cp2k: Cp2kInstallation,
     profile: LaunchProfile,
     directory: Path,
+    fixed: Sequence[int] = (),
 ) -> list[Atoms]:
     """``atoms`` relaxed by CP2K for at most ``max_steps``, every geometry on the way: the
     given one first, the relaxed one last (a packed cell's close contacts would otherwise
-    heat its first MD steps far above the thermostat's temperature).
+    heat its first MD steps far above the thermostat's temperature). Atoms ``fixed``
+    (0-based) do not move.
 
     Raises
     ------
     WiseAlError
         If CP2K failed or wrote no geometry.
     """
-    text = render_input(relax_input(spec, atoms, max_steps))
+    text = render_input(relax_input(spec, atoms, max_steps, fixed))
     cp2k.validate(text)
     outcome = run_cp2k(text, directory, profile)
     blocks = (

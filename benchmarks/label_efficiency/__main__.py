@@ -1,0 +1,205 @@
+"""Command line of the label-efficiency benchmark (see the package docstring)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from benchmarks.label_efficiency import cache, pool, report, truth
+from benchmarks.label_efficiency.endpoints import SURVIVAL_LI_LI_A, Fitter, force_errors
+from benchmarks.label_efficiency.run import SurvivalProtocol, load_rows, run_seed
+from wise_al.cli.demo_foundation import ELEMENTS
+from wise_al.cp2k.e0s import reference_energies
+from wise_al.cp2k.label import Labeller, make_labeller
+from wise_al.observables.contacts import closest_li_li_A
+from wise_al.settings import Cp2kSettings
+from wise_al.spec.labelling import LabellingSpec
+
+Say = Callable[[str], None]
+
+
+def arguments() -> argparse.Namespace:
+    home = Cp2kSettings().home
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.label_efficiency",
+        description="Does active learning save labels?",
+    )
+    add = parser.add_argument
+    add(
+        "--work",
+        type=Path,
+        default=home / "benchmarks" / "label-efficiency",
+        help="every stage's results, reused when the benchmark runs again",
+    )
+    add(
+        "--start-model",
+        type=Path,
+        default=home / "models" / "demo-foundation.model",
+        help="the failing potential every arm fine-tunes",
+    )
+    add("--temperatures", type=float, nargs="+", default=[300.0, 400.0, 500.0])
+    add("--reference-ps", type=float, default=10.0, help="CP2K MD in all, over the temperatures")
+    add("--segment-ps", type=float, default=0.5)
+    add("--save-every-fs", type=float, default=20.0)
+    add("--scan-A", type=float, nargs="+", default=[round(1.6 + 0.2 * k, 1) for k in range(13)])
+    add("--scan-relax-steps", type=int, default=20)
+    add("--random-frames", type=int, default=100, help="reference frames in the random set")
+    add("--pool-walkers", type=int, default=12)
+    add("--pool-steps", type=int, default=1000)
+    add("--pool-save-every", type=int, default=10, help="steps")
+    add("--seeds", type=int, nargs="+", default=list(range(10)))
+    add("--budgets", type=int, nargs="+", default=list(range(4, 65, 4)))
+    add("--members", type=int, default=4, help="committee size (K)")
+    add("--gradient-steps", type=int, default=160, help="optimiser steps per fit")
+    add("--survival-starts", type=int, default=5)
+    add("--survival-ps", type=float, default=1.0)
+    add("--survival-temperature", type=float, default=300.0)
+    add("--out", type=Path, default=Path("benchmarks/results/label_efficiency.json"))
+    add("--plot", type=Path, default=Path("benchmarks/results/label_efficiency.png"))
+    add(
+        "--stop-after",
+        choices=["reference-md", "truth", "start-model", "pool"],
+        help="stop once this stage is done (its results stay in --work)",
+    )
+    add("--markdown", type=Path, help="print a finished run's JSON as the README's tables")
+    return parser.parse_args()
+
+
+def explored_pool(args: argparse.Namespace, labeller: Labeller, say: Say) -> list[Atoms]:
+    """The start model's labelled pool (explored and labelled once, then read)."""
+    if not args.start_model.is_file():
+        raise SystemExit(f"{args.start_model}: run `wise-al models build-demo-foundation` first")
+    explored = cache.frames(
+        args.work / "pool.extxyz",
+        lambda: pool.label(
+            pool.explore(
+                args.start_model,
+                args.temperatures,
+                args.pool_walkers,
+                args.pool_steps,
+                args.pool_save_every,
+                say,
+            ),
+            labeller,
+            say,
+        ),
+    )
+    onsets = sum(a.info["onset_of_step"] >= 0 for a in explored)
+    say(f"pool: {len(explored)} labelled frames, {onsets} at a break's onset")
+    return explored
+
+
+def main() -> None:
+    args = arguments()
+    if args.markdown is not None:
+        print(report.markdown(json.loads(args.markdown.read_text())))
+        return
+    started = time.perf_counter()
+    work = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    log = (work / "log.txt").open("a")
+
+    def say(line: str) -> None:  # the terminal and a log
+        stamped = f"[{time.perf_counter() - started:7.0f} s] {line}"
+        print(stamped, flush=True)
+        log.write(stamped + "\n")
+        log.flush()
+
+    # hot cells need more SCF cycles than single points; max_scf is not the level of theory
+    labeller = make_labeller(Cp2kSettings(), LabellingSpec(max_scf=300))
+    long_runs = dataclasses.replace(labeller.profile, time_limit_s=12 * 3600)
+    if args.only == "pool":
+        explored_pool(args, labeller, say)
+        return
+    md = truth.reference_md(
+        labeller,
+        long_runs,
+        args.temperatures,
+        args.reference_ps,
+        args.segment_ps,
+        args.save_every_fs,
+        work / "reference-md",
+        say,
+    )
+    if args.only == "reference-md":
+        return
+    cold = [a for a in md if a.info["temperature_K"] == min(args.temperatures)]
+    scan = truth.li_li_scan(
+        labeller, long_runs, cold[-1], args.scan_A, args.scan_relax_steps, work / "scan", say
+    )
+    held = truth.held_out(md, scan, args.random_frames, args.survival_starts)
+    sets = {"contact": held.contact_set, "random": held.random_set}
+    say(
+        f"truth: {len(md)} reference MD frames, {len(scan)} scan frames; contact set "
+        f"{len(held.contact_set)}, random set {len(held.random_set)}"
+    )
+    if args.only == "truth":
+        return
+    if not args.start_model.is_file():
+        raise SystemExit(f"{args.start_model}: run `wise-al models build-demo-foundation` first")
+    steps = round(args.survival_ps * 1000 / truth.TIMESTEP_FS)
+    protocol = SurvivalProtocol(held.starts, args.survival_temperature, steps)
+    start_model: dict[str, Any] = cache.record(
+        work / "start-model.json",
+        lambda: {
+            "model": str(args.start_model),
+            **force_errors(args.start_model, sets),
+            "survival": protocol.of(args.start_model, seed=0),
+        },
+    )
+    survived = start_model["survival"]
+    say(f"start model: {survived['runs_intact']}/{len(survived['runs'])} survival runs intact")
+    if survived["passed"]:
+        raise SystemExit(
+            "the start model keeps Li⁺ apart in every survival run: nothing to "
+            "learn; pass a weaker --start-model"
+        )
+    explored = explored_pool(args, labeller, say)
+    if len(explored) < args.budgets[-1] * 2:
+        raise SystemExit(
+            f"a pool of {len(explored)} frames cannot hold budgets up to "
+            f"{args.budgets[-1]}: explore more (--pool-walkers, --pool-steps)"
+        )
+    e0s = reference_energies(labeller, ELEMENTS)
+    fitter = Fitter(args.start_model, e0s, args.gradient_steps, work / "fits")
+    rows_file = work / "rows.jsonl"
+    for seed in args.seeds:
+        run_seed(seed, explored, sets, fitter, args.budgets, args.members, protocol, rows_file, say)
+    rows = [
+        r for r in load_rows(rows_file) if r["seed"] in args.seeds and r["labels"] in args.budgets
+    ]
+    finished = {
+        "summary": report.summarise(rows, args.budgets, args.seeds),
+        "start_model": start_model,
+        "truth": {
+            "reference_md_frames": len(md),
+            "reference_md_ps": args.reference_ps,
+            "scan_frames": len(scan),
+            "contact_set": len(held.contact_set),
+            "random_set": len(held.random_set),
+            "contact_set_li_li_A": sorted(a.info["li_li_A"] for a in held.contact_set),
+            "reference_closest_li_li_A": min(closest_li_li_A(a) or np.inf for a in md),
+        },
+        "pool_frames": len(explored),
+        "survival_li_li_A": SURVIVAL_LI_LI_A,
+        "wall_time_s": time.perf_counter() - started,
+        "rows": rows,
+        "arguments": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(finished, indent=1))
+    report.plot(finished, args.plot)
+    print(report.markdown(finished))
+    say(f"done in {(time.perf_counter() - started) / 60:.0f} min: {args.out}, {args.plot}")
+
+
+if __name__ == "__main__":
+    main()

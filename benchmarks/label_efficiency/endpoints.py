@@ -1,0 +1,115 @@
+"""Fitting a model on an arm's labels, and what it is judged by.
+
+- **Force errors** on the contact set and the random set (:func:`wise_al.mace.evaluate`).
+- **Survival**: NVT MD of the model from each fixed start (the product's walker, one
+  model driving); a run fails at the first saved frame that breaks it, with the Li–Li
+  limit at :data:`SURVIVAL_LI_LI_A`. A model **passes** when every run reaches its end
+  intact: no Li⁺ pair under the limit, and no other break (a run that broke otherwise
+  cannot show the contacts gone). The share of MD time before the first break is the
+  physical share.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from benchmarks.label_efficiency.truth import TIMESTEP_FS
+from wise_al.cli.demo_foundation import DEMO_TRAINING
+from wise_al.exploration.walker import WalkerParameters, run_walker
+from wise_al.flags import FlagChecker
+from wise_al.mace.committee import Committee
+from wise_al.mace.evaluate import evaluate
+from wise_al.mace.fit import fit_committee
+from wise_al.observables.contacts import closest_li_li_A
+from wise_al.spec.exploration import FlagsSpec
+
+#: Two Li⁺ closer than this end a survival run (the issue's criterion).
+SURVIVAL_LI_LI_A = 2.2
+#: Labels held out of each fit to pick its best epoch.
+VALID_FRACTION = 0.15
+
+
+@dataclass(frozen=True)
+class Fitter:
+    """Fine-tunes from the failing model with one training spec; only the seed and the
+    number of epochs vary. Every fit takes about ``gradient_steps`` optimiser steps
+    (epochs = steps / batches per epoch): with a fixed number of epochs a 4-label fit
+    would barely move and a 64-label fit cost sixteen times as much."""
+
+    start_model: Path
+    e0s: dict[int, float]
+    gradient_steps: int
+    work: Path
+
+    def epochs(self, labels: int) -> int:
+        train = max(1, labels - math.ceil(VALID_FRACTION * labels))
+        batches = max(1, train // DEMO_TRAINING.batch_size)
+        return int(np.clip(math.ceil(self.gradient_steps / batches), 5, 500))
+
+    def fit(self, frames: list[Atoms], members: int, seed: int, name: str) -> list[Path]:
+        """``members`` models (seeds ``seed``, ``seed + 1`` ...) fine-tuned on ``frames``;
+        kept under ``work/name`` and reused when already there."""
+        where = self.work / name
+        done = [where / f"member{m}" / f"member{m}.model" for m in range(members)]
+        if all(path.is_file() for path in done):
+            return done
+        update = {
+            "max_num_epochs": self.epochs(len(frames)),
+            "valid_fraction": VALID_FRACTION,
+            "test_fraction": 0.0,
+            "seed": seed,
+        }
+        training = DEMO_TRAINING.model_copy(update=update)
+        fitted = fit_committee(
+            frames, "fine_tune_naive", members, training, self.e0s, where,
+            foundation=self.start_model,
+        )  # fmt: skip
+        return fitted.model_files
+
+
+def force_errors(model: Path, sets: dict[str, list[Atoms]]) -> dict[str, float]:
+    """Force RMSE (meV/Å) of ``model`` on each named set."""
+    return {
+        f"{name}_forces_rmse_meV_per_A": evaluate(model, frames)[0].forces_rmse_meV_per_A
+        for name, frames in sets.items()
+    }
+
+
+def survival(
+    model: Path, starts: list[Atoms], temperature_K: float, steps: int, seed: int = 0
+) -> dict[str, Any]:
+    """Run the model's MD from every start; whether all stayed intact, and each run."""
+    committee = Committee([model], min_members=1)
+    flags = FlagsSpec(min_distance_A={"Li-Li": SURVIVAL_LI_LI_A})
+    runs: list[dict[str, Any]] = []
+    for k, start in enumerate(starts):
+        settings = WalkerParameters(
+            temperature_K=temperature_K,
+            steps=steps,
+            timestep_fs=TIMESTEP_FS,
+            save_interval_steps=20,
+            seed=seed * 100 + k,
+        )
+        walked = run_walker(start, committee, settings, FlagChecker(flags, start, temperature_K))
+        closest = [closest_li_li_A(f.atoms) for f in walked.frames]
+        runs.append(
+            {
+                "steps_done": walked.steps_done,
+                "broke": walked.stop_reason,
+                "closest_li_li_A": min((c for c in closest if c is not None), default=None),
+            }
+        )
+    intact = [r["broke"] is None and r["steps_done"] >= steps for r in runs]
+    physical = sum(min(r["steps_done"], steps) for r in runs) / (steps * len(runs))
+    return {
+        "passed": all(intact),
+        "runs_intact": sum(intact),
+        "runs": runs,
+        "physical_fraction": physical,
+    }

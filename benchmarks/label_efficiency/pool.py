@@ -1,0 +1,95 @@
+"""The failing start and the pool every pool-based arm draws its labels from.
+
+The pool is explored the way the loop's iteration 0 explores: walkers driven by the
+starting model from packed cells (relaxed on the model), stopped at the first frame that
+breaks the run, each saved frame checked by the physics flags; the candidates of each
+trajectory are those :func:`wise_al.exploration.onset.kept_frames` keeps (every frame up
+to the break, the last few before it marked as the break's onset). Every candidate is
+labelled once with CP2K; a frame CP2K does not label leaves the pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ase import Atoms
+
+from benchmarks.label_efficiency.truth import CELL, DENSITY_G_PER_CM3, TIMESTEP_FS
+from wise_al.cp2k.label import Labeller
+from wise_al.exploration.onset import kept_frames
+from wise_al.exploration.walker import WalkerParameters, run_walker
+from wise_al.flags import FlagChecker
+from wise_al.mace.committee import Committee
+from wise_al.md.relax import relax_start
+from wise_al.spec.exploration import FlagsSpec
+from wise_al.systems.cells import pack_cell
+from wise_al.systems.labelled import labelled_frame
+
+
+def explore(
+    model: Path,
+    temperatures_K: Sequence[float],
+    walkers: int,
+    steps: int,
+    save_every_steps: int,
+    say: Callable[[str], None] = print,
+) -> list[Atoms]:
+    """Unlabelled candidates of ``walkers`` trajectories (temperatures cycled), with
+    ``walker``, ``md_step``, ``flags`` (kinds, comma-separated) and ``onset_of_step``
+    (-1: not leading into a break) in ``info``."""
+    committee = Committee([model], min_members=1)
+    frames: list[Atoms] = []
+    for w in range(walkers):
+        temperature = temperatures_K[w % len(temperatures_K)]
+        packed = pack_cell(CELL, density_g_per_cm3=DENSITY_G_PER_CM3, seed=700 + w)
+        start, _ = relax_start(packed, committee)
+        settings = WalkerParameters(
+            temperature_K=temperature,
+            steps=steps,
+            timestep_fs=TIMESTEP_FS,
+            save_interval_steps=save_every_steps,
+            seed=w,
+        )
+        walked = run_walker(
+            start, committee, settings, FlagChecker(FlagsSpec(), start, temperature)
+        )
+        kept = kept_frames(walked.frames, keep_all=True)
+        for k in kept:
+            atoms = k.frame.atoms.copy()
+            atoms.calc = None
+            atoms.info = {
+                "walker": w,
+                "md_step": k.frame.step,
+                "temperature_K": temperature,
+                "flags": ",".join(sorted({f.kind for f in k.frame.flags})),
+                "onset_of_step": -1 if k.onset_of_step is None else k.onset_of_step,
+            }
+            frames.append(atoms)
+        say(
+            f"pool walker {w + 1}/{walkers} at {temperature:g} K: {len(kept)} frames, "
+            f"{walked.stop_reason or 'intact'}"
+        )
+    return frames
+
+
+def label(
+    frames: list[Atoms], labeller: Labeller, say: Callable[[str], None] = print
+) -> list[Atoms]:
+    """The frames CP2K labelled, their exploration ``info`` kept."""
+    labelled = []
+    for k, atoms in enumerate(frames):
+        result = labeller.label(atoms)
+        if result.ok and result.energy_eV is not None:
+            frame = labelled_frame(
+                atoms,
+                result.energy_eV,
+                result.forces_eV_per_A,
+                level_sha256=result.level_sha256,
+                group="pool",
+            )
+            frame.info |= atoms.info
+            labelled.append(frame)
+        if (k + 1) % 25 == 0 or k + 1 == len(frames):
+            say(f"pool labels: {k + 1}/{len(frames)} frames, {len(labelled)} labelled")
+    return labelled

@@ -1,0 +1,224 @@
+"""From rows to the report: Kaplan–Meier per arm, paired differences, tables, a plot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.label_efficiency.arms import ARMS
+from benchmarks.label_efficiency.stats import (
+    kaplan_meier,
+    labels_to_pass,
+    log_rank,
+    paired,
+    with_q_values,
+)
+
+SETS = ("contact", "random")
+#: Arms compared with random, seed by seed.
+VERSUS_RANDOM = ("committee", "flags", "uniform")
+
+
+def _rows(
+    rows: Sequence[dict[str, Any]], arm: str, seed: int | None = None
+) -> list[dict[str, Any]]:
+    return [r for r in rows if r["arm"] == arm and (seed is None or r["seed"] == seed)]
+
+
+def summarise(
+    rows: Sequence[dict[str, Any]], budgets: Sequence[int], seeds: Sequence[int]
+) -> dict[str, Any]:
+    """Every number the README reports, from the measured rows."""
+    largest = budgets[-1]
+    times = {arm: [labels_to_pass(_rows(rows, arm, s), largest) for s in seeds] for arm in ARMS}
+    arms: dict[str, Any] = {}
+    for arm in ARMS:
+        by_budget = {}
+        for budget in budgets:
+            at = [r for r in _rows(rows, arm) if r["labels"] == budget]
+            entry: dict[str, Any] = {}
+            for name in SETS:
+                values = [r[f"{name}_forces_rmse_meV_per_A"] for r in at]
+                entry[name] = {
+                    "mean": float(np.mean(values)),
+                    "std": float(np.std(values)),
+                    "n": len(values),
+                }
+            measured = [r["survival"]["physical_fraction"] for r in at if "survival" in r]
+            entry["physical_fraction"] = float(np.mean(measured)) if measured else None
+            entry["survival_measured"] = len(measured)
+            by_budget[budget] = entry
+        arms[arm] = {
+            "kaplan_meier": kaplan_meier(times[arm]),
+            "by_budget": by_budget,
+            "labels_to_pass": [list(t) for t in times[arm]],
+        }
+    comparisons: dict[str, list[dict[str, Any]]] = {}
+    for name in SETS:
+        key = f"{name}_forces_rmse_meV_per_A"
+        table = []
+        for arm in VERSUS_RANDOM:
+            for budget in budgets:
+                differences = []
+                for seed in seeds:
+                    mine = [r[key] for r in _rows(rows, arm, seed) if r["labels"] == budget]
+                    theirs = [r[key] for r in _rows(rows, "random", seed) if r["labels"] == budget]
+                    if mine and theirs:
+                        differences.append(mine[0] - theirs[0])
+                table.append({"arm": arm, "labels": budget, **paired(differences)})
+        comparisons[name] = with_q_values(table)
+    log_ranks = {
+        f"{a} vs {b}": log_rank(times[a], times[b])
+        for a, b in (
+            ("committee", "random"),
+            ("committee", "flags"),
+            ("committee", "uniform"),
+            ("flags", "random"),
+        )
+    }
+    return {
+        "arms": arms,
+        "paired_vs_random": comparisons,
+        "log_rank_p": log_ranks,
+        "verdict": verdict(arms, comparisons, log_ranks),
+    }
+
+
+def verdict(arms: dict[str, Any], comparisons: dict[str, Any], log_ranks: dict[str, Any]) -> str:
+    """The plain sentence: fewer labels than random to remove the contacts, and where worse."""
+    median = {arm: arms[arm]["kaplan_meier"]["median"] for arm in ARMS}
+    ours, theirs = median["committee"], median["random"]
+    if ours is None:
+        removed = "Committee selection did not remove the contacts within the largest budget"
+    elif theirs is None:
+        removed = (
+            f"Committee selection removed the contacts at a median of {ours:.0f} labels; "
+            "random selection did not within the largest budget"
+        )
+    else:
+        removed = (
+            f"Committee selection removed the contacts at a median of {ours:.0f} labels, "
+            f"random at {theirs:.0f} ({theirs / ours:.2f}x)"
+        )
+    p = log_ranks["committee vs random"]
+    removed += "" if p is None else f" (log-rank p = {p:.3g})"
+    worse = [
+        c
+        for c in comparisons["random"]
+        if c["arm"] == "committee" and c.get("q", 1.0) < 0.05 and c["mean"] > 0
+    ]
+    better = [
+        c
+        for c in comparisons["random"]
+        if c["arm"] == "committee" and c.get("q", 1.0) < 0.05 and c["mean"] < 0
+    ]
+    if worse:
+        where = ", ".join(f"{c['labels']} labels (+{c['mean']:.0f} meV/Å)" for c in worse)
+        held_out = f"it is significantly worse than random on the random set at {where}"
+    elif better:
+        held_out = (
+            "on the random set it is never significantly worse than random, and better at "
+            + ", ".join(str(c["labels"]) for c in better)
+            + " labels"
+        )
+    else:
+        held_out = "on the random set it is never significantly different from random"
+    return f"{removed}; {held_out} (Wilcoxon, Benjamini–Hochberg q < 0.05)."
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The README's tables."""
+    arms, budgets = report["summary"]["arms"], report["arguments"]["budgets"]
+    lines = [
+        "| arm | median labels to remove contacts (95 % CI) | seeds passing |",
+        "|---|---:|---:|",
+    ]
+    for arm in ARMS:
+        km = arms[arm]["kaplan_meier"]
+        low, high = km["median_ci"]
+        shown = "not reached" if km["median"] is None else f"{km['median']:.0f}"
+        ci = "({} to {})".format(
+            "–" if low is None else f"{low:.0f}", "not reached" if high is None else f"{high:.0f}"
+        )
+        lines.append(f"| {arm} | {shown} {ci} | {km['events']}/{km['seeds']} |")
+    lines += [
+        "",
+        "| set | arm minus random (meV/Å) | " + " | ".join(str(b) for b in budgets) + " |",
+        "|---|---|" + "---:|" * len(budgets),
+    ]
+    for name in SETS:
+        for arm in VERSUS_RANDOM:
+            cells = []
+            for c in report["summary"]["paired_vs_random"][name]:
+                if c["arm"] != arm:
+                    continue
+                mark = "*" if c.get("q", 1.0) < 0.05 else ""
+                cells.append(f"{c['mean']:+.0f}{mark}")
+            lines.append(f"| {name} | {arm} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "`*`: Benjamini–Hochberg q < 0.05 (Wilcoxon signed-rank, paired by seed).",
+        "",
+        report["summary"]["verdict"],
+    ]
+    return "\n".join(lines)
+
+
+def plot(report: dict[str, Any], out: Path) -> Path:
+    """Kaplan–Meier curves of "contacts still there" against labels, and the paired
+    differences on both sets, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    summary, budgets = report["summary"], report["arguments"]["budgets"]
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
+    for arm in ARMS:
+        km = summary["arms"][arm]["kaplan_meier"]
+        x = [0.0, *km["labels"], float(budgets[-1])]
+        y = [1.0, *km["survival"], km["survival"][-1] if km["survival"] else 1.0]
+        line = axes[0].step(x, y, where="post", label=arm)[0]
+        if km["labels"]:
+            axes[0].fill_between(
+                [0.0, *km["labels"]],
+                [1.0, *km["low"]],
+                [1.0, *km["high"]],
+                step="post",
+                alpha=0.12,
+                color=line.get_color(),
+            )
+    axes[0].set(
+        xlabel="labels",
+        ylabel="P(Li–Li contacts still there)",
+        ylim=(-0.02, 1.02),
+        title="Survival MD: contacts gone (Kaplan–Meier)",
+    )
+    axes[0].legend()
+    for axis, name in zip(axes[1:], SETS, strict=True):
+        for arm in VERSUS_RANDOM:
+            rows = [c for c in summary["paired_vs_random"][name] if c["arm"] == arm]
+            mean = np.array([c["mean"] for c in rows])
+            low = np.array([np.nan if c["ci"][0] is None else c["ci"][0] for c in rows])
+            high = np.array([np.nan if c["ci"][1] is None else c["ci"][1] for c in rows])
+            axis.errorbar(
+                [c["labels"] for c in rows],
+                mean,
+                yerr=[mean - low, high - mean],
+                capsize=3,
+                marker="o",
+                label=arm,
+            )
+        axis.axhline(0.0, color="0.5", linewidth=1)
+        axis.set(
+            xlabel="labels",
+            ylabel="force RMSE minus random's (meV/Å)",
+            title=f"{name} set, paired by seed (95 % CI)",
+        )
+        axis.legend()
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out

@@ -1,0 +1,113 @@
+"""One seed of the pool-based benchmark: every arm, every budget, every endpoint.
+
+Rows are appended to a JSON-lines file as they are measured, so a run resumes: a row
+already there is not measured again (its models are reused from the fitter's folder, and
+the committee arm's selection is recomputed from them: it is deterministic).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ase import Atoms
+
+from benchmarks.label_efficiency.arms import ARMS, CommitteeState, first_labels, next_labels
+from benchmarks.label_efficiency.endpoints import Fitter, force_errors, survival
+from wise_al.mace.committee import Committee
+
+
+@dataclass(frozen=True)
+class SurvivalProtocol:
+    """The survival MD: every start, ``steps`` of NVT at ``temperature_K``."""
+
+    starts: list[Atoms]
+    temperature_K: float
+    steps: int
+
+    def of(self, model: Path, seed: int) -> dict[str, Any]:
+        return survival(model, self.starts, self.temperature_K, self.steps, seed)
+
+
+def load_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows stored so far (none when the file is missing)."""
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def run_seed(
+    seed: int,
+    pool: list[Atoms],
+    test_sets: dict[str, list[Atoms]],
+    fitter: Fitter,
+    budgets: Sequence[int],
+    members: int,
+    protocol: SurvivalProtocol,
+    rows_file: Path,
+    say: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """Every arm's rows for ``seed``; survival MD runs until an arm first passes."""
+    stored = {(r["arm"], r["labels"]): r for r in load_rows(rows_file) if r["seed"] == seed}
+    held = {arm: first_labels(len(pool), budgets[0], seed) for arm in ARMS}
+    passed = dict.fromkeys(ARMS, False)
+    state = CommitteeState()
+    shared_survival: dict[str, Any] | None = None
+    rows = []
+    for i, budget in enumerate(budgets):
+        for arm in ARMS:
+            # the first budget's labels are the same for every arm: one fit, shared
+            name = f"seed{seed}/{'first' if i == 0 else arm}/labels{budget}"
+            count = members if i == 0 or arm == "committee" else 1
+            models = fitter.fit([pool[k] for k in held[arm]], count, seed, name)
+            row = stored.get((arm, budget))
+            if row is None:
+                row = {
+                    "arm": arm,
+                    "seed": seed,
+                    "labels": budget,
+                    "held": held[arm],
+                    **force_errors(models[0], test_sets),
+                }
+                if not passed[arm]:
+                    if i == 0 and shared_survival is not None:
+                        row["survival"] = shared_survival
+                    else:
+                        row["survival"] = protocol.of(models[0], seed)
+                with rows_file.open("a") as handle:
+                    handle.write(json.dumps(row) + "\n")
+            if i == 0:
+                shared_survival = row.get("survival")
+            passed[arm] = passed[arm] or bool(row.get("survival", {}).get("passed"))
+            rows.append(row)
+            outcome = row.get("survival")
+            shown = (
+                "-"
+                if outcome is None
+                else f"{outcome['runs_intact']}/{len(outcome['runs'])} intact"
+            )
+            say(
+                f"seed {seed} {arm:<9} {budget:>3} labels: contact "
+                f"{row['contact_forces_rmse_meV_per_A']:.0f}, random "
+                f"{row['random_forces_rmse_meV_per_A']:.0f} meV/Å; survival {shown}"
+            )
+            if i + 1 < len(budgets):
+                used = models if arm == "committee" else models[:1]
+                committee = None if arm in ("random", "uniform") else Committee(used, min_members=1)
+                step = budgets[i + 1] - budget
+                held[arm] = held[arm] + next_labels(
+                    arm,
+                    pool,
+                    held[arm],
+                    step,
+                    seed,
+                    i,
+                    committee,
+                    state if arm == "committee" else None,
+                )
+    if state.calibrations:
+        rows.append({"arm": "committee", "seed": seed, "calibrations": state.calibrations})
+    return rows

@@ -1,0 +1,98 @@
+"""The label-efficiency benchmark's statistics and baseline arms, against hand computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from benchmarks.label_efficiency.arms import CommitteeState, first_labels, next_labels
+from benchmarks.label_efficiency.stats import kaplan_meier, labels_to_pass, log_rank, paired
+
+
+def test_kaplan_meier_matches_the_product_limit_by_hand() -> None:
+    # four seeds: contacts gone at 4 and 8 labels, two never (censored at 12)
+    curve = kaplan_meier([(4, True), (8, True), (12, False), (12, False)])
+    # S(4) = 3/4; S(8) = 3/4 * (1 - 1/3) = 1/2: the median is the first time S <= 1/2
+    assert curve["labels"][:2] == [4.0, 8.0]
+    assert curve["survival"][:2] == pytest.approx([0.75, 0.5])
+    assert curve["median"] == 8.0
+    assert curve["events"] == 2 and curve["seeds"] == 4
+    assert all(lo <= s <= hi for lo, s, hi in zip(curve["low"], curve["survival"], curve["high"]))
+
+
+def test_kaplan_meier_without_any_event_has_no_median() -> None:
+    curve = kaplan_meier([(64, False), (64, False)])
+    assert curve["median"] is None and curve["events"] == 0
+
+
+def test_log_rank_tells_apart_arms_that_differ_and_not_ones_that_do_not() -> None:
+    early = [(4.0 * (1 + k % 3), True) for k in range(8)]
+    late = [(60.0, True)] * 4 + [(64.0, False)] * 4
+    assert log_rank(early, late) < 1e-3
+    assert log_rank(early, early) == pytest.approx(1.0)
+    assert log_rank([(8.0, True)] * 3, [(8.0, True)] * 3) is None  # no variance: undefined
+    assert log_rank([(64.0, False)], [(64.0, False)]) is None
+
+
+def test_paired_differences_use_a_t_interval_and_an_exact_wilcoxon() -> None:
+    result = paired([1.0, 2.0, 3.0, 4.0, 5.0])
+    # mean 3, standard error sqrt(2.5 / 5); t(0.975, 4) = 2.7764 from tables
+    half = 2.7764 * np.sqrt(2.5 / 5)
+    assert result["mean"] == pytest.approx(3.0)
+    assert result["ci"] == pytest.approx([3.0 - half, 3.0 + half], abs=1e-3)
+    # all five differences positive: exact two-sided p = 2 / 2**5
+    assert result["wilcoxon_p"] == pytest.approx(2 / 32)
+
+
+def test_labels_to_pass_is_the_first_budget_that_passed_or_censored() -> None:
+    rows = [
+        {"labels": 8, "survival": {"passed": False}},
+        {"labels": 12, "survival": {"passed": True}},
+        {"labels": 16},
+    ]
+    assert labels_to_pass(rows, 64) == (12.0, True)
+    assert labels_to_pass(rows[:1], 64) == (64.0, False)
+
+
+def _pool(size: int) -> list[Atoms]:
+    frames = []
+    for k in range(size):
+        atoms = Atoms("H", positions=[[0, 0, 0]])
+        atoms.info = {"walker": k // 10, "md_step": 10 * (k % 10), "flags": "", "onset_of_step": -1}
+        frames.append(atoms)
+    return frames
+
+
+@pytest.mark.parametrize("arm", ["random", "uniform"])
+def test_baseline_arms_grow_by_the_step_without_repeating_a_frame(arm: str) -> None:
+    pool = _pool(40)
+    held = first_labels(len(pool), 4, seed=3)
+    assert held == first_labels(len(pool), 4, seed=3)  # every arm starts from these
+    for step in range(3):
+        added = next_labels(arm, pool, held, 4, seed=3, step=step)
+        assert len(added) == 4 and not set(added) & set(held)
+        held = held + added
+    assert len(set(held)) == 16
+
+
+def test_uniform_arm_spreads_its_picks_over_md_time() -> None:
+    pool = _pool(40)  # 4 walkers of 10 frames, in time order
+    added = next_labels("uniform", pool, [], 4, seed=0, step=0)
+    assert sorted(pool[k].info["walker"] for k in added) == [0, 1, 2, 3]
+
+
+def test_committee_scale_is_the_slope_of_error_on_deviation() -> None:
+    # two members at +-d about their mean: sigma = |d| per atom; labels 2|d| away: slope 2
+    rng = np.random.default_rng(0)
+    pool, state = [], CommitteeState()
+    for k in range(4):
+        mean, d = rng.normal(size=(3, 3)), np.zeros((3, 3))
+        d[:, 0] = rng.uniform(0.1, 1.0, size=3)
+        atoms = Atoms("H3", positions=np.eye(3))
+        atoms.arrays["REF_forces"] = mean + 2 * np.linalg.norm(d, axis=1)[:, None] * [0, 1, 0]
+        pool.append(atoms)
+        state.member_forces[k] = np.stack([mean + d, mean - d])
+    assert state.scale(pool, [0, 1, 2, 3]) == pytest.approx(2.0)
+    assert state.calibrations[-1]["rank_correlation"] == pytest.approx(1.0)
+    assert CommitteeState().scale(pool, [0, 1]) == 1.0  # nothing judged yet
