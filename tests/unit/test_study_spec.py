@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 import yaml
 
-
 from tests.support.factories import example_spec
 from wise_al.errors import SpecError
 from wise_al.spec.study import StudySpec, expand_study
