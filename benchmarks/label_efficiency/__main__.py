@@ -39,12 +39,14 @@ def arguments() -> argparse.Namespace:
         default=home / "benchmarks" / "label-efficiency",
         help="every stage's results, reused when the benchmark runs again",
     )
+    add("--foundation", type=Path, default=home / "models" / "demo-foundation.model")
     add(
         "--start-model",
         type=Path,
-        default=home / "models" / "demo-foundation.model",
-        help="the failing potential every arm fine-tunes",
+        help="the failing potential every arm fine-tunes (default: the foundation fine-tuned "
+        "on --start-cells labelled CP2K relaxations of packed cells)",
     )
+    add("--start-cells", type=int, default=3)
     add("--temperatures", type=float, nargs="+", default=[300.0, 400.0, 500.0])
     add("--reference-ps", type=float, default=10.0, help="CP2K MD in all, over the temperatures")
     add("--segment-ps", type=float, default=0.5)
@@ -52,7 +54,8 @@ def arguments() -> argparse.Namespace:
     add("--scan-A", type=float, nargs="+", default=[round(1.6 + 0.2 * k, 1) for k in range(13)])
     add("--scan-relax-steps", type=int, default=20)
     add("--random-frames", type=int, default=100, help="reference frames in the random set")
-    add("--pool-walkers", type=int, default=12)
+    add("--pool-frames", type=int, default=300, help="walkers run until the pool holds this many")
+    add("--pool-walkers", type=int, default=60, help="at most")
     add("--pool-steps", type=int, default=1000)
     add("--pool-save-every", type=int, default=10, help="steps")
     add("--seeds", type=int, nargs="+", default=list(range(10)))
@@ -65,24 +68,25 @@ def arguments() -> argparse.Namespace:
     add("--out", type=Path, default=Path("benchmarks/results/label_efficiency.json"))
     add("--plot", type=Path, default=Path("benchmarks/results/label_efficiency.png"))
     add(
-        "--stop-after",
+        "--only",
         choices=["reference-md", "truth", "start-model", "pool"],
-        help="stop once this stage is done (its results stay in --work)",
+        help="run this stage alone (its results stay in --work for the whole run)",
     )
     add("--markdown", type=Path, help="print a finished run's JSON as the README's tables")
     return parser.parse_args()
 
 
-def explored_pool(args: argparse.Namespace, labeller: Labeller, say: Say) -> list[Atoms]:
+def explored_pool(
+    args: argparse.Namespace, start_model: Path, labeller: Labeller, say: Say
+) -> list[Atoms]:
     """The start model's labelled pool (explored and labelled once, then read)."""
-    if not args.start_model.is_file():
-        raise SystemExit(f"{args.start_model}: run `wise-al models build-demo-foundation` first")
     explored = cache.frames(
         args.work / "pool.extxyz",
         lambda: pool.label(
             pool.explore(
-                args.start_model,
+                start_model,
                 args.temperatures,
+                args.pool_frames,
                 args.pool_walkers,
                 args.pool_steps,
                 args.pool_save_every,
@@ -116,8 +120,15 @@ def main() -> None:
     # hot cells need more SCF cycles than single points; max_scf is not the level of theory
     labeller = make_labeller(Cp2kSettings(), LabellingSpec(max_scf=300))
     long_runs = dataclasses.replace(labeller.profile, time_limit_s=12 * 3600)
+    if not args.foundation.is_file():
+        raise SystemExit(f"{args.foundation}: run `wise-al models build-demo-foundation` first")
+    e0s = reference_energies(labeller, ELEMENTS)
+    start = args.start_model or pool.weak_start(
+        labeller, long_runs, Fitter(args.foundation, e0s, args.gradient_steps, work / "start"),
+        args.start_cells, work / "start",
+    )  # fmt: skip
     if args.only == "pool":
-        explored_pool(args, labeller, say)
+        explored_pool(args, start, labeller, say)
         return
     md = truth.reference_md(
         labeller,
@@ -143,16 +154,15 @@ def main() -> None:
     )
     if args.only == "truth":
         return
-    if not args.start_model.is_file():
-        raise SystemExit(f"{args.start_model}: run `wise-al models build-demo-foundation` first")
     steps = round(args.survival_ps * 1000 / truth.TIMESTEP_FS)
     protocol = SurvivalProtocol(held.starts, args.survival_temperature, steps)
     start_model: dict[str, Any] = cache.record(
         work / "start-model.json",
         lambda: {
-            "model": str(args.start_model),
-            **force_errors(args.start_model, sets),
-            "survival": protocol.of(args.start_model, seed=0),
+            "model": str(start),
+            "built_from": None if args.start_model else str(args.foundation),
+            **force_errors(start, sets),
+            "survival": protocol.of(start, seed=0),
         },
     )
     survived = start_model["survival"]
@@ -162,14 +172,15 @@ def main() -> None:
             "the start model keeps Li⁺ apart in every survival run: nothing to "
             "learn; pass a weaker --start-model"
         )
-    explored = explored_pool(args, labeller, say)
+    if args.only == "start-model":
+        return
+    explored = explored_pool(args, start, labeller, say)
     if len(explored) < args.budgets[-1] * 2:
         raise SystemExit(
             f"a pool of {len(explored)} frames cannot hold budgets up to "
             f"{args.budgets[-1]}: explore more (--pool-walkers, --pool-steps)"
         )
-    e0s = reference_energies(labeller, ELEMENTS)
-    fitter = Fitter(args.start_model, e0s, args.gradient_steps, work / "fits")
+    fitter = Fitter(start, e0s, args.gradient_steps, work / "fits")
     rows_file = work / "rows.jsonl"
     for seed in args.seeds:
         run_seed(seed, explored, sets, fitter, args.budgets, args.members, protocol, rows_file, say)
@@ -189,6 +200,10 @@ def main() -> None:
             "reference_closest_li_li_A": min(closest_li_li_A(a) or np.inf for a in md),
         },
         "pool_frames": len(explored),
+        "committee_calibrations": {
+            seed: json.loads((work / f"calibrations-seed{seed}.json").read_text())
+            for seed in args.seeds
+        },
         "survival_li_li_A": SURVIVAL_LI_LI_A,
         "wall_time_s": time.perf_counter() - started,
         "rows": rows,

@@ -52,9 +52,12 @@ class Fitter:
         batches = max(1, train // DEMO_TRAINING.batch_size)
         return int(np.clip(math.ceil(self.gradient_steps / batches), 5, 500))
 
-    def fit(self, frames: list[Atoms], members: int, seed: int, name: str) -> list[Path]:
-        """``members`` models (seeds ``seed``, ``seed + 1`` ...) fine-tuned on ``frames``;
-        kept under ``work/name`` and reused when already there."""
+    def fit(
+        self, frames: list[Atoms], members: int, seed: int, name: str, bootstrap: bool = False
+    ) -> list[Path]:
+        """``members`` models (seeds ``seed``, ``seed + 1`` ...) fine-tuned on ``frames``
+        (each on its own bootstrap resample when ``bootstrap``: a committee's members must
+        differ to disagree); kept under ``work/name`` and reused when already there."""
         where = self.work / name
         done = [where / f"member{m}" / f"member{m}.model" for m in range(members)]
         if all(path.is_file() for path in done):
@@ -64,6 +67,7 @@ class Fitter:
             "valid_fraction": VALID_FRACTION,
             "test_fraction": 0.0,
             "seed": seed,
+            "bootstrap": bootstrap,
         }
         training = DEMO_TRAINING.model_copy(update=update)
         fitted = fit_committee(

@@ -10,13 +10,18 @@ labelled once with CP2K; a frame CP2K does not label leaves the pool.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ase import Atoms
 
+from benchmarks.label_efficiency import cache
+from benchmarks.label_efficiency.endpoints import Fitter
 from benchmarks.label_efficiency.truth import CELL, DENSITY_G_PER_CM3, TIMESTEP_FS
 from wise_al.cp2k.label import Labeller
+from wise_al.cp2k.md import relaxation_path
+from wise_al.cp2k.run import LaunchProfile
 from wise_al.exploration.onset import kept_frames
 from wise_al.exploration.walker import WalkerParameters, run_walker
 from wise_al.flags import FlagChecker
@@ -27,20 +32,51 @@ from wise_al.systems.cells import pack_cell
 from wise_al.systems.labelled import labelled_frame
 
 
+def weak_start(
+    labeller: Labeller, profile: LaunchProfile, fitter: Fitter, cells: int, work: Path
+) -> Path:
+    """The foundation fine-tuned on a few labelled CP2K relaxations of packed cells (what a
+    campaign seeded with ``model.initial_cells`` trains first): weakly fine-tuned, so it
+    runs MD but has not seen the liquid."""
+
+    def make() -> list[Atoms]:
+        labelled = []
+        for c in range(cells):
+            packed = pack_cell(CELL, density_g_per_cm3=DENSITY_G_PER_CM3, seed=900 + c)
+            here = work / f"cell-{c}"
+            path = relaxation_path(labeller.spec, packed, 20, labeller.cp2k, profile, here)
+            shutil.rmtree(here, ignore_errors=True)
+            for atoms in [*path[:: max(1, len(path) // 3)], path[-1]]:
+                result = labeller.label(atoms)
+                if result.ok and result.energy_eV is not None:
+                    labelled.append(
+                        labelled_frame(atoms, result.energy_eV, result.forces_eV_per_A,
+                                       level_sha256=result.level_sha256, group=f"cell-{c}")
+                    )  # fmt: skip
+        return labelled
+
+    frames = cache.frames(work / "frames.extxyz", make)
+    return fitter.fit(frames, 1, 0, "start-model")[0]
+
+
 def explore(
     model: Path,
     temperatures_K: Sequence[float],
-    walkers: int,
+    frames_wanted: int,
+    max_walkers: int,
     steps: int,
     save_every_steps: int,
     say: Callable[[str], None] = print,
 ) -> list[Atoms]:
-    """Unlabelled candidates of ``walkers`` trajectories (temperatures cycled), with
-    ``walker``, ``md_step``, ``flags`` (kinds, comma-separated) and ``onset_of_step``
-    (-1: not leading into a break) in ``info``."""
+    """Unlabelled candidates of walkers (temperatures cycled) until there are
+    ``frames_wanted`` (whole trajectories: the last walker may overshoot) or
+    ``max_walkers`` ran, with ``walker``, ``md_step``, ``flags`` (kinds, comma-separated)
+    and ``onset_of_step`` (-1: not leading into a break) in ``info``."""
     committee = Committee([model], min_members=1)
     frames: list[Atoms] = []
-    for w in range(walkers):
+    for w in range(max_walkers):
+        if len(frames) >= frames_wanted:
+            break
         temperature = temperatures_K[w % len(temperatures_K)]
         packed = pack_cell(CELL, density_g_per_cm3=DENSITY_G_PER_CM3, seed=700 + w)
         start, _ = relax_start(packed, committee)
@@ -67,7 +103,7 @@ def explore(
             }
             frames.append(atoms)
         say(
-            f"pool walker {w + 1}/{walkers} at {temperature:g} K: {len(kept)} frames, "
+            f"pool walker {w + 1} at {temperature:g} K: {len(kept)} frames ({len(frames)} in all), "
             f"{walked.stop_reason or 'intact'}"
         )
     return frames

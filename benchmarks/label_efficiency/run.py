@@ -32,6 +32,19 @@ class SurvivalProtocol:
         return survival(model, self.starts, self.temperature_K, self.steps, seed)
 
 
+def describe(row: dict[str, Any]) -> str:
+    """One progress line for a measured row."""
+    outcome = row.get("survival")
+    shown = (
+        "not run" if outcome is None else f"{outcome['runs_intact']}/{len(outcome['runs'])} intact"
+    )
+    return (
+        f"seed {row['seed']} {row['arm']:<9} {row['labels']:>3} labels: contact "
+        f"{row['contact_forces_rmse_meV_per_A']:.0f}, random "
+        f"{row['random_forces_rmse_meV_per_A']:.0f} meV/Å; survival {shown}"
+    )
+
+
 def load_rows(path: Path) -> list[dict[str, Any]]:
     """Rows stored so far (none when the file is missing)."""
     if not path.is_file():
@@ -59,10 +72,13 @@ def run_seed(
     rows = []
     for i, budget in enumerate(budgets):
         for arm in ARMS:
-            # the first budget's labels are the same for every arm: one fit, shared
-            name = f"seed{seed}/{'first' if i == 0 else arm}/labels{budget}"
-            count = members if i == 0 or arm == "committee" else 1
-            models = fitter.fit([pool[k] for k in held[arm]], count, seed, name)
+            # the first budget's labels are the same for every arm: one fit, shared. Every
+            # arm's scored model is one fit on all its labels; the committee arm also fits
+            # K bootstrapped members, which choose its next labels
+            frames = [pool[k] for k in held[arm]]
+            scored = fitter.fit(
+                frames, 1, seed, f"seed{seed}/{'first' if i == 0 else arm}/labels{budget}"
+            )[0]
             row = stored.get((arm, budget))
             if row is None:
                 row = {
@@ -70,44 +86,36 @@ def run_seed(
                     "seed": seed,
                     "labels": budget,
                     "held": held[arm],
-                    **force_errors(models[0], test_sets),
+                    **force_errors(scored, test_sets),
                 }
                 if not passed[arm]:
                     if i == 0 and shared_survival is not None:
                         row["survival"] = shared_survival
                     else:
-                        row["survival"] = protocol.of(models[0], seed)
+                        row["survival"] = protocol.of(scored, seed)
                 with rows_file.open("a") as handle:
                     handle.write(json.dumps(row) + "\n")
             if i == 0:
                 shared_survival = row.get("survival")
             passed[arm] = passed[arm] or bool(row.get("survival", {}).get("passed"))
             rows.append(row)
-            outcome = row.get("survival")
-            shown = (
-                "-"
-                if outcome is None
-                else f"{outcome['runs_intact']}/{len(outcome['runs'])} intact"
+            say(describe(row))
+            if i + 1 == len(budgets) or arm in ("random", "uniform"):
+                if i + 1 < len(budgets):
+                    step = budgets[i + 1] - budget
+                    held[arm] = held[arm] + next_labels(arm, pool, held[arm], step, seed, i)
+                continue
+            if arm == "committee":
+                name = f"seed{seed}/{'first' if i == 0 else arm}-members/labels{budget}"
+                members_files = fitter.fit(frames, members, seed, name, bootstrap=True)
+                judge = Committee(members_files, min_members=2)
+            else:  # flags: its own model gives the descriptors
+                judge = Committee([scored], min_members=1)
+            step = budgets[i + 1] - budget
+            held[arm] = held[arm] + next_labels(
+                arm, pool, held[arm], step, seed, i, judge, state if arm == "committee" else None
             )
-            say(
-                f"seed {seed} {arm:<9} {budget:>3} labels: contact "
-                f"{row['contact_forces_rmse_meV_per_A']:.0f}, random "
-                f"{row['random_forces_rmse_meV_per_A']:.0f} meV/Å; survival {shown}"
-            )
-            if i + 1 < len(budgets):
-                used = models if arm == "committee" else models[:1]
-                committee = None if arm in ("random", "uniform") else Committee(used, min_members=1)
-                step = budgets[i + 1] - budget
-                held[arm] = held[arm] + next_labels(
-                    arm,
-                    pool,
-                    held[arm],
-                    step,
-                    seed,
-                    i,
-                    committee,
-                    state if arm == "committee" else None,
-                )
-    if state.calibrations:
-        rows.append({"arm": "committee", "seed": seed, "calibrations": state.calibrations})
+    # the committee arm's calibration at each step (slope, Spearman, the scale it used)
+    calibrations = rows_file.with_name(f"calibrations-seed{seed}.json")
+    calibrations.write_text(json.dumps(state.calibrations, indent=1))
     return rows

@@ -202,7 +202,8 @@ def held_out(md: list[Atoms], scan: list[Atoms], random_frames: int, starts: int
     start_at = sorted({round(j) for j in np.linspace(len(md) / (2 * starts), len(md) - 1, starts)})
     rest = [k for k in range(len(md)) if k not in start_at]
     draw = np.random.default_rng(12345).permutation(len(rest))[:random_frames]
-    contact = [a for a in scan if a.info["li_li_A"] < LI_LI_CONTACT_A]
+    # 1 mÅ below the limit: a scan point set at 2.6 Å is not a contact
+    contact = [a for a in scan if a.info["li_li_A"] < LI_LI_CONTACT_A - 1e-3]
     return Truth(
         md=md,
         scan=scan,
