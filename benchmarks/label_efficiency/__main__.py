@@ -14,6 +14,7 @@ import numpy as np
 from ase import Atoms
 
 from benchmarks.label_efficiency import cache, pool, report, truth
+from benchmarks.label_efficiency.arms import ARMS
 from benchmarks.label_efficiency.endpoints import SURVIVAL_LI_LI_A, Fitter, force_errors
 from benchmarks.label_efficiency.run import SurvivalProtocol, load_rows, run_seed
 from wise_al.cli.demo_foundation import ELEMENTS
@@ -72,6 +73,7 @@ def arguments() -> argparse.Namespace:
         choices=["reference-md", "truth", "start-model", "pool"],
         help="run this stage alone (its results stay in --work for the whole run)",
     )
+    add("--report-only", action="store_true", help="report the seeds measured so far")
     add("--markdown", type=Path, help="print a finished run's JSON as the README's tables")
     return parser.parse_args()
 
@@ -155,9 +157,14 @@ def main() -> None:
     if args.only == "truth":
         return
     steps = round(args.survival_ps * 1000 / truth.TIMESTEP_FS)
+    # what fits and survival MD depend on names their folder: other settings, other results
+    run = work / (
+        f"fits{args.gradient_steps}-K{args.members}-survival{args.survival_starts}x"
+        f"{args.survival_ps:g}ps-{args.survival_temperature:g}K"
+    )
     protocol = SurvivalProtocol(held.starts, args.survival_temperature, steps)
     start_model: dict[str, Any] = cache.record(
-        work / "start-model.json",
+        run / "start-model.json",
         lambda: {
             "model": str(start),
             "built_from": None if args.start_model else str(args.foundation),
@@ -180,15 +187,23 @@ def main() -> None:
             f"a pool of {len(explored)} frames cannot hold budgets up to "
             f"{args.budgets[-1]}: explore more (--pool-walkers, --pool-steps)"
         )
-    fitter = Fitter(start, e0s, args.gradient_steps, work / "fits")
-    rows_file = work / "rows.jsonl"
-    for seed in args.seeds:
+    fitter = Fitter(start, e0s, args.gradient_steps, run / "fits")
+    rows_file = run / "rows.jsonl"
+    for seed in [] if args.report_only else args.seeds:
         run_seed(seed, explored, sets, fitter, args.budgets, args.members, protocol, rows_file, say)
-    rows = [
-        r for r in load_rows(rows_file) if r["seed"] in args.seeds and r["labels"] in args.budgets
+    measured = load_rows(rows_file)
+    # a seed counts once every arm has a row at every budget (a stopped run leaves some)
+    seeds = [
+        s
+        for s in args.seeds
+        if {(r["arm"], r["labels"]) for r in measured if r["seed"] == s}
+        >= {(arm, b) for arm in ARMS for b in args.budgets}
     ]
+    rows = [r for r in measured if r["seed"] in seeds and r["labels"] in args.budgets]
+    say(f"report over seeds {seeds} (of {args.seeds})")
     finished = {
-        "summary": report.summarise(rows, args.budgets, args.seeds),
+        "summary": report.summarise(rows, args.budgets, seeds),
+        "seeds_reported": seeds,
         "start_model": start_model,
         "truth": {
             "reference_md_frames": len(md),
@@ -201,8 +216,7 @@ def main() -> None:
         },
         "pool_frames": len(explored),
         "committee_calibrations": {
-            seed: json.loads((work / f"calibrations-seed{seed}.json").read_text())
-            for seed in args.seeds
+            seed: json.loads((run / f"calibrations-seed{seed}.json").read_text()) for seed in seeds
         },
         "survival_li_li_A": SURVIVAL_LI_LI_A,
         "wall_time_s": time.perf_counter() - started,
