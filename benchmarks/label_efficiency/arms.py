@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from benchmarks.label_efficiency.pool import NO_FLAGS
 from wise_al.calibration import calibrate
 from wise_al.jobs.calibrate import SCALE_LIMITS
 from wise_al.mace.committee import Committee
@@ -41,7 +42,7 @@ def _candidate(pool: list[Atoms], k: int, score: float, descriptor: np.ndarray) 
     return Candidate(
         index=k,
         max_deviation_eV_per_A=score,
-        flags=tuple(f for f in str(info.get("flags", "")).split(",") if f),
+        flags=tuple(f for f in str(info.get("flags", NO_FLAGS)).split(",") if f != NO_FLAGS),
         descriptor=descriptor,
         time=(int(info["walker"]), int(info["md_step"])),
         onset_of_step=None if onset < 0 else onset,

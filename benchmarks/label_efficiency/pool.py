@@ -31,6 +31,9 @@ from wise_al.spec.exploration import FlagsSpec
 from wise_al.systems.cells import pack_cell
 from wise_al.systems.labelled import labelled_frame
 
+#: What a frame without flags carries under ``flags``.
+NO_FLAGS = "none"
+
 
 def weak_start(
     labeller: Labeller, profile: LaunchProfile, fitter: Fitter, cells: int, work: Path
@@ -98,7 +101,8 @@ def explore(
                 "walker": w,
                 "md_step": k.frame.step,
                 "temperature_K": temperature,
-                "flags": ",".join(sorted({f.kind for f in k.frame.flags})),
+                # never empty: extxyz reads "flags= next=1" as flags="next=1"
+                "flags": ",".join(sorted({f.kind for f in k.frame.flags})) or NO_FLAGS,
                 "onset_of_step": -1 if k.onset_of_step is None else k.onset_of_step,
             }
             frames.append(atoms)

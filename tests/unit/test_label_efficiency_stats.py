@@ -65,7 +65,7 @@ def _pool(size: int) -> list[Atoms]:
     frames = []
     for k in range(size):
         atoms = Atoms("H", positions=[[0, 0, 0]])
-        atoms.info = {"walker": k // 10, "md_step": 10 * (k % 10), "flags": "", "onset_of_step": -1}
+        atoms.info = {"walker": k // 10, "md_step": 10 * (k % 10), "flags": "none", "onset_of_step": -1}
         frames.append(atoms)
     return frames
 
