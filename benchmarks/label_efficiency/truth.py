@@ -118,7 +118,7 @@ def reference_md(
     return frames
 
 
-def _pulled(cell: Atoms, lithium: tuple[int, int], distance_A: float) -> Atoms:
+def pulled(cell: Atoms, lithium: tuple[int, int], distance_A: float) -> Atoms:
     """``cell`` with its two Li⁺ moved symmetrically along their axis to ``distance_A``."""
     atoms = _bare(cell)
     a, b = lithium
@@ -150,7 +150,7 @@ def li_li_scan(
         here = work / f"{distance:.2f}A"
 
         def make(distance: float = distance, here: Path = here) -> list[Atoms]:
-            start = _pulled(cell, lithium, distance)
+            start = pulled(cell, lithium, distance)
             try:
                 path = relaxation_path(
                     labeller.spec,

@@ -1,4 +1,4 @@
-"""The label-efficiency benchmark's statistics and baseline arms, against hand computations."""
+"""The label-efficiency benchmark: statistics, baseline arms and truth sets against hand computations."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ase import Atoms
 
 from benchmarks.label_efficiency.arms import CommitteeState, first_labels, next_labels
 from benchmarks.label_efficiency.stats import kaplan_meier, labels_to_pass, log_rank, paired
+from benchmarks.label_efficiency.truth import pulled, held_out
 
 
 def test_kaplan_meier_matches_the_product_limit_by_hand() -> None:
@@ -65,7 +66,12 @@ def _pool(size: int) -> list[Atoms]:
     frames = []
     for k in range(size):
         atoms = Atoms("H", positions=[[0, 0, 0]])
-        atoms.info = {"walker": k // 10, "md_step": 10 * (k % 10), "flags": "none", "onset_of_step": -1}
+        atoms.info = {
+            "walker": k // 10,
+            "md_step": 10 * (k % 10),
+            "flags": "none",
+            "onset_of_step": -1,
+        }
         frames.append(atoms)
     return frames
 
@@ -102,3 +108,35 @@ def test_committee_scale_is_the_slope_of_error_on_deviation() -> None:
     assert state.scale(pool, [0, 1, 2, 3]) == pytest.approx(2.0)
     assert state.calibrations[-1]["rank_correlation"] == pytest.approx(1.0)
     assert CommitteeState().scale(pool, [0, 1]) == 1.0  # nothing judged yet
+
+
+def test_the_scan_moves_only_the_two_li_to_the_asked_distance_across_the_boundary() -> None:
+    # two Li+ 3 Å apart across the periodic boundary of a 10 Å cell, one water between
+    cell = Atoms(
+        "LiLiOHH",
+        positions=[[8.5, 5, 5], [1.5, 5, 5], [5, 5, 5], [5.8, 5.6, 5], [4.2, 5.6, 5]],
+        cell=[10, 10, 10],
+        pbc=True,
+    )
+    pulled = pulled(cell, (0, 1), 2.0)
+    assert pulled.get_distance(0, 1, mic=True) == pytest.approx(2.0)
+    assert np.allclose(pulled.positions[2:], cell.positions[2:])
+    # symmetric about the pair's midpoint (at the boundary, x = 0)
+    midpoint = (pulled.positions[0] + pulled.get_distance(0, 1, mic=True, vector=True) / 2) % 10
+    assert np.allclose(np.minimum(midpoint, 10 - midpoint), [0, 5, 5])
+
+
+def test_held_out_sets_never_share_a_frame_and_contacts_are_under_the_limit() -> None:
+    md = [Atoms("H", positions=[[0, 0, k]]) for k in range(40)]
+    for k, atoms in enumerate(md):
+        atoms.info["md_step"] = k
+    scan = []
+    for distance in (1.6, 2.4, 2.6, 3.0):
+        atoms = Atoms("Li2", positions=[[0, 0, 0], [distance, 0, 0]], cell=[9, 9, 9], pbc=True)
+        atoms.info["li_li_A"] = distance
+        scan.append(atoms)
+    truth = held_out(md, scan, random_frames=30, starts=5)
+    starts = {a.positions[0, 2] for a in truth.starts}
+    assert len(starts) == 5 and not starts & {a.positions[0, 2] for a in truth.random_set}
+    assert len(truth.random_set) == 30
+    assert [a.info["li_li_A"] for a in truth.contact_set] == [1.6, 2.4]  # 2.6 is not a contact
