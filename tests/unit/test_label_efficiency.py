@@ -1,4 +1,4 @@
-"""The label-efficiency benchmark: statistics, baseline arms and truth sets against hand computations."""
+"""The label-efficiency benchmark: statistics, baseline arms and truth sets, checked by hand."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ase import Atoms
 
 from benchmarks.label_efficiency.arms import CommitteeState, first_labels, next_labels
 from benchmarks.label_efficiency.stats import kaplan_meier, labels_to_pass, log_rank, paired
-from benchmarks.label_efficiency.truth import pulled, held_out
+from benchmarks.label_efficiency.truth import held_out, pulled
 
 
 def test_kaplan_meier_matches_the_product_limit_by_hand() -> None:
@@ -118,11 +118,11 @@ def test_the_scan_moves_only_the_two_li_to_the_asked_distance_across_the_boundar
         cell=[10, 10, 10],
         pbc=True,
     )
-    pulled = pulled(cell, (0, 1), 2.0)
-    assert pulled.get_distance(0, 1, mic=True) == pytest.approx(2.0)
-    assert np.allclose(pulled.positions[2:], cell.positions[2:])
+    moved = pulled(cell, (0, 1), 2.0)
+    assert moved.get_distance(0, 1, mic=True) == pytest.approx(2.0)
+    assert np.allclose(moved.positions[2:], cell.positions[2:])
     # symmetric about the pair's midpoint (at the boundary, x = 0)
-    midpoint = (pulled.positions[0] + pulled.get_distance(0, 1, mic=True, vector=True) / 2) % 10
+    midpoint = (moved.positions[0] + moved.get_distance(0, 1, mic=True, vector=True) / 2) % 10
     assert np.allclose(np.minimum(midpoint, 10 - midpoint), [0, 5, 5])
 
 
