@@ -11,6 +11,7 @@ Benjamini–Hochberg q-values over all the comparisons of one table.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,7 +47,10 @@ def kaplan_meier(times: Sequence[tuple[float, bool]]) -> dict[str, Any]:
             "seeds": len(times),
         }
     curve = stats.ecdf(_censored(times)).sf
-    interval = curve.confidence_interval(0.95, method="log-log")
+    with warnings.catch_warnings():
+        # undefined where S is 0 or 1 (nan): read below as the band's widest value
+        warnings.simplefilter("ignore", RuntimeWarning)
+        interval = curve.confidence_interval(0.95, method="log-log")
     low, high = interval.low.probabilities, interval.high.probabilities
 
     def crossing(values: np.ndarray) -> float | None:

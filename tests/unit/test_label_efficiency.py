@@ -9,6 +9,7 @@ import pytest
 from ase import Atoms
 
 from benchmarks.label_efficiency.arms import CommitteeState, first_labels, next_labels
+from benchmarks.label_efficiency.report import summarise
 from benchmarks.label_efficiency.stats import kaplan_meier, labels_to_pass, log_rank, paired
 from benchmarks.label_efficiency.truth import held_out, pulled
 
@@ -140,3 +141,27 @@ def test_held_out_sets_never_share_a_frame_and_contacts_are_under_the_limit() ->
     assert len(starts) == 5 and not starts & {a.positions[0, 2] for a in truth.random_set}
     assert len(truth.random_set) == 30
     assert [a.info["li_li_A"] for a in truth.contact_set] == [1.6, 2.4]  # 2.6 is not a contact
+
+
+def _row(arm: str, seed: int, labels: int, passed: bool | None) -> dict[str, Any]:
+    row: dict[str, Any] = {"arm": arm, "seed": seed, "labels": labels}
+    row |= {"contact_forces_rmse_meV_per_A": 100.0, "random_forces_rmse_meV_per_A": 50.0}
+    if passed is not None:
+        row["survival"] = {"passed": passed, "physical_fraction": 1.0 if passed else 0.5}
+    return row
+
+
+def test_a_seed_whose_shared_first_model_already_passes_cannot_time_the_removal() -> None:
+    arms = ("committee", "flags", "random", "uniform")
+    rows = [_row(arm, 0, 4, True) for arm in arms] + [_row(arm, 0, 8, None) for arm in arms]
+    summary = summarise(rows, [4, 8], [0])
+    assert summary["informative_seeds"] == []
+    assert "not measurable" in summary["verdict"]
+    # a seed that starts failing counts: the committee passes at 8, random never
+    rows = [_row(arm, 1, 4, False) for arm in arms]
+    rows += [_row("committee", 1, 8, True), _row("random", 1, 8, False)]
+    rows += [_row(arm, 1, 8, False) for arm in ("flags", "uniform")]
+    summary = summarise(rows, [4, 8], [1])
+    assert summary["informative_seeds"] == [1]
+    assert summary["arms"]["committee"]["labels_to_pass"] == [[8.0, True]]
+    assert summary["arms"]["random"]["labels_to_pass"] == [[8.0, False]]
