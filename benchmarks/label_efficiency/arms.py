@@ -32,6 +32,8 @@ from wise_al.uncertainty import frame_deviation
 ARMS = ("committee", "flags", "random", "uniform")
 #: The demo's window (examples/demo.yaml), in units of error once σ is rescaled.
 WINDOW = UncertaintySpec(trust_lo_eV_per_A=0.4, trust_hi_eV_per_A=3.0)
+#: Frames per committee pass when judging the pool.
+CHUNK_FRAMES = 32
 #: A window nothing reaches: every unflagged frame counts as accurate.
 FLAGS_ONLY = UncertaintySpec(trust_lo_eV_per_A=50.0, trust_hi_eV_per_A=100.0)
 
@@ -115,22 +117,26 @@ def next_labels(
         return [d.index for d in select_frames(candidates, spec, None) if d.selected]
     assert committee is not None, f"the {arm} arm needs the arm's model"
     frames = [pool[k] for k in rest]
-    descriptors = committee.descriptors(frames)
+    # in chunks: one graph of the whole pool times K members does not fit in memory
+    chunks = [frames[k : k + CHUNK_FRAMES] for k in range(0, len(frames), CHUNK_FRAMES)]
+    descriptors = np.concatenate([committee.descriptors(chunk) for chunk in chunks])
     if arm == "flags":  # the arm's own model gives the descriptors for diversity
         candidates = [_candidate(pool, k, 0.0, descriptors[j]) for j, k in enumerate(rest)]
         spec = SelectionSpec(budget_per_iteration=count, audit_frames=0, seed=draw_seed)
         chosen = [d.index for d in select_frames(candidates, spec, FLAGS_ONLY) if d.selected]
         return _fill_randomly(chosen, rest, count, draw_seed)
     assert arm == "committee" and state is not None
-    prediction = committee.predict(frames)
+    predictions = [committee.predict(chunk) for chunk in chunks]
+    energies = np.concatenate([p.energies_eV for p in predictions], axis=1)
+    forces = [f for p in predictions for f in p.forces_eV_per_A]
     scale = state.scale(pool, held)
     candidates = []
     for j, k in enumerate(rest):
-        sigma = frame_deviation(prediction.energies_eV[:, j], prediction.forces_eV_per_A[j])
+        sigma = frame_deviation(energies[:, j], forces[j])
         candidates.append(_candidate(pool, k, sigma.max_eV_per_A * scale, descriptors[j]))
     spec = SelectionSpec(budget_per_iteration=count, audit_frames=audit_frames, seed=draw_seed)
     chosen = [d.index for d in select_frames(candidates, spec, WINDOW) if d.selected]
     chosen = _fill_randomly(chosen, rest, count, draw_seed)
     position = {k: j for j, k in enumerate(rest)}
-    state.member_forces = {k: prediction.forces_eV_per_A[position[k]] for k in chosen}
+    state.member_forces = {k: forces[position[k]] for k in chosen}
     return chosen
