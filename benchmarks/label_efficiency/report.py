@@ -164,6 +164,9 @@ def markdown(report: dict[str, Any]) -> str:
     for arm in ARMS:
         km = arms[arm]["kaplan_meier"]
         low, high = km["median_ci"]
+        if not km["seeds"]:
+            lines.append(f"| {arm} | not measurable (no informative seed) | 0/0 |")
+            continue
         shown = "not reached" if km["median"] is None else f"{km['median']:.0f}"
         ci = "({} to {})".format(
             "–" if low is None else f"{low:.0f}", "not reached" if high is None else f"{high:.0f}"
@@ -202,7 +205,10 @@ def plot(report: dict[str, Any], out: Path) -> Path:
 
     summary, budgets = report["summary"], report["arguments"]["budgets"]
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
-    for arm in ARMS:
+    if not summary["informative_seeds"]:
+        axes[0].text(0.5, 0.5, "not measurable:\nevery seed's first, shared model\nalready passed",
+                     ha="center", va="center", transform=axes[0].transAxes)  # fmt: skip
+    for arm in ARMS if summary["informative_seeds"] else ():
         km = summary["arms"][arm]["kaplan_meier"]
         x = [0.0, *km["labels"], float(budgets[-1])]
         y = [1.0, *km["survival"], km["survival"][-1] if km["survival"] else 1.0]
@@ -222,7 +228,8 @@ def plot(report: dict[str, Any], out: Path) -> Path:
         ylim=(-0.02, 1.02),
         title="Survival MD: contacts gone (Kaplan–Meier)",
     )
-    axes[0].legend()
+    if summary["informative_seeds"]:
+        axes[0].legend()
     for axis, name in zip(axes[1:], SETS, strict=True):
         for arm in VERSUS_RANDOM:
             rows = [c for c in summary["paired_vs_random"][name] if c["arm"] == arm]

@@ -45,7 +45,8 @@ BAD_SPECS: list[tuple[str, Any, str]] = [
     ("flags.min_distance_A", {"Xx-Li": 2.0}, "unknown element 'Xx'"),
     ("flags.min_distance_A", {"Na-Li": 2.0}, "Na, not in this system"),
     ("flags.min_distance_A", {"Li-Li": -1.0}, "flags.min_distance_A.Li-Li"),
-    ("uncertainty.trust_lo_eV_per_A", 0.5, "trust_lo_eV_per_A (0.5) must be below"),
+    # above the example's trust_hi (3.0 eV/Å)
+    ("uncertainty.trust_lo_eV_per_A", 5.0, "trust_lo_eV_per_A (5.0) must be below"),
     ("selection.budget_per_iteration", 0, "selection.budget_per_iteration"),
     ("labelling.functional", "B3LYP", "labelling.functional"),
     ("labelling.method", "mp2", "labelling.method"),
