@@ -18,7 +18,7 @@ from ase import Atoms
 
 from benchmarks.label_efficiency import cache
 from benchmarks.label_efficiency.endpoints import Fitter
-from benchmarks.label_efficiency.truth import CELL, DENSITY_G_PER_CM3, TIMESTEP_FS
+from benchmarks.label_efficiency.truth import CELL, DENSITY_G_PER_CM3, TIMESTEP_FS, cp2k_label
 from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.md import relaxation_path
 from wise_al.cp2k.run import LaunchProfile
@@ -29,7 +29,6 @@ from wise_al.mace.committee import Committee
 from wise_al.md.relax import relax_start
 from wise_al.spec.exploration import FlagsSpec
 from wise_al.systems.cells import pack_cell
-from wise_al.systems.labelled import labelled_frame
 
 #: What a frame without flags carries under ``flags``.
 NO_FLAGS = "none"
@@ -50,12 +49,9 @@ def weak_start(
             path = relaxation_path(labeller.spec, packed, 20, labeller.cp2k, profile, here)
             shutil.rmtree(here, ignore_errors=True)
             for atoms in [*path[:: max(1, len(path) // 3)], path[-1]]:
-                result = labeller.label(atoms)
-                if result.ok and result.energy_eV is not None:
-                    labelled.append(
-                        labelled_frame(atoms, result.energy_eV, result.forces_eV_per_A,
-                                       level_sha256=result.level_sha256, group=f"cell-{c}")
-                    )  # fmt: skip
+                frame = cp2k_label(labeller, atoms, f"cell-{c}")
+                if not isinstance(frame, str):
+                    labelled.append(frame)
         return labelled
 
     frames = cache.frames(work / "frames.extxyz", make)
@@ -119,15 +115,8 @@ def label(
     """The frames CP2K labelled, their exploration ``info`` kept."""
     labelled = []
     for k, atoms in enumerate(frames):
-        result = labeller.label(atoms)
-        if result.ok and result.energy_eV is not None:
-            frame = labelled_frame(
-                atoms,
-                result.energy_eV,
-                result.forces_eV_per_A,
-                level_sha256=result.level_sha256,
-                group="pool",
-            )
+        frame = cp2k_label(labeller, atoms, "pool")
+        if not isinstance(frame, str):
             frame.info |= atoms.info
             labelled.append(frame)
         if (k + 1) % 25 == 0 or k + 1 == len(frames):

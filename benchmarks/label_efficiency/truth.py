@@ -52,6 +52,17 @@ def _bare(atoms: Atoms) -> Atoms:
     return Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=True)
 
 
+def cp2k_label(labeller: Labeller, atoms: Atoms, group: str) -> Atoms | str:
+    """``atoms`` labelled by CP2K (with ``group`` as split group), or why CP2K did not."""
+    result = labeller.label(atoms)
+    if not result.ok or result.energy_eV is None:
+        return str(result.failure)
+    return labelled_frame(
+        atoms, result.energy_eV, result.forces_eV_per_A,
+        level_sha256=result.level_sha256, group=group,
+    )  # fmt: skip
+
+
 def relaxed_cell(seed: int, labeller: Labeller, profile: LaunchProfile, work: Path) -> Atoms:
     """A packed cell relaxed by CP2K (60 LBFGS steps at most): a start that does not heat."""
 
@@ -168,17 +179,10 @@ def li_li_scan(
             picks = {"start": path[0], "middle": path[len(path) // 2], "relaxed": path[-1]}
             labelled = []
             for stage, atoms in picks.items():
-                result = labeller.label(atoms)
-                if not result.ok or result.energy_eV is None:
-                    say(f"scan {distance:.2f} Å {stage}: not labelled ({result.failure})")
+                frame = cp2k_label(labeller, atoms, "li-li-scan")
+                if isinstance(frame, str):
+                    say(f"scan {distance:.2f} Å {stage}: not labelled ({frame})")
                     continue
-                frame = labelled_frame(
-                    atoms,
-                    result.energy_eV,
-                    result.forces_eV_per_A,
-                    level_sha256=result.level_sha256,
-                    group="li-li-scan",
-                )
                 frame.info |= {
                     "li_li_A": closest_li_li_A(atoms),
                     "scan_stage": stage,
