@@ -122,15 +122,18 @@ def main() -> None:
     # hot cells need more SCF cycles than single points; max_scf is not the level of theory
     labeller = make_labeller(Cp2kSettings(), LabellingSpec(max_scf=300))
     long_runs = dataclasses.replace(labeller.profile, time_limit_s=12 * 3600)
-    if not args.foundation.is_file():
-        raise SystemExit(f"{args.foundation}: run `wise-al models build-demo-foundation` first")
     e0s = reference_energies(labeller, ELEMENTS)
-    start = args.start_model or pool.weak_start(
-        labeller, long_runs, Fitter(args.foundation, e0s, args.gradient_steps, work / "start"),
-        args.start_cells, work / "start",
-    )  # fmt: skip
+
+    def start_model_file() -> Path:  # built (once, then read) where a stage needs it
+        if args.start_model is not None:
+            return Path(args.start_model)
+        if not args.foundation.is_file():
+            raise SystemExit(f"{args.foundation}: run `wise-al models build-demo-foundation` first")
+        fitter = Fitter(args.foundation, e0s, args.gradient_steps, work / "start")
+        return pool.weak_start(labeller, long_runs, fitter, args.start_cells, work / "start")
+
     if args.only == "pool":
-        explored_pool(args, start, labeller, say)
+        explored_pool(args, start_model_file(), labeller, say)
         return
     md = truth.reference_md(
         labeller,
@@ -156,6 +159,7 @@ def main() -> None:
     )
     if args.only == "truth":
         return
+    start = start_model_file()
     steps = round(args.survival_ps * 1000 / truth.TIMESTEP_FS)
     # what fits and survival MD depend on names their folder: other settings, other results
     run = work / (
@@ -176,8 +180,8 @@ def main() -> None:
     say(f"start model: {survived['runs_intact']}/{len(survived['runs'])} survival runs intact")
     if survived["passed"]:
         raise SystemExit(
-            "the start model keeps Li⁺ apart in every survival run: nothing to "
-            "learn; pass a weaker --start-model"
+            "the start model stays intact in every survival run: nothing to learn; "
+            "pass a weaker --start-model"
         )
     if args.only == "start-model":
         return
