@@ -57,7 +57,8 @@ def first_labels(pool_size: int, budget: int, seed: int) -> list[int]:
 
 
 def _fill_randomly(chosen: list[int], rest: Sequence[int], count: int, seed: int) -> list[int]:
-    left = [k for k in rest if k not in set(chosen)]
+    taken = set(chosen)
+    left = [k for k in rest if k not in taken]
     extra = np.random.default_rng(seed).permutation(len(left))[: count - len(chosen)]
     return chosen + [left[j] for j in sorted(extra)]
 
@@ -106,11 +107,12 @@ def next_labels(
 ) -> list[int]:
     """``count`` pool indices the arm labels next (never one it holds). ``committee`` is
     the arm's current model(s): the committee arm's K members, the flags arm's one."""
-    rest = [k for k in range(len(pool)) if k not in set(held)]
+    holding = set(held)
+    rest = [k for k in range(len(pool)) if k not in holding]
     draw_seed = seed * 1000 + step
     if arm == "random":
         order = np.random.default_rng(seed).permutation(len(pool))
-        return [int(k) for k in order if int(k) not in set(held)][:count]
+        return [int(k) for k in order if int(k) not in holding][:count]
     if arm == "uniform":
         candidates = [_candidate(pool, k, 0.0, np.zeros(1)) for k in rest]
         spec = SelectionSpec(strategy="uniform", budget_per_iteration=count, seed=draw_seed)
