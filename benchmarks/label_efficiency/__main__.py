@@ -15,9 +15,14 @@ from ase import Atoms
 
 from benchmarks.label_efficiency import cache, pool, report, truth
 from benchmarks.label_efficiency.arms import ARMS
-from benchmarks.label_efficiency.endpoints import SURVIVAL_LI_LI_A, Fitter, force_errors
+from benchmarks.label_efficiency.endpoints import (
+    FITTERS,
+    SURVIVAL_LI_LI_A,
+    Fitter,
+    force_errors,
+)
 from benchmarks.label_efficiency.run import SurvivalProtocol, load_rows, run_seed
-from wise_al.cli.demo_foundation import ELEMENTS
+from wise_al.cli.demo_foundation import DEMO_TRAINING, ELEMENTS
 from wise_al.cp2k.e0s import reference_energies
 from wise_al.cp2k.label import Labeller, make_labeller
 from wise_al.observables.contacts import closest_li_li_A
@@ -63,6 +68,12 @@ def arguments() -> argparse.Namespace:
     add("--budgets", type=int, nargs="+", default=list(range(4, 65, 4)))
     add("--members", type=int, default=4, help="committee size (K)")
     add("--gradient-steps", type=int, default=160, help="optimiser steps per fit")
+    add(
+        "--fitter",
+        choices=FITTERS,
+        default="in-process",
+        help="fine-tune in this process, or with mace's own trainer as the product does",
+    )
     add("--survival-starts", type=int, default=5)
     add("--survival-ps", type=float, default=1.0)
     add("--survival-temperature", type=float, default=300.0)
@@ -129,7 +140,10 @@ def main() -> None:
             return Path(args.start_model)
         if not args.foundation.is_file():
             raise SystemExit(f"{args.foundation}: run `wise-al models build-demo-foundation` first")
-        fitter = Fitter(args.foundation, e0s, args.gradient_steps, work / "start")
+        # the demo's own first fit (learning rate 1e-2): it forgets what its few labels miss
+        fitter = Fitter(
+            args.foundation, e0s, args.gradient_steps, work / "start", args.fitter, DEMO_TRAINING
+        )
         return pool.weak_start(labeller, long_runs, fitter, args.start_cells, work / "start")
 
     if args.only == "pool":
@@ -163,7 +177,7 @@ def main() -> None:
     steps = round(args.survival_ps * 1000 / truth.TIMESTEP_FS)
     # what fits and survival MD depend on names their folder: other settings, other results
     run = work / (
-        f"fits{args.gradient_steps}-K{args.members}-survival{args.survival_starts}x"
+        f"fits{args.gradient_steps}-{args.fitter}-K{args.members}-survival{args.survival_starts}x"
         f"{args.survival_ps:g}ps-{args.survival_temperature:g}K"
     )
     protocol = SurvivalProtocol(held.starts, args.survival_temperature, steps)
@@ -191,7 +205,7 @@ def main() -> None:
             f"a pool of {len(explored)} frames cannot hold budgets up to "
             f"{args.budgets[-1]}: explore more (--pool-walkers, --pool-steps)"
         )
-    fitter = Fitter(start, e0s, args.gradient_steps, run / "fits")
+    fitter = Fitter(start, e0s, args.gradient_steps, run / "fits", args.fitter)
     rows_file = run / "rows.jsonl"
     for seed in [] if args.report_only else args.seeds:
         run_seed(seed, explored, sets, fitter, args.budgets, args.members, protocol, rows_file, say)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from ase import Atoms
+from ase.io import read
 
 from benchmarks.label_efficiency.arms import CommitteeState, first_labels, next_labels
 from benchmarks.label_efficiency.report import summarise
@@ -165,3 +167,28 @@ def test_a_seed_whose_shared_first_model_already_passes_cannot_time_the_removal(
     assert summary["informative_seeds"] == [1]
     assert summary["arms"]["committee"]["labels_to_pass"] == [[8.0, True]]
     assert summary["arms"]["random"]["labels_to_pass"] == [[8.0, False]]
+
+
+def test_in_process_fine_tuning_learns_the_labels_and_is_seeded(
+    tiny_committee_paths: list[Path], tmp_path: Path
+) -> None:
+    """The benchmark's fitter lowers the force error on its labels (recorded xTB clusters),
+    repeats itself for a seed, and a bootstrap resample gives another model."""
+    from benchmarks.label_efficiency.fine_tune import fine_tune
+    from tests.support.mace_models import DATA
+    from wise_al.mace.evaluate import evaluate
+    from wise_al.spec.model import TrainingSpec
+
+    frames = read(DATA, ":8")
+    start = tiny_committee_paths[0]
+    training = TrainingSpec(batch_size=4)
+
+    def error(model: Path) -> float:
+        return evaluate(model, frames)[0].forces_rmse_meV_per_A
+
+    once = fine_tune(start, frames, training, 40, 3, tmp_path / "a.model")
+    again = fine_tune(start, frames, training, 40, 3, tmp_path / "b.model")
+    resampled = fine_tune(start, frames, training, 40, 3, tmp_path / "c.model", bootstrap=True)
+    assert error(once) < 0.8 * error(start)
+    assert error(again) == pytest.approx(error(once), rel=1e-9)
+    assert abs(error(resampled) - error(once)) > 1e-6 * error(once)
