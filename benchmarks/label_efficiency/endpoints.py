@@ -28,8 +28,8 @@ from wise_al.exploration.walker import WalkerParameters, run_walker
 from wise_al.flags import FlagChecker
 from wise_al.mace.committee import Committee
 from wise_al.mace.evaluate import evaluate
-from wise_al.md.relax import relax_start
 from wise_al.mace.fit import fit_committee
+from wise_al.md.relax import relax_start
 from wise_al.observables.contacts import closest_li_li_A
 from wise_al.spec.exploration import FlagsSpec
 from wise_al.spec.model import TrainingSpec

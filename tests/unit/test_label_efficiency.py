@@ -180,6 +180,7 @@ def test_in_process_fine_tuning_learns_the_labels_and_is_seeded(
     from wise_al.spec.model import TrainingSpec
 
     frames = read(DATA, ":8")
+    assert isinstance(frames, list)
     start = tiny_committee_paths[0]
     training = TrainingSpec(batch_size=4)
 
