@@ -54,7 +54,8 @@ class Fitter:
     Every fit takes ``gradient_steps`` optimiser steps whatever the number of labels: with a
     fixed number of epochs a 4-label fit would barely move and a 64-label fit cost sixteen
     times as much. ``method`` ``mace`` runs mace's trainer (epochs = steps / batches per
-    epoch, best epoch on a held-out share), ``in-process`` :func:`fine_tune.fine_tune`."""
+    epoch, best epoch on a held-out share, ``e0s`` passed to it), ``in-process``
+    :func:`fine_tune.fine_tune` (the start model's own E0s are kept)."""
 
     start_model: Path
     e0s: dict[int, float]
