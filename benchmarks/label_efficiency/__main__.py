@@ -20,6 +20,8 @@ from benchmarks.label_efficiency.endpoints import (
     SURVIVAL_LI_LI_A,
     Fitter,
     force_errors,
+    fused_runs,
+    li_li_force_profile,
 )
 from benchmarks.label_efficiency.run import SurvivalProtocol, load_rows, run_seed
 from wise_al.cli.demo_foundation import DEMO_TRAINING, ELEMENTS
@@ -47,10 +49,17 @@ def arguments() -> argparse.Namespace:
     )
     add("--foundation", type=Path, default=home / "models" / "demo-foundation.model")
     add(
+        "--start",
+        choices=list(pool.STARTS),
+        default="weak",
+        help="the failing potential every arm fine-tunes: "
+        + "; ".join(f"{k}: {v}" for k, v in pool.STARTS.items()),
+    )
+    add(
         "--start-model",
         type=Path,
-        help="the failing potential every arm fine-tunes (default: the foundation fine-tuned "
-        "on --start-cells labelled CP2K relaxations of packed cells)",
+        help="any other failing potential (instead of --start); each start's pool and fits "
+        "are kept under a folder named after it",
     )
     add("--start-cells", type=int, default=3)
     add("--temperatures", type=float, nargs="+", default=[300.0, 400.0, 500.0])
@@ -94,7 +103,7 @@ def explored_pool(
 ) -> list[Atoms]:
     """The start model's labelled pool (explored and labelled once, then read)."""
     explored = cache.frames(
-        args.work / "pool.extxyz",
+        start_folder(args) / "pool.extxyz",
         lambda: pool.label(
             pool.explore(
                 start_model,
@@ -112,6 +121,12 @@ def explored_pool(
     onsets = sum(a.info["onset_of_step"] >= 0 for a in explored)
     say(f"pool: {len(explored)} labelled frames, {onsets} at a break's onset")
     return explored
+
+
+def start_folder(args: argparse.Namespace) -> Path:
+    """Where the pool and fits of this start live: another start explores another pool."""
+    name = args.start if args.start_model is None else args.start_model.stem
+    return args.work / f"start-{name}"
 
 
 def main() -> None:
@@ -140,11 +155,12 @@ def main() -> None:
             return Path(args.start_model)
         if not args.foundation.is_file():
             raise SystemExit(f"{args.foundation}: run `wise-al models build-demo-foundation` first")
+        frames = pool.start_frames(labeller, long_runs, args.start_cells, work / "start")
         # the demo's own first fit (learning rate 1e-2): it forgets what its few labels miss
         fitter = Fitter(
             args.foundation, e0s, args.gradient_steps, work / "start", args.fitter, DEMO_TRAINING
         )
-        return pool.weak_start(labeller, long_runs, fitter, args.start_cells, work / "start")
+        return pool.start_model(args.start, args.foundation, frames, e0s, fitter)
 
     if args.only == "pool":
         explored_pool(args, start_model_file(), labeller, say)
@@ -176,13 +192,16 @@ def main() -> None:
     start = start_model_file()
     steps = round(args.survival_ps * 1000 / truth.TIMESTEP_FS)
     # what fits and survival MD depend on names their folder: other settings, other results
-    run = work / (
-        f"fits{args.gradient_steps}-{args.fitter}-K{args.members}-survival{args.survival_starts}x"
-        f"{args.survival_ps:g}ps-{args.survival_temperature:g}K"
+    checked = start_folder(args) / (
+        f"survival{args.survival_starts}x{args.survival_ps:g}ps-{args.survival_temperature:g}K"
+    )
+    run = checked / (
+        f"fits{args.gradient_steps}-{args.fitter}-K{args.members}-budgets"
+        + "-".join(str(b) for b in args.budgets)
     )
     protocol = SurvivalProtocol(held.starts, args.survival_temperature, steps)
     start_model: dict[str, Any] = cache.record(
-        run / "start-model.json",
+        checked / "start-model.json",
         lambda: {
             "model": str(start),
             "built_from": None if args.start_model else str(args.foundation),
@@ -191,11 +210,29 @@ def main() -> None:
         },
     )
     survived = start_model["survival"]
-    say(f"start model: {survived['runs_intact']}/{len(survived['runs'])} survival runs intact")
+    profile: list[dict[str, Any]] = cache.record(
+        checked / "start-li-li-push.json", lambda: li_li_force_profile(start, scan)
+    )
+    pulls = [p for p in profile if p["model_push_eV_per_A"] < 0 < p["labels_push_eV_per_A"]]
+    where = ", ".join(f"{p['li_li_A']:g}" for p in pulls) or "none"
+    say(
+        f"start model: pulls the two Li⁺ together on {len(pulls)} of {len(profile)} scan "
+        f"frames where the labels push them apart (at {where} Å)"
+    )
+    fused = fused_runs(survived)
+    say(
+        f"start model: {survived['runs_intact']}/{len(survived['runs'])} survival runs intact, "
+        f"{fused} fused two Li⁺ (under {SURVIVAL_LI_LI_A} Å)"
+    )
     if survived["passed"]:
         raise SystemExit(
             "the start model stays intact in every survival run: nothing to learn; "
             "pass a weaker --start-model"
+        )
+    if not fused:
+        say(
+            "the start model never fuses Li⁺: labels to pass time its other failures, "
+            "not the Li⁺ contact"
         )
     if args.only == "start-model":
         return
@@ -222,7 +259,7 @@ def main() -> None:
     finished = {
         "summary": report.summarise(rows, args.budgets, seeds),
         "seeds_reported": seeds,
-        "start_model": start_model,
+        "start_model": start_model | {"li_li_force_profile": profile},
         "truth": {
             "reference_md_frames": len(md),
             "reference_md_ps": args.reference_ps,

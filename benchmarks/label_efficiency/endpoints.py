@@ -143,3 +143,40 @@ def survival(
         "runs": runs,
         "physical_fraction": physical,
     }
+
+
+def fused_runs(outcome: dict[str, Any]) -> int:
+    """Runs of a :func:`survival` outcome that brought two Li⁺ under the limit."""
+    return sum(
+        r["closest_li_li_A"] is not None and r["closest_li_li_A"] < SURVIVAL_LI_LI_A
+        for r in outcome["runs"]
+    )
+
+
+def li_li_push_eV_per_A(atoms: Atoms, forces_eV_per_A: np.ndarray) -> float:
+    """How hard ``forces_eV_per_A`` push the closest two Li⁺ of ``atoms`` apart: half the
+    difference of their forces along the axis joining them (eV/Å; negative pulls them
+    together). For a pair potential this is -dE/dr."""
+    lithium = np.flatnonzero(atoms.numbers == 3)
+    distances = atoms[lithium].get_all_distances(mic=True)
+    np.fill_diagonal(distances, np.inf)
+    i, j = np.unravel_index(np.argmin(distances), distances.shape)
+    a, b = int(lithium[i]), int(lithium[j])
+    axis = atoms.get_distance(a, b, mic=True, vector=True)
+    unit = axis / np.linalg.norm(axis)
+    return float(np.dot(forces_eV_per_A[b] - forces_eV_per_A[a], unit) / 2)
+
+
+def li_li_force_profile(model: Path, scan: list[Atoms]) -> list[dict[str, Any]]:
+    """The Li⁺–Li⁺ push of the model and of the labels on each scan frame: a model that
+    pulls the pair together where the labels push it apart has a spurious Li⁺ well."""
+    predicted = Committee([model], min_members=1).predict(scan).forces_eV_per_A
+    return [
+        {
+            "li_li_A": round(float(atoms.info["li_li_A"]), 3),
+            "scan_stage": atoms.info["scan_stage"],
+            "labels_push_eV_per_A": li_li_push_eV_per_A(atoms, atoms.arrays["REF_forces"]),
+            "model_push_eV_per_A": li_li_push_eV_per_A(atoms, forces[0]),
+        }
+        for atoms, forces in zip(scan, predicted, strict=True)
+    ]

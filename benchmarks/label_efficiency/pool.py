@@ -26,6 +26,7 @@ from wise_al.exploration.onset import kept_frames
 from wise_al.exploration.walker import WalkerParameters, run_walker
 from wise_al.flags import FlagChecker
 from wise_al.mace.committee import Committee
+from wise_al.mace.fit import fit_committee
 from wise_al.md.relax import relax_start
 from wise_al.spec.exploration import FlagsSpec
 from wise_al.systems.cells import pack_cell
@@ -34,12 +35,17 @@ from wise_al.systems.cells import pack_cell
 NO_FLAGS = "none"
 
 
-def weak_start(
-    labeller: Labeller, profile: LaunchProfile, fitter: Fitter, cells: int, work: Path
-) -> Path:
-    """The foundation fine-tuned on a few labelled CP2K relaxations of packed cells (what a
-    campaign seeded with ``model.initial_cells`` trains first): weakly fine-tuned, so it
-    runs MD but has not seen the liquid."""
+#: The failing starts the benchmark can build (``--start``): what each one is.
+STARTS = {
+    "weak": "the foundation fine-tuned on the start cells' frames at the demo's rate (1e-2)",
+    "foundation": "the foundation itself (the demo's: trained from scratch on rattled cells)",
+    "scratch": "a model trained from scratch on the start cells' frames alone",
+}
+
+
+def start_frames(labeller: Labeller, profile: LaunchProfile, cells: int, work: Path) -> list[Atoms]:
+    """Labelled frames of ``cells`` CP2K relaxations of packed cells (what a campaign seeded
+    with ``model.initial_cells`` trains first): the start, every third step, the end."""
 
     def make() -> list[Atoms]:
         labelled = []
@@ -54,8 +60,25 @@ def weak_start(
                     labelled.append(frame)
         return labelled
 
-    frames = cache.frames(work / "frames.extxyz", make)
-    return fitter.fit(frames, 1, 0, "start-model")[0]
+    return cache.frames(work / "frames.extxyz", make)
+
+
+def start_model(
+    kind: str, foundation: Path, frames: list[Atoms], e0s: dict[int, float], fitter: Fitter
+) -> Path:
+    """The :data:`STARTS` model ``kind`` (built once under the fitter's folder, then read).
+    ``weak`` is fitted by ``fitter`` (from the foundation), ``scratch`` by mace's trainer
+    with the fitter's training spec, as the product trains a from-scratch committee."""
+    if kind == "foundation":
+        return foundation
+    if kind == "weak":
+        return fitter.fit(frames, 1, 0, "start-model")[0]
+    built = fitter.work / "scratch-model" / "member0" / "member0.model"
+    if built.is_file():
+        return built
+    return fit_committee(
+        frames, "from_scratch", 1, fitter.training, e0s, fitter.work / "scratch-model"
+    ).model_files[0]
 
 
 def explore(

@@ -11,6 +11,7 @@ from ase import Atoms
 from ase.io import read
 
 from benchmarks.label_efficiency.arms import CommitteeState, first_labels, next_labels
+from benchmarks.label_efficiency.endpoints import li_li_push_eV_per_A
 from benchmarks.label_efficiency.report import summarise
 from benchmarks.label_efficiency.stats import kaplan_meier, labels_to_pass, log_rank, paired
 from benchmarks.label_efficiency.truth import held_out, pulled
@@ -127,6 +128,39 @@ def test_the_scan_moves_only_the_two_li_to_the_asked_distance_across_the_boundar
     # symmetric about the pair's midpoint (at the boundary, x = 0)
     midpoint = (moved.positions[0] + moved.get_distance(0, 1, mic=True, vector=True) / 2) % 10
     assert np.allclose(np.minimum(midpoint, 10 - midpoint), [0, 5, 5])
+
+
+@pytest.mark.parametrize("distance_A", [2.4, 2.9, 3.6])
+def test_the_li_li_push_is_minus_the_energys_slope_along_the_pair(distance_A: float) -> None:
+    """Against a finite difference of ASE's Lennard-Jones energy, the pair moved apart
+    symmetrically, across the periodic boundary; a third Li⁺ farther away is not the pair,
+    and an oxygen near one Li⁺ shifts the push, not the identity. With the oxygen away,
+    the sign follows the pair potential (minimum at 2^(1/6) σ = 2.81 Å)."""
+    from ase.calculators.lj import LennardJones
+
+    def cell(r: float, oxygen_y: float) -> Atoms:
+        # the far Li⁺ first: the pair is not simply the first two Li⁺
+        positions = [[5, 5, 0], [0.4, 5, 5], [0.4 - r, 5, 5], [0.4, oxygen_y, 5]]
+        atoms = Atoms("Li3O", positions=positions, cell=[10.0, 10.0, 10.0], pbc=True)
+        atoms.wrap()
+        atoms.calc = LennardJones(sigma=2.5, epsilon=0.2, rc=4.5, smooth=True)
+        return atoms
+
+    def shifted(atoms: Atoms, by: float) -> float:  # the pair pulled apart by ``by`` (Å)
+        moved = atoms.copy()
+        moved.calc = atoms.calc
+        moved.positions[1, 0] += by / 2
+        moved.positions[2, 0] -= by / 2
+        return float(moved.get_potential_energy())
+
+    h = 1e-4
+    for oxygen_y, check_sign in ((7.6, False), (9.9, True)):
+        atoms = cell(distance_A, oxygen_y)
+        push = li_li_push_eV_per_A(atoms, atoms.get_forces())
+        slope = (shifted(atoms, h) - shifted(atoms, -h)) / (2 * h)
+        assert push == pytest.approx(-slope, rel=1e-4, abs=1e-7)
+        if check_sign:
+            assert np.sign(push) == (1 if distance_A < 2 ** (1 / 6) * 2.5 else -1)
 
 
 def test_held_out_sets_never_share_a_frame_and_contacts_are_under_the_limit() -> None:
