@@ -8,8 +8,9 @@ The stages, each cached under ``--work`` so a run resumes where it stopped:
    Li⁺–Li⁺ distance scan (two Li⁺ pulled together in a solvated cell, held, the rest
    relaxed by CP2K, labelled at the same level). The **contact set** (scan frames with
    Li–Li under 2.6 Å) and the **random set** (reference-MD frames) are never in a pool.
-2. **A failing start** (:mod:`.pool`): the starting potential must fuse Li⁺ in the
-   survival MD; that is checked and recorded before any arm runs.
+2. **A failing start** (:mod:`.pool`, ``--start``): the starting potential must break the
+   survival MD; that is checked and recorded before any arm runs, with whether it fused
+   Li⁺ and its Li⁺–Li⁺ push on the scan frames against the labels'.
 3. **Pool** (:mod:`.pool`): walkers driven by the failing model, run as the loop runs
    them (stopped at a break), every frame labelled once with CP2K.
 4. **Arms** (:mod:`.arms`): committee (K members, window on calibrated σ, flags and onset

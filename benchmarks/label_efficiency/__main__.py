@@ -155,12 +155,16 @@ def main() -> None:
             return Path(args.start_model)
         if not args.foundation.is_file():
             raise SystemExit(f"{args.foundation}: run `wise-al models build-demo-foundation` first")
-        frames = pool.start_frames(labeller, long_runs, args.start_cells, work / "start")
         # the demo's own first fit (learning rate 1e-2): it forgets what its few labels miss
         fitter = Fitter(
             args.foundation, e0s, args.gradient_steps, work / "start", args.fitter, DEMO_TRAINING
         )
-        return pool.start_model(args.start, args.foundation, frames, e0s, fitter)
+        return pool.start_model(
+            args.start,
+            lambda: pool.start_frames(labeller, long_runs, args.start_cells, work / "start"),
+            e0s,
+            fitter,
+        )
 
     if args.only == "pool":
         explored_pool(args, start_model_file(), labeller, say)
@@ -204,7 +208,8 @@ def main() -> None:
         checked / "start-model.json",
         lambda: {
             "model": str(start),
-            "built_from": None if args.start_model else str(args.foundation),
+            "start": str(args.start_model) if args.start_model else args.start,
+            "foundation": str(args.foundation),
             **force_errors(start, sets),
             "survival": protocol.of(start, seed=0),
         },

@@ -64,20 +64,21 @@ def start_frames(labeller: Labeller, profile: LaunchProfile, cells: int, work: P
 
 
 def start_model(
-    kind: str, foundation: Path, frames: list[Atoms], e0s: dict[int, float], fitter: Fitter
+    kind: str, frames: Callable[[], list[Atoms]], e0s: dict[int, float], fitter: Fitter
 ) -> Path:
     """The :data:`STARTS` model ``kind`` (built once under the fitter's folder, then read).
-    ``weak`` is fitted by ``fitter`` (from the foundation), ``scratch`` by mace's trainer
-    with the fitter's training spec, as the product trains a from-scratch committee."""
+    ``weak`` is fitted by ``fitter`` from its start model (the foundation) on ``frames()``,
+    ``scratch`` by mace's trainer with the fitter's training spec, as the product trains a
+    from-scratch committee; ``foundation`` labels nothing."""
     if kind == "foundation":
-        return foundation
+        return fitter.start_model
     if kind == "weak":
-        return fitter.fit(frames, 1, 0, "start-model")[0]
+        return fitter.fit(frames(), 1, 0, "start-model")[0]
     built = fitter.work / "scratch-model" / "member0" / "member0.model"
     if built.is_file():
         return built
     return fit_committee(
-        frames, "from_scratch", 1, fitter.training, e0s, fitter.work / "scratch-model"
+        frames(), "from_scratch", 1, fitter.training, e0s, fitter.work / "scratch-model"
     ).model_files[0]
 
 
