@@ -232,7 +232,7 @@ def main() -> None:
     if survived["passed"]:
         raise SystemExit(
             "the start model stays intact in every survival run: nothing to learn; "
-            "pass a weaker --start-model"
+            "pass a weaker --start or --start-model"
         )
     if not fused:
         say(
