@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from ase import Atoms
 
 from benchmarks.label_efficiency import cache, pool, report, truth
@@ -18,6 +19,7 @@ from benchmarks.label_efficiency.arms import ARMS
 from benchmarks.label_efficiency.endpoints import (
     FITTERS,
     SURVIVAL_LI_LI_A,
+    SURVIVAL_STARTS,
     Fitter,
     force_errors,
     fused_runs,
@@ -86,6 +88,26 @@ def arguments() -> argparse.Namespace:
     add("--survival-starts", type=int, default=5)
     add("--survival-ps", type=float, default=1.0)
     add("--survival-temperature", type=float, default=300.0)
+    add(
+        "--survival-li-li-A",
+        type=float,
+        default=SURVIVAL_LI_LI_A,
+        help="two Li⁺ closer than this break a survival run (the product flags a contact at 2.6 Å)",
+    )
+    add(
+        "--survival-from",
+        choices=list(SURVIVAL_STARTS),
+        default="packed",
+        help="where survival runs start: "
+        + "; ".join(f"{k}: {v}" for k, v in SURVIVAL_STARTS.items()),
+    )
+    add(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for MACE (a 47-atom cell gains nothing from more; beside a CP2K "
+        "job, 2 threads on 2 cores ran MD 4-8x slower than 1)",
+    )
     add("--out", type=Path, default=Path("benchmarks/results/label_efficiency.json"))
     add("--plot", type=Path, default=Path("benchmarks/results/label_efficiency.png"))
     add(
@@ -99,11 +121,12 @@ def arguments() -> argparse.Namespace:
 
 
 def explored_pool(
-    args: argparse.Namespace, start_model: Path, labeller: Labeller, say: Say
+    args: argparse.Namespace, folder: Path, start_model: Path, labeller: Labeller, say: Say
 ) -> list[Atoms]:
-    """The start model's labelled pool (explored and labelled once, then read)."""
+    """The labelled pool of ``start_model`` (explored and labelled once, then read from
+    ``folder``)."""
     explored = cache.frames(
-        start_folder(args) / "pool.extxyz",
+        folder / "pool.extxyz",
         lambda: pool.label(
             pool.explore(
                 start_model,
@@ -135,6 +158,7 @@ def main() -> None:
         print(report.markdown(json.loads(args.markdown.read_text())))
         return
     started = time.perf_counter()
+    torch.set_num_threads(args.threads)
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     log = (work / "log.txt").open("a")
@@ -150,6 +174,13 @@ def main() -> None:
     long_runs = dataclasses.replace(labeller.profile, time_limit_s=12 * 3600)
     e0s = reference_energies(labeller, ELEMENTS)
 
+    def start_frames() -> list[Atoms]:
+        if args.start != "demo":
+            return pool.start_frames(labeller, long_runs, args.start_cells, work / "start")
+        # the demo's first labels come from the foundation's own exploration
+        foundation = explored_pool(args, work / "start-foundation", args.foundation, labeller, say)
+        return pool.demo_first_labels(foundation)
+
     def start_model_file() -> Path:  # built (once, then read) where a stage needs it
         if args.start_model is not None:
             return Path(args.start_model)
@@ -159,15 +190,10 @@ def main() -> None:
         fitter = Fitter(
             args.foundation, e0s, args.gradient_steps, work / "start", args.fitter, DEMO_TRAINING
         )
-        return pool.start_model(
-            args.start,
-            lambda: pool.start_frames(labeller, long_runs, args.start_cells, work / "start"),
-            e0s,
-            fitter,
-        )
+        return pool.start_model(args.start, start_frames, e0s, fitter)
 
     if args.only == "pool":
-        explored_pool(args, start_model_file(), labeller, say)
+        explored_pool(args, start_folder(args), start_model_file(), labeller, say)
         return
     md = truth.reference_md(
         labeller,
@@ -198,12 +224,19 @@ def main() -> None:
     # what fits and survival MD depend on names their folder: other settings, other results
     checked = start_folder(args) / (
         f"survival{args.survival_starts}x{args.survival_ps:g}ps-{args.survival_temperature:g}K"
+        + ("" if args.survival_from == "reference" else f"-{args.survival_from}")
+        + ("" if args.survival_li_li_A == SURVIVAL_LI_LI_A else f"-lili{args.survival_li_li_A:g}A")
     )
     run = checked / (
         f"fits{args.gradient_steps}-{args.fitter}-K{args.members}-budgets"
         + "-".join(str(b) for b in args.budgets)
     )
-    protocol = SurvivalProtocol(held.starts, args.survival_temperature, steps)
+    starts = (
+        held.starts
+        if args.survival_from == "reference"
+        else truth.packed_starts(args.survival_starts)
+    )
+    protocol = SurvivalProtocol(starts, args.survival_temperature, steps, args.survival_li_li_A)
     start_model: dict[str, Any] = cache.record(
         checked / "start-model.json",
         lambda: {
@@ -227,7 +260,7 @@ def main() -> None:
     fused = fused_runs(survived)
     say(
         f"start model: {survived['runs_intact']}/{len(survived['runs'])} survival runs intact, "
-        f"{fused} fused two Li⁺ (under {SURVIVAL_LI_LI_A} Å)"
+        f"{fused} brought two Li⁺ under {args.survival_li_li_A:g} Å"
     )
     if survived["passed"]:
         raise SystemExit(
@@ -241,7 +274,7 @@ def main() -> None:
         )
     if args.only == "start-model":
         return
-    explored = explored_pool(args, start, labeller, say)
+    explored = explored_pool(args, start_folder(args), start, labeller, say)
     if len(explored) < args.budgets[-1] * 2:
         raise SystemExit(
             f"a pool of {len(explored)} frames cannot hold budgets up to "
@@ -278,7 +311,7 @@ def main() -> None:
         "committee_calibrations": {
             seed: json.loads((run / f"calibrations-seed{seed}.json").read_text()) for seed in seeds
         },
-        "survival_li_li_A": SURVIVAL_LI_LI_A,
+        "survival_li_li_A": args.survival_li_li_A,
         "wall_time_s": time.perf_counter() - started,
         "rows": rows,
         "arguments": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},

@@ -34,8 +34,14 @@ from wise_al.observables.contacts import closest_li_li_A
 from wise_al.spec.exploration import FlagsSpec
 from wise_al.spec.model import TrainingSpec
 
-#: Two Li⁺ closer than this end a survival run (the issue's criterion).
+#: Two Li⁺ closer than this end a survival run unless told otherwise (``--survival-li-li-A``):
+#: a fusion, not yet the product's contact flag (2.6 Å).
 SURVIVAL_LI_LI_A = 2.2
+#: Where the survival runs start (``--survival-from``); either is relaxed on the model first.
+SURVIVAL_STARTS = {
+    "packed": "packmol cells (seeds 0, 1, ...), as the product's validation starts",
+    "reference": "frames of the reference MD, evenly spaced, never in the random set",
+}
 #: Labels held out of each fit to pick its best epoch.
 VALID_FRACTION = 0.15
 
@@ -111,11 +117,17 @@ def force_errors(model: Path, sets: dict[str, list[Atoms]]) -> dict[str, float]:
 
 
 def survival(
-    model: Path, starts: list[Atoms], temperature_K: float, steps: int, seed: int = 0
+    model: Path,
+    starts: list[Atoms],
+    temperature_K: float,
+    steps: int,
+    seed: int = 0,
+    li_li_A: float = SURVIVAL_LI_LI_A,
 ) -> dict[str, Any]:
-    """Run the model's MD from every start; whether all stayed intact, and each run."""
+    """Run the model's MD from every start; whether all stayed intact (no Li⁺ pair under
+    ``li_li_A``, no other break), and each run."""
     committee = Committee([model], min_members=1)
-    flags = FlagsSpec(min_distance_A={"Li-Li": SURVIVAL_LI_LI_A})
+    flags = FlagsSpec(min_distance_A={"Li-Li": li_li_A})
     runs: list[dict[str, Any]] = []
     for k, fixed in enumerate(starts):
         start, _ = relax_start(fixed, committee)
@@ -138,6 +150,7 @@ def survival(
     intact = [r["broke"] is None and r["steps_done"] >= steps for r in runs]
     physical = sum(min(r["steps_done"], steps) for r in runs) / (steps * len(runs))
     return {
+        "li_li_A": li_li_A,
         "passed": all(intact),
         "runs_intact": sum(intact),
         "runs": runs,
@@ -146,10 +159,10 @@ def survival(
 
 
 def fused_runs(outcome: dict[str, Any]) -> int:
-    """Runs of a :func:`survival` outcome that brought two Li⁺ under the limit."""
+    """Runs of a :func:`survival` outcome that brought two Li⁺ under its limit."""
+    limit = outcome.get("li_li_A", SURVIVAL_LI_LI_A)  # outcomes stored before it was recorded
     return sum(
-        r["closest_li_li_A"] is not None and r["closest_li_li_A"] < SURVIVAL_LI_LI_A
-        for r in outcome["runs"]
+        r["closest_li_li_A"] is not None and r["closest_li_li_A"] < limit for r in outcome["runs"]
     )
 
 

@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 from ase import Atoms
 
 from benchmarks.label_efficiency import cache
@@ -29,6 +30,7 @@ from wise_al.mace.committee import Committee
 from wise_al.mace.fit import fit_committee
 from wise_al.md.relax import relax_start
 from wise_al.spec.exploration import FlagsSpec
+from wise_al.spec.io import load_spec
 from wise_al.systems.cells import pack_cell
 
 #: What a frame without flags carries under ``flags``.
@@ -40,7 +42,12 @@ STARTS = {
     "weak": "the foundation fine-tuned on the start cells' frames at the demo's rate (1e-2)",
     "foundation": "the foundation itself (the demo's: trained from scratch on rattled cells)",
     "scratch": "a model trained from scratch on the start cells' frames alone",
+    "demo": "the demo campaign's first fit: the foundation fine-tuned as examples/demo.yaml "
+    "trains (mace's trainer, 20 epochs, batch 2, bootstrap, 1e-2) on 8 frames of the "
+    "foundation's own pool",
 }
+#: The campaign whose first fit the ``demo`` start repeats.
+DEMO_SPEC = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 
 
 def start_frames(labeller: Labeller, profile: LaunchProfile, cells: int, work: Path) -> list[Atoms]:
@@ -63,17 +70,38 @@ def start_frames(labeller: Labeller, profile: LaunchProfile, cells: int, work: P
     return cache.frames(work / "frames.extxyz", make)
 
 
+def demo_first_labels(foundation_pool: list[Atoms]) -> list[Atoms]:
+    """What the demo campaign labels first: its budget of frames drawn (seed 0) from the
+    foundation's own exploration."""
+    count = load_spec(DEMO_SPEC).selection.budget_per_iteration
+    picks = np.random.default_rng(0).choice(len(foundation_pool), count, replace=False)
+    return [foundation_pool[k] for k in picks]
+
+
 def start_model(
     kind: str, frames: Callable[[], list[Atoms]], e0s: dict[int, float], fitter: Fitter
 ) -> Path:
     """The :data:`STARTS` model ``kind`` (built once under the fitter's folder, then read).
     ``weak`` is fitted by ``fitter`` from its start model (the foundation) on ``frames()``,
     ``scratch`` by mace's trainer with the fitter's training spec, as the product trains a
-    from-scratch committee; ``foundation`` labels nothing."""
+    from-scratch committee; ``demo`` by mace's trainer with the demo campaign's training
+    (``frames()`` are then that campaign's first labels); ``foundation`` labels nothing."""
     if kind == "foundation":
         return fitter.start_model
     if kind == "weak":
         return fitter.fit(frames(), 1, 0, "start-model")[0]
+    if kind == "demo":
+        built = fitter.work / "demo-model" / "member0" / "member0.model"
+        if built.is_file():
+            return built
+        # the campaign's external test set scores its committees; this fit needs none
+        training = load_spec(DEMO_SPEC).model.training.model_copy(
+            update={"external_test_set": None}
+        )
+        return fit_committee(
+            frames(), "fine_tune_naive", 1, training, e0s, fitter.work / "demo-model",
+            foundation=fitter.start_model,
+        ).model_files[0]  # fmt: skip
     built = fitter.work / "scratch-model" / "member0" / "member0.model"
     if built.is_file():
         return built

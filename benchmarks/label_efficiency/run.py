@@ -16,20 +16,27 @@ from typing import Any
 from ase import Atoms
 
 from benchmarks.label_efficiency.arms import ARMS, CommitteeState, first_labels, next_labels
-from benchmarks.label_efficiency.endpoints import Fitter, force_errors, survival
+from benchmarks.label_efficiency.endpoints import (
+    SURVIVAL_LI_LI_A,
+    Fitter,
+    force_errors,
+    survival,
+)
 from wise_al.mace.committee import Committee
 
 
 @dataclass(frozen=True)
 class SurvivalProtocol:
-    """The survival MD: every start, ``steps`` of NVT at ``temperature_K``."""
+    """The survival MD: every start, ``steps`` of NVT at ``temperature_K``, two Li⁺ under
+    ``li_li_A`` a break."""
 
     starts: list[Atoms]
     temperature_K: float
     steps: int
+    li_li_A: float = SURVIVAL_LI_LI_A
 
     def of(self, model: Path, seed: int) -> dict[str, Any]:
-        return survival(model, self.starts, self.temperature_K, self.steps, seed)
+        return survival(model, self.starts, self.temperature_K, self.steps, seed, self.li_li_A)
 
 
 def describe(row: dict[str, Any]) -> str:

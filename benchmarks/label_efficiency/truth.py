@@ -129,6 +129,12 @@ def reference_md(
     return frames
 
 
+def packed_starts(count: int) -> list[Atoms]:
+    """``count`` packmol cells (seeds 0, 1, ...): the product's validation starts from its
+    campaign's packed cell, where a potential that never saw Li⁺ close can pull two in."""
+    return [pack_cell(CELL, density_g_per_cm3=DENSITY_G_PER_CM3, seed=s) for s in range(count)]
+
+
 def pulled(cell: Atoms, lithium: tuple[int, int], distance_A: float) -> Atoms:
     """``cell`` with its two Li⁺ moved symmetrically along their axis to ``distance_A``."""
     atoms = _bare(cell)

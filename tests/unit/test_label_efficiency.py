@@ -11,10 +11,15 @@ from ase import Atoms
 from ase.io import read
 
 from benchmarks.label_efficiency.arms import CommitteeState, first_labels, next_labels
-from benchmarks.label_efficiency.endpoints import li_li_push_eV_per_A
+from benchmarks.label_efficiency.endpoints import (
+    SURVIVAL_LI_LI_A,
+    fused_runs,
+    li_li_push_eV_per_A,
+)
+from benchmarks.label_efficiency.pool import demo_first_labels
 from benchmarks.label_efficiency.report import summarise
 from benchmarks.label_efficiency.stats import kaplan_meier, labels_to_pass, log_rank, paired
-from benchmarks.label_efficiency.truth import held_out, pulled
+from benchmarks.label_efficiency.truth import CELL, held_out, packed_starts, pulled
 
 
 def test_kaplan_meier_matches_the_product_limit_by_hand() -> None:
@@ -177,6 +182,31 @@ def test_held_out_sets_never_share_a_frame_and_contacts_are_under_the_limit() ->
     assert len(starts) == 5 and not starts & {a.positions[0, 2] for a in truth.random_set}
     assert len(truth.random_set) == 30
     assert [a.info["li_li_A"] for a in truth.contact_set] == [1.6, 2.4]  # 2.6 is not a contact
+
+
+def test_fused_runs_count_contacts_under_the_limit_the_runs_were_flagged_at() -> None:
+    runs = [{"closest_li_li_A": d} for d in (2.1, 2.4, 2.6, None)]
+    assert fused_runs({"li_li_A": 2.6, "runs": runs}) == 2  # 2.6 itself is not under
+    assert fused_runs({"li_li_A": 2.2, "runs": runs}) == 1
+    # an outcome stored before the limit was recorded was run at the default
+    assert SURVIVAL_LI_LI_A == 2.2 and fused_runs({"runs": runs}) == 1
+
+
+def test_packed_starts_are_distinct_cells_of_the_benchmark_composition() -> None:
+    starts = packed_starts(3)
+    assert [a.get_chemical_formula() for a in starts] == [starts[0].get_chemical_formula()] * 3
+    assert sum(a.get_chemical_symbols().count("Li") for a in starts) == 3 * CELL["LiTFSI"]
+    assert len({a.positions.tobytes() for a in starts}) == 3
+    again = packed_starts(1)[0]
+    assert np.array_equal(again.positions, starts[0].positions)  # seeded: every arm, same starts
+
+
+def test_the_demo_start_labels_the_demo_budget_of_distinct_pool_frames() -> None:
+    pool = [Atoms("H", positions=[[0, 0, k]]) for k in range(30)]
+    picked = demo_first_labels(pool)
+    heights = [a.positions[0, 2] for a in picked]
+    assert len(heights) == 8 and len(set(heights)) == 8  # examples/demo.yaml's budget
+    assert heights == [a.positions[0, 2] for a in demo_first_labels(pool)]
 
 
 def _row(arm: str, seed: int, labels: int, passed: bool | None) -> dict[str, Any]:
