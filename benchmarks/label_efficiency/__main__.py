@@ -217,6 +217,12 @@ def main() -> None:
         f"truth: {len(md)} reference MD frames, {len(scan)} scan frames; contact set "
         f"{len(held.contact_set)}, random set {len(held.random_set)}"
     )
+    contacts = truth.reference_contacts(md)
+    for temperature, seen in contacts.items():
+        say(
+            f"truth at {temperature} K: closest Li⁺–Li⁺ {seen['closest_li_li_A']:.2f} Å, "
+            f"{seen['frames_in_contact']:.0%} of frames under {seen['contact_A']:g} Å"
+        )
     if args.only == "truth":
         return
     start = start_model_file()
@@ -306,6 +312,7 @@ def main() -> None:
             "random_set": len(held.random_set),
             "contact_set_li_li_A": sorted(a.info["li_li_A"] for a in held.contact_set),
             "reference_closest_li_li_A": min(closest_li_li_A(a) or np.inf for a in md),
+            "reference_contacts_by_temperature_K": contacts,
         },
         "pool_frames": len(explored),
         "committee_calibrations": {

@@ -25,7 +25,7 @@ from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.md import ReferenceMdParameters, relaxation_path, run_reference_md
 from wise_al.cp2k.run import LaunchProfile
 from wise_al.errors import WiseAlError
-from wise_al.observables.contacts import LI_LI_CONTACT_A, closest_li_li_A
+from wise_al.observables.contacts import LI_LI_CONTACT_A, closest_li_li_A, li_li_contacts
 from wise_al.systems.cells import pack_cell
 from wise_al.systems.labelled import labelled_frame
 
@@ -133,6 +133,20 @@ def packed_starts(count: int) -> list[Atoms]:
     """``count`` packmol cells (seeds 0, 1, ...): the product's validation starts from its
     campaign's packed cell, where a potential that never saw Li⁺ close can pull two in."""
     return [pack_cell(CELL, density_g_per_cm3=DENSITY_G_PER_CM3, seed=s) for s in range(count)]
+
+
+def reference_contacts(md: Sequence[Atoms]) -> dict[str, dict[str, float | None]]:
+    """Li⁺–Li⁺ contacts of the reference MD at each temperature: how close the labels' own
+    physics brings two Li⁺ (a model's contact is a failure only where the truth has none)."""
+    found = {}
+    for temperature in sorted({a.info["temperature_K"] for a in md}):
+        contacts = li_li_contacts([a for a in md if a.info["temperature_K"] == temperature])
+        found[f"{temperature:g}"] = {
+            "closest_li_li_A": contacts.closest_A,
+            "frames_in_contact": contacts.frame_fraction,
+            "contact_A": contacts.distance_A,
+        }
+    return found
 
 
 def pulled(cell: Atoms, lithium: tuple[int, int], distance_A: float) -> Atoms:

@@ -19,7 +19,13 @@ from benchmarks.label_efficiency.endpoints import (
 from benchmarks.label_efficiency.pool import demo_first_labels
 from benchmarks.label_efficiency.report import summarise
 from benchmarks.label_efficiency.stats import kaplan_meier, labels_to_pass, log_rank, paired
-from benchmarks.label_efficiency.truth import CELL, held_out, packed_starts, pulled
+from benchmarks.label_efficiency.truth import (
+    CELL,
+    held_out,
+    packed_starts,
+    pulled,
+    reference_contacts,
+)
 
 
 def test_kaplan_meier_matches_the_product_limit_by_hand() -> None:
@@ -207,6 +213,23 @@ def test_the_demo_start_labels_the_demo_budget_of_distinct_pool_frames() -> None
     heights = [a.positions[0, 2] for a in picked]
     assert len(heights) == 8 and len(set(heights)) == 8  # examples/demo.yaml's budget
     assert heights == [a.positions[0, 2] for a in demo_first_labels(pool)]
+
+
+def test_reference_contacts_are_counted_per_temperature_across_the_boundary() -> None:
+    def frame(distance_A: float, temperature_K: float) -> Atoms:
+        # the pair meets across the periodic boundary: 10 - distance apart in the cell
+        atoms = Atoms("Li2", positions=[[0.5, 0, 0], [10.5 - distance_A, 0, 0]], cell=[10] * 3)
+        atoms.pbc = True
+        atoms.info["temperature_K"] = temperature_K
+        return atoms
+
+    md = [frame(d, 300.0) for d in (4.0, 3.5)] + [frame(d, 400.0) for d in (3.0, 2.45, 2.5, 4)]
+    found = reference_contacts(md)
+    assert set(found) == {"300", "400"}
+    assert found["300"]["closest_li_li_A"] == pytest.approx(3.5)
+    assert found["300"]["frames_in_contact"] == 0
+    assert found["400"]["closest_li_li_A"] == pytest.approx(2.45)
+    assert found["400"]["frames_in_contact"] == pytest.approx(0.5)  # 2 of 4 under 2.6 Å
 
 
 def _row(arm: str, seed: int, labels: int, passed: bool | None) -> dict[str, Any]:
