@@ -42,8 +42,8 @@ STARTS = {
     "weak": "the foundation fine-tuned on the start cells' frames at the demo's rate (1e-2)",
     "foundation": "the foundation itself (the demo's: trained from scratch on rattled cells)",
     "scratch": "a model trained from scratch on the start cells' frames alone",
-    "demo": "the demo campaign's first fit: the foundation fine-tuned as examples/demo.yaml "
-    "trains (mace's trainer, 20 epochs, batch 2, bootstrap, 1e-2) on 8 frames of the "
+    "demo": "the demo campaign's first fit: the foundation fine-tuned by mace's trainer with "
+    "examples/demo.yaml's training on that campaign's first budget of frames, drawn from the "
     "foundation's own pool",
 }
 #: The campaign whose first fit the ``demo`` start repeats.
