@@ -10,6 +10,7 @@ labelled once with CP2K; a frame CP2K does not label leaves the pool.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ from wise_al.flags import FlagChecker
 from wise_al.mace.committee import Committee
 from wise_al.mace.fit import fit_committee
 from wise_al.md.relax import relax_start
+from wise_al.spec.campaign import CampaignSpec
 from wise_al.spec.exploration import FlagsSpec
 from wise_al.spec.io import load_spec
 from wise_al.systems.cells import pack_cell
@@ -48,6 +50,12 @@ STARTS = {
 }
 #: The campaign whose first fit the ``demo`` start repeats.
 DEMO_SPEC = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
+
+
+@functools.cache
+def demo_spec() -> CampaignSpec:
+    """:data:`DEMO_SPEC`, read and validated once."""
+    return load_spec(DEMO_SPEC)
 
 
 def start_frames(labeller: Labeller, profile: LaunchProfile, cells: int, work: Path) -> list[Atoms]:
@@ -73,7 +81,7 @@ def start_frames(labeller: Labeller, profile: LaunchProfile, cells: int, work: P
 def demo_first_labels(foundation_pool: list[Atoms]) -> list[Atoms]:
     """What the demo campaign labels first: its budget of frames drawn (seed 0) from the
     foundation's own exploration."""
-    count = load_spec(DEMO_SPEC).selection.budget_per_iteration
+    count = demo_spec().selection.budget_per_iteration
     picks = np.random.default_rng(0).choice(len(foundation_pool), count, replace=False)
     return [foundation_pool[k] for k in picks]
 
@@ -95,9 +103,7 @@ def start_model(
         if built.is_file():
             return built
         # the campaign's external test set scores its committees; this fit needs none
-        training = load_spec(DEMO_SPEC).model.training.model_copy(
-            update={"external_test_set": None}
-        )
+        training = demo_spec().model.training.model_copy(update={"external_test_set": None})
         return fit_committee(
             frames(), "fine_tune_naive", 1, training, e0s, fitter.work / "demo-model",
             foundation=fitter.start_model,
