@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from wise_al.db.models import Campaign
+from wise_al.observables.registry import OBSERVABLES
 
 
 class ErrorRead(BaseModel):
@@ -237,19 +238,13 @@ class ModelVersionRead(BaseModel):
     created_at: datetime
 
 
-#: Scalars of a validation's observables shown in a summary (the curves stay in the full read).
+#: Scalars of a validation's observables shown in a summary (the curves stay in the full
+#: read): every declared observable and its error, then what explains them.
 SUMMARY_OBSERVABLES = (
-    "density_g_per_cm3",
-    "density_stderr_g_per_cm3",
-    "cn_li_o_water",
-    "cn_li_o_tfsi",
-    "cn_li_o_total",
-    "sq_r_factor",
-    "sq_first_peak_per_A",
-    "li_li_contact_fraction",
+    *(o.key for o in OBSERVABLES.values() if o.read is None),
+    *(o.stderr_key for o in OBSERVABLES.values() if o.stderr_key),
     "li_li_contact_li_fraction",
     "li_li_contact_mean_lifetime_frames",
-    "li_li_closest_A",
     "li_li_mean_closest_A",
     "broke_at_step",
     "broke_because",

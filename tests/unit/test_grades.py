@@ -11,11 +11,10 @@ import pytest
 from ase import Atoms
 
 from wise_al.flags.checker import FlagChecker, breaks_run, broken_run, first_break
+from wise_al.observables.registry import THRESHOLD_SETS, ThresholdSet
 from wise_al.observables.scores import (
     EXPERIMENTAL_FIRST_PEAK_PER_A,
-    THRESHOLD_SETS,
     THRESHOLDS,
-    ThresholdSet,
     metric_values,
     not_measurable,
     score_report,

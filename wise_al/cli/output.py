@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wise_al.errors import clip
-from wise_al.observables.scores import CN_REFERENCE
+from wise_al.observables.registry import CN_REFERENCE, OBSERVABLES
 from wise_al.systems.species import SALTS
 
 console = Console(soft_wrap=True)  # never break lines mid-sentence when piped
@@ -142,28 +142,20 @@ def _number(value: float | None) -> str:
 
 
 def validations_table(validations: list[dict[str, Any]]) -> Table:
-    """Per validated iteration: density, Li–O coordination, S(q) R-factor, Li–Li contacts and
-    each metric's grade against the benchmark's thresholds."""
+    """Per validated iteration: every tabled observable
+    (:data:`~wise_al.observables.registry.OBSERVABLES`) and each metric's grade against the
+    benchmark's thresholds."""
+    columns = [o for o in OBSERVABLES.values() if o.in_table]
     table = Table(
-        "iteration", "density (g/cm³)", "CN water O", "CN TFSI O", "S(q) R", "Li–Li contact frames",
-        "grades",
+        "iteration", *(o.label for o in columns), "grades",
         title=f"Against experiment (1.7126 g/cm³, X-ray S(q)); CN graded against the r2SCAN "
         f"references {CN_REFERENCE['water']} water O / {CN_REFERENCE['tfsi']} TFSI O",
     )  # fmt: skip
     for v in validations:
-        o = v["observables"]
         grades = ", ".join(f"{s['metric']}: {s['grade']}" for s in v["scores"])
         table.add_row(
             str(v["iteration_index"]),
-            _value(o.get("density_g_per_cm3"), 4),
-            _value(o.get("cn_li_o_water"), 2),
-            _value(o.get("cn_li_o_tfsi"), 2),
-            _value(o.get("sq_r_factor"), 3),
-            _value(o.get("li_li_contact_fraction"), 3),
+            *(o.shown(v["observables"]) for o in columns),
             grades or str(v.get("error") or v["status"]),
         )
     return table
-
-
-def _value(value: float | None, digits: int) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"

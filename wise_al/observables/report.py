@@ -15,7 +15,8 @@ from wise_al.observables.coordination import li_o_coordination, oxygen_classes
 from wise_al.observables.density import densities_g_per_cm3
 from wise_al.observables.diffusion import diffusion, order_matches_experiment
 from wise_al.observables.rdf import DR_A, R_MAX_A, cell_heights_A, partial_rdf
-from wise_al.observables.reference import experimental_sq, references_21m
+from wise_al.observables.reference import experimental_sq
+from wise_al.observables.registry import OBSERVABLES
 from wise_al.observables.structure_factor import (
     SQ_WINDOW_BINS,
     first_peak_per_A,
@@ -166,24 +167,10 @@ def _li_rdfs(frames: Sequence[Atoms]) -> dict[str, list[float]]:
 
 
 def comparison_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(observable, this trajectory, experiment) rows for a table."""
-    refs = references_21m()
-    cn = refs["li_o_coordination"]["experiment"]
-
-    def fmt(value: Any, digits: int = 3) -> str:
-        return "–" if value is None else f"{value:.{digits}f}"
-
-    density = refs["density_g_cm3"]["value"]
-    peak = refs["xray_sq"]["first_peak_A-1"]
-    rows = [
-        ("density (g/cm³)", fmt(report["density_g_per_cm3"], 4), f"{density}"),
-        ("Li–O CN, water O", fmt(report.get("cn_li_o_water"), 2), f"{cn['water']}"),
-        ("Li–O CN, TFSI O", fmt(report.get("cn_li_o_tfsi"), 2), f"{cn['tfsi']}"),
-        ("Li–O CN, total", fmt(report.get("cn_li_o_total"), 2), f"{cn['total']}"),
-        ("S(q) R-factor", fmt(report["sq_r_factor"]), "good < 0.02, bad > 0.21"),
-        ("S(q) first peak (1/Å)", fmt(report["sq_first_peak_per_A"], 2), f"{peak}"),
-        ("Li–Li contact frames", fmt(report.get("li_li_contact_fraction")), "0"),
-    ]
+    """(observable, this trajectory, reference) rows for a table: every observable of
+    :data:`~wise_al.observables.registry.OBSERVABLES`, then the self-diffusion of each
+    species."""
+    rows = [(o.label, o.shown(report), o.reference) for o in OBSERVABLES.values()]
     for name, d in (report.get("diffusion_A2_per_ps") or {}).items():
         error = "" if d["stderr"] is None else f" ± {d['stderr']:.4f}"
         value = "–" if d["d"] is None else f"{d['d']:.4f}{error}"

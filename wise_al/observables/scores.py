@@ -15,34 +15,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
-from wise_al.observables.reference import experimental_sq, references_21m
+from wise_al.observables.reference import experimental_sq
+from wise_al.observables.registry import DEFAULT_THRESHOLDS, GRADED, METRICS, THRESHOLD_SETS
 from wise_al.observables.structure_factor import first_peak_per_A
 
-#: Threshold sets, by name: metric -> (good, bad), errors in the metric's unit.
-#: ``ml-peg-pr445``: announced for the benchmark's next revision (ddmms/ml-peg PR #445,
-#: comment of 2026-09-14), the default; ``ml-peg-metrics``: what its code holds today
-#: (``metrics.yml`` at c9ad100f: density 0 / 10 %, R 0 / 0.5). CN thresholds are the same.
-THRESHOLD_SETS: dict[str, dict[str, tuple[float, float]]] = {
-    "ml-peg-pr445": {
-        "density_error_percent": (2.0, 15.0),
-        "sq_r_factor": (0.02, 0.21),
-        "cn_li_o_water_error": (0.15, 0.5),
-        "cn_li_o_tfsi_error": (0.05, 0.5),
-    },
-    "ml-peg-metrics": {
-        "density_error_percent": (0.0, 10.0),
-        "sq_r_factor": (0.0, 0.5),
-        "cn_li_o_water_error": (0.15, 0.5),
-        "cn_li_o_tfsi_error": (0.05, 0.5),
-    },
-}
-ThresholdSet = Literal["ml-peg-pr445", "ml-peg-metrics"]
-DEFAULT_THRESHOLDS: ThresholdSet = "ml-peg-pr445"
+#: The default set's thresholds: metric -> (good, bad).
 THRESHOLDS = THRESHOLD_SETS[DEFAULT_THRESHOLDS]
-#: The theory references the coordination errors are taken against (r2SCAN MACE, > 2 ns).
-CN_REFERENCE = {"water": 2.4, "tfsi": 1.9}
 #: Where the measured X-ray S(q) of 21 m LiTFSI peaks first (its highest point below 2 Å⁻¹).
 EXPERIMENTAL_FIRST_PEAK_PER_A = first_peak_per_A(*experimental_sq())
 #: Wave-vector shells a cell must sample below that peak for its S(q) to be graded: about
@@ -79,41 +59,32 @@ def not_measurable(report: dict[str, Any]) -> dict[str, str]:
     (``sq_min_q_per_A``).
     """
     reasons: dict[str, str] = {}
-    if report.get("density_ensemble") != "NPT":
-        reasons["density_error_percent"] = (
-            "not measurable: an NVT run keeps the density it was given (run NPT)"
-        )
-    q_min = report.get("sq_min_q_per_A")
-    q_peak = EXPERIMENTAL_FIRST_PEAK_PER_A
-    if q_min is None or q_min * SQ_SHELLS_BELOW_PEAK > q_peak:
-        shown = "unknown" if q_min is None else f"{q_min:.2f} Å⁻¹"
-        reasons["sq_r_factor"] = (
-            f"not measurable: the cell's smallest wave vector ({shown}) gives fewer than "
-            f"{SQ_SHELLS_BELOW_PEAK} below the experimental first peak ({q_peak:.2f} Å⁻¹), "
-            f"where most of R comes from; use a cell over "
-            f"{SQ_SHELLS_BELOW_PEAK * 2 * math.pi / q_peak:.0f} Å"
-        )
+    for metric in METRICS.values():
+        if metric.needs_npt and report.get("density_ensemble") != "NPT":
+            reasons[metric.key] = (
+                "not measurable: an NVT run keeps the density it was given (run NPT)"
+            )
+        q_min = report.get("sq_min_q_per_A")
+        q_peak = EXPERIMENTAL_FIRST_PEAK_PER_A
+        if metric.needs_low_q and (q_min is None or q_min * SQ_SHELLS_BELOW_PEAK > q_peak):
+            shown = "unknown" if q_min is None else f"{q_min:.2f} Å⁻¹"
+            reasons[metric.key] = (
+                f"not measurable: the cell's smallest wave vector ({shown}) gives fewer than "
+                f"{SQ_SHELLS_BELOW_PEAK} below the experimental first peak ({q_peak:.2f} Å⁻¹), "
+                f"where most of R comes from; use a cell over "
+                f"{SQ_SHELLS_BELOW_PEAK * 2 * math.pi / q_peak:.0f} Å"
+            )
     return reasons
 
 
 def metric_values(report: dict[str, Any]) -> dict[str, float]:
-    """The scored metrics a report holds and can measure (:func:`not_measurable`); none of a
+    """The graded metrics a report holds and can measure (:func:`not_measurable`); none of a
     run that broke."""
-    density = references_21m()["density_g_cm3"]["value"]
-    values: dict[str, float] = {}
     if report.get("broke_at_step") is not None:
-        return values
+        return {}
     unmeasurable = not_measurable(report)
-    if report.get("density_g_per_cm3") is not None:
-        values["density_error_percent"] = 100 * abs(report["density_g_per_cm3"] / density - 1)
-    if report.get("sq_r_factor") is not None:
-        values["sq_r_factor"] = float(report["sq_r_factor"])
-    for metric in unmeasurable:
-        values.pop(metric, None)
-    if report.get("cn_li_o_water") is not None:
-        values["cn_li_o_water_error"] = abs(report["cn_li_o_water"] - CN_REFERENCE["water"])
-        values["cn_li_o_tfsi_error"] = abs(report["cn_li_o_tfsi"] - CN_REFERENCE["tfsi"])
-    return values
+    values = {m.key: m.of(report) for m in GRADED if m.key not in unmeasurable}
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _ungraded(metric: str, thresholds: str, grade: str, reason: str) -> dict[str, Any]:
@@ -130,7 +101,7 @@ def score_report(
     its ``reason``; a run that broke (``broke_at_step``) grades nothing (``not graded``)."""
     if report.get("broke_at_step") is not None:
         reason = f"the run broke at step {report['broke_at_step']} ({report.get('broke_because')})"
-        return [_ungraded(m, thresholds, "not graded", reason) for m in THRESHOLD_SETS[thresholds]]
+        return [_ungraded(m.key, thresholds, "not graded", reason) for m in GRADED]
     rows = [
         asdict(grade(metric, value, thresholds)) for metric, value in metric_values(report).items()
     ]
@@ -142,8 +113,11 @@ def score_report(
 
 
 def observable_values(report: dict[str, Any]) -> dict[str, float]:
-    """What a stopping rule may name: the scored errors and the Li–Li contact fraction."""
+    """What a stopping rule may name (:data:`~wise_al.observables.registry.METRICS`): the
+    graded errors the run can measure, and the ungraded ones it holds."""
     values = metric_values(report)
-    if report.get("li_li_contact_fraction") is not None:
-        values["li_li_contact_fraction"] = float(report["li_li_contact_fraction"])
+    for metric in METRICS.values():
+        value = None if metric.thresholds else metric.of(report)
+        if value is not None:
+            values[metric.key] = value
     return values

@@ -7,20 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from wise_al.observables.scores import DEFAULT_THRESHOLDS, ThresholdSet
+from wise_al.observables.registry import DEFAULT_THRESHOLDS, ObservableMetric, ThresholdSet
 from wise_al.observables.structure_factor import SQ_WINDOW_BINS
 from wise_al.spec.base import StrictModel
 from wise_al.spec.system import TemperatureK
 
-#: Observables a stopping rule may name, each an error with a maximum (see
-#: :mod:`wise_al.observables.scores`): lower is better.
-ObservableMetric = Literal[
-    "density_error_percent",
-    "sq_r_factor",
-    "cn_li_o_water_error",
-    "cn_li_o_tfsi_error",
-    "li_li_contact_fraction",
-]
+__all__ = ["ObservableMetric", "ValidationSpec"]
 
 
 class ValidationSpec(StrictModel):

@@ -43,7 +43,7 @@ from wise_al.db.repositories import (
 from wise_al.errors import NotFoundError
 from wise_al.jobs.studies import compare_study
 from wise_al.jobs.unit import campaign_spec
-from wise_al.observables.scores import CN_REFERENCE
+from wise_al.observables.registry import CN_REFERENCE
 
 router = APIRouter(include_in_schema=False)
 

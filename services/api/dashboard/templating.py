@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from services.api.dashboard.auth import Viewer, set_cookies
 from services.api.dashboard.views import elapsed_s
+from wise_al.observables.registry import OBSERVABLES
 
 HERE = Path(__file__).parent
 #: Browser libraries from npm (package-lock.json pins them), by the name pages load them as.
@@ -58,6 +59,8 @@ templates.env.filters.update(
     # for <script type="application/json">: "</" must not end the script element
     tojson_safe=lambda v: json.dumps(v).replace("</", "<\\/"),
 )
+#: The validation table's observable columns, declared in the observables registry.
+templates.env.globals["validation_columns"] = [o for o in OBSERVABLES.values() if o.in_table]
 
 
 def render(
