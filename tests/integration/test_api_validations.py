@@ -14,6 +14,7 @@ from wise_al.db.engine import transaction
 from wise_al.db.repositories import ValidationRepository
 from wise_al.mace.fit import file_sha256
 from wise_al.observables.contacts import closest_li_li_A
+from wise_al.observables.registry import OBSERVABLES
 from wise_al.observables.report import observe
 from wise_al.observables.scores import score_report
 from wise_al.systems.cells import pack_cell
@@ -94,6 +95,13 @@ def test_the_validation_page_renders_grades_and_plots(
     assert 'id="plot-sq"' in html and 'id="plot-rdf"' in html and 'id="plot-density"' in html
     assert 'id="plot-convergence"' in html
     assert "the MD blew up at step 40" in html and "grade-" in html and "1.93" in html
+    # the table's columns are the registry's, the Li⁺ self-diffusion among them
+    header = html.split('id="validations"')[1].split("</thead>")[0]
+    assert all(o.label in header for o in OBSERVABLES.values() if o.in_table)
+    assert "D Li+ (Å²/ps)" in header
+    listed = api.client.get(f"{CAMPAIGNS}/{campaign_id}/validations").json()
+    d_li = listed[0]["observables"]["diffusion_A2_per_ps"]["Li+"]["d"]
+    assert f">{d_li:.4f}" in html.split('id="validations"')[1].split("</table>")[0]
     assert api.client.get(f"/campaigns/{campaign_id}/validation?iteration=1").status_code == 404
     off = api.create(with_value(example_spec(), "validation.enabled", False))["id"]
     assert "Validation is off" in api.client.get(f"/campaigns/{off}/validation").text

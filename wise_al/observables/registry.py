@@ -159,6 +159,15 @@ OBSERVABLES: dict[str, Observable] = {
         ),
         Observable("li_li_contact_fraction", "Li–Li contact frames", 3, "0"),
         Observable("li_li_closest_A", "closest Li–Li (Å)", 2, "", in_table=False),
+        *(
+            Observable(
+                f"diffusion_{name}", f"D {species} (Å²/ps)", 4,
+                "water > Li+ > TFSI- (PFG-NMR)",
+                read=_diffusion_of(species, "d"), read_stderr=_diffusion_of(species, "stderr"),
+                in_table=species == "Li+",
+            )
+            for name, species in (("water", "H2O"), ("li", "Li+"), ("tfsi", "TFSI-"))
+        ),
     )
 }  # fmt: skip
 

@@ -168,11 +168,5 @@ def _li_rdfs(frames: Sequence[Atoms]) -> dict[str, list[float]]:
 
 def comparison_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(observable, this trajectory, reference) rows for a table: every observable of
-    :data:`~wise_al.observables.registry.OBSERVABLES`, then the self-diffusion of each
-    species."""
-    rows = [(o.label, o.shown(report), o.reference) for o in OBSERVABLES.values()]
-    for name, d in (report.get("diffusion_A2_per_ps") or {}).items():
-        error = "" if d["stderr"] is None else f" ± {d['stderr']:.4f}"
-        value = "–" if d["d"] is None else f"{d['d']:.4f}{error}"
-        rows.append((f"D {name} (Å²/ps)", value, "water > Li+ > TFSI-"))
-    return rows
+    :data:`~wise_al.observables.registry.OBSERVABLES`."""
+    return [(o.label, o.shown(report), o.reference) for o in OBSERVABLES.values()]
