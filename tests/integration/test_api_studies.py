@@ -110,6 +110,7 @@ def test_a_study_becomes_one_draft_campaign_per_variant_and_compares_them(api: A
     assert abs(tuned["gpu_hours"] - 2.0) < 1e-6
     assert tuned["li_li_contact_fraction"] == 0.25
     assert abs(tuned["density_error_percent"] - 100 * (1.80 / 1.7126 - 1)) < 1e-9
+    assert tuned["sq_r_factor"] == 0.3 and tuned["cn_li_o_water_error"] is None  # no CN measured
     assert tuned["curve"] == [
         {"iteration": 0, "labels_cp2k": 1, "energy_rmse_meV_per_atom": 4.0,
          "forces_rmse_meV_per_A": 120.0, "stress_rmse_meV_per_A3": None}
@@ -118,6 +119,8 @@ def test_a_study_becomes_one_draft_campaign_per_variant_and_compares_them(api: A
     lines = csv.text.strip().splitlines()
     assert csv.headers["content-type"].startswith("text/csv") and len(lines) == 3
     assert lines[0].startswith("variant,seed,campaign_id,status")
+    assert lines[0].endswith(",density_error_percent,sq_r_factor,cn_li_o_water_error,"
+                             "cn_li_o_tfsi_error,li_li_contact_fraction")  # fmt: skip
     assert "fine_tuned,0," in csv.text and ",120.0," in csv.text
     listed = api.client.get(STUDIES).json()
     assert listed["total"] == 1 and listed["items"][0]["name"] == "paper"

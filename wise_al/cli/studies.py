@@ -10,6 +10,7 @@ from rich.table import Table
 
 from wise_al.cli.campaigns import ApiOpt, JsonOpt, TokenOpt, make_client
 from wise_al.cli.output import console, print_json
+from wise_al.observables.registry import METRICS
 from wise_al.spec.io import load_study
 from wise_al.spec.study import expand_study
 
@@ -25,18 +26,17 @@ def study_table(study: dict[str, Any]) -> Table:
     """The variants side by side, as the study page shows them."""
     table = Table(title=f"study {study['id']} '{study['name']}'")
     heads = ("variant", "campaign", "status", "labels", "F RMSE meV/Å", "E RMSE meV/at",
-             "Li–Li contacts", "density err %", "S(q) R", "GPU h", "DFT h")  # fmt: skip
+             *(m.label for m in METRICS.values()), "GPU h", "DFT h")  # fmt: skip
     for head in heads:
         table.add_column(head)
     for v in study["variants"]:
         name = v["variant"] + (f" (seed {v['seed']})" if len(study["spec"]["seeds"]) > 1 else "")
-        contacts = v["li_li_contact_fraction"]
         table.add_row(
             name, str(v["campaign_id"]), v["status"],
             f"{v['labels_cp2k']}" + (f" +{v['labels_imported']}" if v["labels_imported"] else ""),
             _number(v["forces_rmse_meV_per_A"]), _number(v["energy_rmse_meV_per_atom"], 2),
-            "-" if contacts is None else f"{contacts:.1%}", _number(v["density_error_percent"]),
-            _number(v["sq_r_factor"], 3), _number(v["gpu_hours"], 2), _number(v["dft_hours"], 2),
+            *(_number(v[key], 3) for key in METRICS), _number(v["gpu_hours"], 2),
+            _number(v["dft_hours"], 2),
         )  # fmt: skip
     return table
 

@@ -27,7 +27,8 @@ from wise_al.jobs.calibrate import CALIBRATION_KEY, verdict_of
 from wise_al.jobs.evaluate import EVALUATION_KEY
 from wise_al.jobs.registry import UNITS
 from wise_al.jobs.unit import Resource
-from wise_al.observables.scores import metric_values
+from wise_al.observables.registry import METRICS
+from wise_al.observables.scores import observable_values
 from wise_al.spec.study import StudySpec, expand_study
 
 #: Units that hold a GPU while they run: their wall time is the study's GPU cost.
@@ -77,20 +78,25 @@ class VariantRow:
     calibration: str | None = None
     dispersion_ratio: float | None = None
     validated_iteration: int | None = None
-    li_li_contact_fraction: float | None = None
-    density_g_per_cm3: float | None = None
-    density_error_percent: float | None = None
-    cn_li_o_water: float | None = None
-    cn_li_o_tfsi: float | None = None
-    sq_r_factor: float | None = None
     gpu_hours: float = 0.0
     dft_hours: float = 0.0
+    #: the latest validation's errors, every metric of the observables registry (None: not
+    #: measurable by that run, or no validation)
+    metrics: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(METRICS))
     #: the learning curve: per evaluated iteration, CP2K labels so far and the errors
     curve: list[dict[str, Any]] = field(default_factory=list)
 
+    def flat(self) -> dict[str, Any]:
+        """The row as JSON: its metrics beside its other fields."""
+        fields = asdict(self)
+        return {**fields, **fields.pop("metrics")}
+
 
 #: The comparison's columns, in the CSV's order (the curve is not a column).
-COLUMNS = [name for name in VariantRow.__dataclass_fields__ if name != "curve"]
+COLUMNS = [
+    *(name for name in VariantRow.__dataclass_fields__ if name not in ("curve", "metrics")),
+    *METRICS,
+]
 
 
 def _errors(evaluation: dict[str, Any]) -> tuple[str | None, dict[str, float | None]]:
@@ -141,16 +147,8 @@ def _variant_row(session: Session, campaign_id: int) -> VariantRow:
     ]
     if done:
         latest = done[-1]
-        report = latest.observables or {}
-        values = metric_values(report)
         row.validated_iteration = latest.iteration_index
-        row.li_li_contact_fraction = report.get("li_li_contact_fraction")
-        if (latest.parameters or {}).get("ensemble") == "NPT":  # NVT keeps the cell's density
-            row.density_g_per_cm3 = report.get("density_g_per_cm3")
-            row.density_error_percent = values.get("density_error_percent")
-        row.cn_li_o_water = report.get("cn_li_o_water")
-        row.cn_li_o_tfsi = report.get("cn_li_o_tfsi")
-        row.sq_r_factor = report.get("sq_r_factor")
+        row.metrics |= observable_values(latest.observables or {})  # NVT: no density error
     return row
 
 
@@ -166,5 +164,5 @@ def comparison_csv(rows: list[VariantRow]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in asdict(row).items()})
+        writer.writerow({k: "" if v is None else v for k, v in row.flat().items()})
     return buffer.getvalue()

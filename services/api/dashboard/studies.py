@@ -39,14 +39,14 @@ def learning_curves(rows: list[VariantRow], seeds: int) -> dict[str, Any]:
 
 def contacts_figure(rows: list[VariantRow], seeds: int) -> dict[str, Any] | None:
     """Li⁺–Li⁺ contact frequency of each variant's latest validation MD (None: none ran)."""
-    measured = [r for r in rows if r.li_li_contact_fraction is not None]
+    measured = [r for r in rows if r.metrics["li_li_contact_fraction"] is not None]
     if not measured:
         return None
     data = [
         {
             "type": "bar",
             "x": [_name(r, seeds) for r in measured],
-            "y": [r.li_li_contact_fraction for r in measured],
+            "y": [r.metrics["li_li_contact_fraction"] for r in measured],
             "name": "frames with a Li–Li contact",
         }
     ]

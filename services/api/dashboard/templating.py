@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from services.api.dashboard.auth import Viewer, set_cookies
 from services.api.dashboard.views import elapsed_s
-from wise_al.observables.registry import OBSERVABLES
+from wise_al.observables.registry import METRICS, OBSERVABLES
 
 HERE = Path(__file__).parent
 #: Browser libraries from npm (package-lock.json pins them), by the name pages load them as.
@@ -61,6 +61,8 @@ templates.env.filters.update(
 )
 #: The validation table's observable columns, declared in the observables registry.
 templates.env.globals["validation_columns"] = [o for o in OBSERVABLES.values() if o.in_table]
+#: A study's comparison columns: every metric of the registry.
+templates.env.globals["study_metrics"] = list(METRICS.values())
 
 
 def render(

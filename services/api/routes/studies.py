@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
@@ -33,7 +32,7 @@ def _read(session: Session, study: Study) -> StudyRead:
         created_by=study.created_by,
         created_at=study.created_at,
         spec=study.spec,
-        variants=[asdict(r) for r in rows],
+        variants=[r.flat() for r in rows],
     )
 
 
