@@ -6,7 +6,7 @@ only place that turns it into a queue, and a unit into a task name.
 
 from __future__ import annotations
 
-from wise_al.jobs.registry import UNITS
+from wise_al.jobs.registry import DECLARED
 from wise_al.jobs.unit import Resource
 from wise_al.loop import Unit
 
@@ -29,5 +29,5 @@ def task_name(unit: Unit) -> str:
 
 #: unit -> (task name, queue), derived from the registry.
 ROUTES: dict[Unit, tuple[str, str]] = {
-    unit: (task_name(unit), QUEUE_OF_RESOURCE[kind.resource]) for unit, kind in UNITS.items()
+    unit: (task_name(unit), QUEUE_OF_RESOURCE[d.resource]) for unit, d in DECLARED.items()
 }

@@ -26,7 +26,7 @@ from wise_al.db.repositories import (
     ValidationRepository,
     WalkerRunRepository,
 )
-from wise_al.jobs.calibrate import CALIBRATION_KEY
+from wise_al.jobs.outcomes import CALIBRATION_KEY
 from wise_al.jobs.registry import UNITS
 from wise_al.jobs.seed import SEEDED_KEY
 from wise_al.jobs.unit import Sessions, UnitKind, index_of

@@ -36,12 +36,14 @@ def test_core_sources_never_import_web_or_queue_code() -> None:
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
-def _modules_after(code: str) -> set[str]:
+def _modules_after(code: str, whole: bool = False) -> set[str]:
+    """Top-level packages (or, ``whole``, every module) loaded after running ``code``."""
     probe = code + "\nimport json, sys; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", probe], check=True, capture_output=True, text=True, cwd=REPO
     ).stdout
-    return {name.split(".")[0] for name in json.loads(out.splitlines()[-1])}
+    names = json.loads(out.splitlines()[-1])
+    return set(names) if whole else {name.split(".")[0] for name in names}
 
 
 def test_core_and_cli_load_without_web_or_queue_code() -> None:
@@ -68,6 +70,23 @@ def test_api_process_never_loads_torch_or_mace(tmp_path: Path) -> None:
     )
     assert "fastapi" in loaded  # the probe really built the app
     assert loaded & FORBIDDEN_IN_API == set()
+
+
+def test_the_api_loads_no_implementation_of_a_unit(tmp_path: Path) -> None:
+    """The API reads the units' declarations (resource, for GPU hours); their implementations
+    (MD, CP2K, MACE, packmol code) load only where a unit runs."""
+    from wise_al.jobs.registry import DECLARED
+
+    loaded = _modules_after(
+        "from wise_al.settings import ApiSettings\n"
+        "from services.api.app import create_app\n"
+        f"create_app(ApiSettings(home={str(tmp_path)!r}))\n",
+        whole=True,
+    )
+    assert "wise_al.jobs.registry" in loaded and "services.api.app" in loaded
+    implementations = {d.implementation.split(":")[0] for d in DECLARED.values()}
+    assert len(implementations) == len(DECLARED)
+    assert loaded & implementations == set()
 
 
 def _imports(path: Path) -> list[str]:
@@ -244,7 +263,7 @@ def test_every_unit_is_declared_once_and_routed() -> None:
     from wise_al.loop import Unit
 
     assert set(UNITS) == set(Unit) == set(ROUTES)
-    assert all(kind.unit == unit for unit, kind in UNITS.items())
+    assert all(kind.unit == unit for unit, kind in UNITS.items())  # each loads what it declares
     assert len({name for name, _ in ROUTES.values()}) == len(Unit)
 
 

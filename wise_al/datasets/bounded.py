@@ -23,7 +23,9 @@ from wise_al.datasets.rejected import DatasetRejected
 OUT_OF_MEMORY = 3
 
 _context = multiprocessing.get_context("forkserver")
-_context.set_forkserver_preload([__name__])
+# ASE's reader too: the checker imports it lazily (the API starts without it), and a child
+# that imported it under its memory limit would run out of memory before reading a frame
+_context.set_forkserver_preload([__name__, "ase.io"])
 
 
 def check_bounded(

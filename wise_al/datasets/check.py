@@ -22,7 +22,6 @@ from typing import Any, Literal
 
 import numpy as np
 from ase import Atoms
-from ase.io import iread
 
 from wise_al.datasets.prescan import (
     MAX_ATOMS_PER_FRAME,
@@ -75,6 +74,8 @@ def _frames(path: Path) -> Iterator[tuple[int, Atoms]]:
     reader still raises on a malformed value (an integer of 24 digits, a word where a number
     belongs) is this frame being unreadable, never a server error.
     """
+    from ase.io import iread  # ase.io loads SciPy: the API starts without it
+
     k = 0
     reader = iread(str(path), index=":", format="extxyz")
     while True:

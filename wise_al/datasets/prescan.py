@@ -25,7 +25,6 @@ from typing import BinaryIO
 
 import numpy as np
 from ase import Atoms
-from ase.io.extxyz import key_val_str_to_dict
 
 from wise_al.datasets.rejected import DatasetRejected
 from wise_al.observables.rdf import cell_heights_A
@@ -116,6 +115,8 @@ def cell_problem(cell: np.ndarray, pbc: np.ndarray) -> str | None:
 
 def _check_comment(line: bytes, frame: int) -> int:
     """Check a comment line's cell and columns; the number of fields of an atom line."""
+    from ase.io.extxyz import key_val_str_to_dict  # ase.io loads SciPy: the API starts without
+
     try:
         info = key_val_str_to_dict(line.decode("utf-8").strip())
     except (UnicodeDecodeError, ValueError, IndexError, KeyError) as exc:

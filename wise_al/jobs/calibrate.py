@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -16,14 +15,14 @@ from wise_al.db.repositories import (
     LabelRepository,
     ModelVersionRepository,
 )
-from wise_al.jobs.unit import Resource, Sessions, UnitKind, outcome_in_metrics, spec_of
+from wise_al.jobs.outcomes import CALIBRATION_KEY
+from wise_al.jobs.unit import Sessions, UnitKind, outcome_in_metrics, spec_of
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
 from wise_al.spec.exploration import UncertaintySpec
 from wise_al.systems.structures import structure_from_dict
 from wise_al.uncertainty import FrameClass, classify_deviation
 
-CALIBRATION_KEY = "calibration"
 #: Bounds of the factor a calibration may scale the deviation by (a slope of 0 or 1e6
 #: from a handful of labels is noise, not a measurement).
 SCALE_LIMITS = (0.01, 1000.0)
@@ -43,17 +42,6 @@ def sigma_scale(session: Session, campaign_id: int, before: int) -> float:
         if found.get("status") == "done" and found.get("slope"):
             return float(np.clip(found["slope"], *SCALE_LIMITS))
     return 1.0
-
-
-def verdict_of(record: dict[str, Any]) -> str | None:
-    """What a stored calibration says: ``calibrated``, ``under_dispersed``,
-    ``uncalibrated`` (its σ does not rank or size the errors), or None when none was done.
-    Records older than the rank and slope checks are judged on dispersion alone."""
-    if record.get("status") != "done":
-        return None
-    if record.get("under_dispersed"):
-        return "under_dispersed"
-    return "calibrated" if record.get("uncalibrated_because") is None else "uncalibrated"
 
 
 def frame_classes(
@@ -135,7 +123,6 @@ def _calibration_failed(session: Session, campaign_id: int, command: Command, er
 #: The exploring committee against this iteration's new labels (MACE inference).
 CALIBRATE = UnitKind(
     Unit.CALIBRATE,
-    Resource.GPU,
     lambda sessions, settings, campaign_id, c: calibrate_iteration(
         sessions, settings, campaign_id, c.iteration
     ),

@@ -10,7 +10,7 @@ from wise_al.db.engine import transaction
 from wise_al.db.models import RunStatus
 from wise_al.db.repositories import ReferenceEnergiesRepository
 from wise_al.jobs.artifacts import legacy_e0s_file
-from wise_al.jobs.unit import Resource, Sessions, UnitKind, spec_of
+from wise_al.jobs.unit import Sessions, UnitKind, spec_of
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
 
@@ -49,7 +49,6 @@ def _e0s_failed(session: Session, campaign_id: int, command: Command, error: str
 #: The E0s of a campaign's elements (CP2K single points of isolated atoms), one per campaign.
 E0S = UnitKind(
     Unit.E0S,
-    Resource.DFT,
     lambda sessions, settings, campaign_id, c: compute_e0s(sessions, settings, campaign_id),
     _computed,
     _e0s_failed,

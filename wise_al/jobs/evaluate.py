@@ -11,8 +11,8 @@ from wise_al.db.repositories import (
     LabelRepository,
     ModelVersionRepository,
 )
+from wise_al.jobs.outcomes import EVALUATION_KEY
 from wise_al.jobs.unit import (
-    Resource,
     Sessions,
     UnitKind,
     failure_in_metrics,
@@ -22,8 +22,6 @@ from wise_al.loop import Unit
 from wise_al.settings import WorkerSettings
 from wise_al.systems.labelled import LABEL_ID_KEY
 
-#: Where an iteration's metrics hold its committee's evaluation (the unit's outcome).
-EVALUATION_KEY = "evaluation"
 #: Held-out errors averaged over a committee's members.
 ERROR_KEYS = (
     "energy_rmse_meV_per_atom",
@@ -68,7 +66,6 @@ def evaluate_iteration(
 #: The committee of one iteration evaluated (database work only).
 EVALUATE = UnitKind(
     Unit.EVALUATE,
-    Resource.CPU,
     lambda sessions, settings, campaign_id, c: evaluate_iteration(
         sessions, settings, campaign_id, c.iteration
     ),

@@ -27,7 +27,6 @@ from wise_al.jobs.calibrate import sigma_scale
 from wise_al.jobs.starts import Start, bare, continued_start, packed_start, why_broken
 from wise_al.jobs.unit import (
     POLL_S,
-    Resource,
     Sessions,
     UnitKind,
     cancelled_check,
@@ -321,4 +320,4 @@ def _walker_failed(session: Session, campaign_id: int, command: Command, error: 
 
 
 #: One walker of an iteration: committee MD on a GPU; its walker run holds the outcome.
-EXPLORE = UnitKind(Unit.EXPLORE, Resource.GPU, _explore, _explored, _walker_failed)
+EXPLORE = UnitKind(Unit.EXPLORE, _explore, _explored, _walker_failed)

@@ -7,7 +7,6 @@ from sqlalchemy.orm import Session
 from wise_al.db.engine import transaction
 from wise_al.db.repositories import FrameRepository, LabelRepository
 from wise_al.jobs.unit import (
-    Resource,
     Sessions,
     UnitKind,
     cancelled_check,
@@ -69,7 +68,6 @@ def _label_failed(session: Session, campaign_id: int, command: Command, error: s
 #: One selected frame labelled by CP2K on a DFT worker; ``index`` is the frame id.
 LABEL = UnitKind(
     Unit.LABEL,
-    Resource.DFT,
     lambda sessions, settings, campaign_id, c: label_frame(
         sessions, settings, campaign_id, index_of(c)
     ),

@@ -21,7 +21,6 @@ from wise_al.errors import WiseAlError
 from wise_al.jobs.artifacts import iteration_dir
 from wise_al.jobs.seed import SEEDED_KEY
 from wise_al.jobs.unit import (
-    Resource,
     Sessions,
     UnitKind,
     failure_in_metrics,
@@ -123,7 +122,6 @@ def pack_iteration(
 #: Iteration 0's frames from packed cells relaxed by CP2K (a DFT worker's unit).
 PACK = UnitKind(
     Unit.PACK,
-    Resource.DFT,
     lambda sessions, settings, campaign_id, c: pack_iteration(
         sessions, settings, campaign_id, c.iteration
     ),

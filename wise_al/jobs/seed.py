@@ -20,7 +20,6 @@ from wise_al.db.models import Frame, FrameSource, FrameStatus, Label, LabelProve
 from wise_al.db.repositories import DatasetRepository, IterationRepository
 from wise_al.errors import WiseAlError
 from wise_al.jobs.unit import (
-    Resource,
     Sessions,
     UnitKind,
     failure_in_metrics,
@@ -107,7 +106,6 @@ def seed_iteration(
 #: Iteration 0's labels imported from an uploaded dataset (database and artifact-store work).
 SEED = UnitKind(
     Unit.SEED,
-    Resource.CPU,
     lambda sessions, settings, campaign_id, c: seed_iteration(
         sessions, settings, campaign_id, c.iteration
     ),

@@ -12,7 +12,6 @@ from wise_al.db.models import FrameStatus, LabelProvenance
 from wise_al.db.repositories import FrameRepository, IterationRepository, LabelRepository
 from wise_al.jobs.calibrate import sigma_scale
 from wise_al.jobs.unit import (
-    Resource,
     Sessions,
     UnitKind,
     failure_in_metrics,
@@ -97,7 +96,6 @@ def select_iteration(
 #: Selection of one iteration's frames: database work; the count lands in the metrics.
 SELECT = UnitKind(
     Unit.SELECT,
-    Resource.CPU,
     lambda sessions, settings, campaign_id, c: select_iteration(
         sessions, settings, campaign_id, c.iteration
     ),

@@ -23,8 +23,7 @@ from wise_al.db.repositories import (
     WalkerRunRepository,
 )
 from wise_al.db.repositories.iterations import FAILURES_KEY
-from wise_al.jobs.calibrate import CALIBRATION_KEY, verdict_of
-from wise_al.jobs.evaluate import EVALUATION_KEY
+from wise_al.jobs.outcomes import CALIBRATION_KEY, EVALUATION_KEY, verdict_of
 from wise_al.jobs.seed import SEEDED_KEY
 from wise_al.jobs.select import SELECTED_KEY
 from wise_al.loop import Snapshot, Unit

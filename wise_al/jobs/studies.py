@@ -23,16 +23,15 @@ from wise_al.db.repositories import (
     StudyRepository,
     ValidationRepository,
 )
-from wise_al.jobs.calibrate import CALIBRATION_KEY, verdict_of
-from wise_al.jobs.evaluate import EVALUATION_KEY
-from wise_al.jobs.registry import UNITS
+from wise_al.jobs.outcomes import CALIBRATION_KEY, EVALUATION_KEY, verdict_of
+from wise_al.jobs.registry import DECLARED
 from wise_al.jobs.unit import Resource
 from wise_al.observables.registry import METRICS
 from wise_al.observables.scores import observable_values
 from wise_al.spec.study import StudySpec, expand_study
 
 #: Units that hold a GPU while they run: their wall time is the study's GPU cost.
-GPU_UNITS = tuple(str(u) for u, kind in UNITS.items() if kind.resource == Resource.GPU)
+GPU_UNITS = tuple(str(u) for u, d in DECLARED.items() if d.resource == Resource.GPU)
 
 
 def create_study(session: Session, spec: StudySpec, created_by: str | None = None) -> Study:

@@ -16,7 +16,6 @@ from wise_al.errors import WiseAlError
 from wise_al.jobs.artifacts import iteration_dir
 from wise_al.jobs.unit import (
     POLL_S,
-    Resource,
     Sessions,
     UnitKind,
     cancelled_check,
@@ -193,7 +192,6 @@ def _member_failed(session: Session, campaign_id: int, command: Command, error: 
 #: One committee member of an iteration, trained on a GPU; its model version holds it.
 TRAIN = UnitKind(
     Unit.TRAIN,
-    Resource.GPU,
     lambda sessions, settings, campaign_id, c: train_member(
         sessions, settings, campaign_id, c.iteration, index_of(c)
     ),

@@ -1,10 +1,12 @@
 """What a kind of unit of work declares: what it needs, how it runs, where its outcome lives.
 
-Each kind is declared once, in its own module of this package (``explore.EXPLORE``,
-``label.LABEL``, ...), and gathered in :mod:`wise_al.jobs.registry`. A unit records what it
-produced, or why it failed, on its domain row (walker run, label, model version, reference
-energies, the iteration's metrics); the loop reads those rows and alone decides what they
-mean for the campaign. Queues and task names are the worker's business, not the core's.
+Each kind is implemented in its own module of this package (``explore.EXPLORE``,
+``label.LABEL``, ...) and declared, with the resource it needs, in
+:mod:`wise_al.jobs.registry`, which loads the implementation only when it is run. A unit
+records what it produced, or why it failed, on its domain row (walker run, label, model
+version, reference energies, the iteration's metrics); the loop reads those rows and alone
+decides what they mean for the campaign. Queues and task names are the worker's business,
+not the core's.
 """
 
 from __future__ import annotations
@@ -42,8 +44,6 @@ class UnitKind:
     ----------
     unit
         The loop's name for it.
-    resource
-        What it needs (the worker routes it by this).
     run
         ``run(sessions, settings, campaign_id, command)``: do the work and record its
         outcome on the domain row. Idempotent: a repeated run changes nothing.
@@ -57,7 +57,6 @@ class UnitKind:
     """
 
     unit: Unit
-    resource: Resource
     run: Callable[[Sessions, WorkerSettings, int, Command], None]
     is_done: Callable[[Session, int, Command], bool]
     record_failure: Callable[[Session, int, Command, str], None]

@@ -35,7 +35,7 @@ from wise_al.jobs.explore import (
     keeps_every_frame,
 )
 from wise_al.jobs.starts import packed_start, why_broken
-from wise_al.jobs.unit import Resource, Sessions, UnitKind, spec_of
+from wise_al.jobs.unit import Sessions, UnitKind, spec_of
 from wise_al.loop import Command, Unit
 from wise_al.md.parameters import ProductionParameters
 from wise_al.settings import WorkerSettings
@@ -238,7 +238,6 @@ def _failed(session: Session, campaign_id: int, command: Command, error: str) ->
 #: One iteration's committee in production MD, judged against experiment (on a GPU).
 VALIDATE = UnitKind(
     Unit.VALIDATE,
-    Resource.GPU,
     lambda sessions, settings, campaign_id, c: validate_iteration(
         sessions, settings, campaign_id, c.iteration
     ),
