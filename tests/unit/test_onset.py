@@ -18,7 +18,7 @@ from wise_al.exploration.onset import kept_frames
 from wise_al.flags import FlagChecker
 from wise_al.jobs.starts import continued_start, why_broken
 from wise_al.selection import Candidate, select_frames
-from wise_al.selection.pipeline import STRATEGIES
+from wise_al.selection.registry import STRATEGIES
 from wise_al.spec import parse_spec
 from wise_al.spec.exploration import FlagsSpec, SelectionSpec, UncertaintySpec
 from wise_al.uncertainty import Deviation, FrameClass

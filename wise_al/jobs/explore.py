@@ -35,6 +35,7 @@ from wise_al.jobs.unit import (
 )
 from wise_al.loop import Command, Unit
 from wise_al.processes import Stopped, throttled
+from wise_al.selection.registry import STRATEGIES
 from wise_al.settings import WorkerSettings
 from wise_al.spec import CampaignSpec
 from wise_al.systems.structures import structure_to_dict
@@ -133,7 +134,7 @@ def keeps_every_frame(spec: CampaignSpec, judged: bool) -> bool:
     of them a candidate."""
     return (
         not judged
-        or spec.selection.strategy != "committee"
+        or not STRATEGIES[spec.selection.strategy].judged
         or spec.uncertainty.adaptive_candidate_share is not None
     )
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from wise_al.selection.registry import STRATEGIES, StrategyName
 from wise_al.spec.base import StrictModel, check_pair_keys, parse_element_pair
 from wise_al.spec.model import DatasetName
 
@@ -169,12 +170,14 @@ class FlagsSpec(StrictModel):
 class SelectionSpec(StrictModel):
     """How many and which frames go to DFT each iteration.
 
-    ``strategy: committee`` is active learning (trust window and physics flags, then
-    de-duplication and diversity); ``random`` and ``uniform`` are its baselines at the same
-    budget: a random draw of all saved frames, or frames evenly spaced in MD time.
+    ``strategy`` names one of :data:`wise_al.selection.registry.STRATEGIES`: ``committee``
+    is active learning, the others its baselines at the same budget.
     """
 
-    strategy: Literal["committee", "random", "uniform"] = "committee"
+    strategy: StrategyName = Field(
+        default="committee",
+        description="; ".join(f"{s.name}: {s.description}" for s in STRATEGIES.values()),
+    )
     budget_per_iteration: Annotated[int, Field(ge=1, le=100_000)] = 50
     diversity: bool = True
     near_duplicate_distance: Annotated[float, Field(ge=0, le=10)] = Field(

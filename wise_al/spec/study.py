@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError
 
 from wise_al.errors import SpecError
+from wise_al.selection.registry import StrategyName
 from wise_al.spec.base import Description, StrictModel
 from wise_al.spec.campaign import CampaignSpec
 from wise_al.spec.model import Strategy
@@ -43,7 +44,7 @@ class VariantSpec(StrictModel):
         default=None,
         description="from_scratch, fine_tune_naive, fine_tune_multihead or foundation",
     )
-    selection: Literal["committee", "random", "uniform"] | None = Field(
+    selection: StrategyName | None = Field(
         default=None, description="selection strategy: active learning or a baseline"
     )
     dispersion: Literal["none", "d3bj", "d3zero"] | None = Field(
