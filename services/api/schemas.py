@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from wise_al.db.models import Campaign
+from wise_al.db.repositories.base import Page as RowPage
 from wise_al.observables.registry import OBSERVABLES
+
+Item = TypeVar("Item", bound=BaseModel)
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a listing (every list route's answer), with the total for pagers."""
+
+    items: list[Item]
+    total: int
+    limit: int
+    offset: int
+
+    @classmethod
+    def of(cls, rows: RowPage[Any], read: Callable[[Any], Item]) -> Page[Item]:
+        """A repository's page of rows, each read into its schema by ``read``."""
+        return cls(
+            items=[read(row) for row in rows.items],
+            total=rows.total,
+            limit=rows.limit,
+            offset=rows.offset,
+        )
 
 
 class ErrorRead(BaseModel):
@@ -63,15 +86,6 @@ class CampaignRead(BaseModel):
         )
 
 
-class CampaignPage(BaseModel):
-    """A page of campaigns, newest first."""
-
-    items: list[CampaignRead]
-    total: int
-    limit: int
-    offset: int
-
-
 class HealthRead(BaseModel):
     """Liveness and database reachability."""
 
@@ -114,15 +128,6 @@ class TaskRunRead(BaseModel):
     finished_at: datetime | None
 
 
-class TaskRunPage(BaseModel):
-    """A page of task runs, oldest first."""
-
-    items: list[TaskRunRead]
-    total: int
-    limit: int
-    offset: int
-
-
 class FlagRead(BaseModel):
     """A physics flag of a frame, explaining itself."""
 
@@ -159,15 +164,6 @@ class FrameRead(BaseModel):
     n_atoms: int
     selection_reason: str | None
     flags: list[FlagRead]
-
-
-class FramePage(BaseModel):
-    """A page of frames."""
-
-    items: list[FrameRead]
-    total: int
-    limit: int
-    offset: int
 
 
 class ReviewRead(BaseModel):
@@ -310,13 +306,6 @@ class DatasetRead(BaseModel):
     created_at: datetime
 
 
-class DatasetPage(BaseModel):
-    items: list[DatasetRead]
-    total: int
-    limit: int
-    offset: int
-
-
 class StudyRead(BaseModel):
     """A study: its spec, its campaigns side by side (``wise_al.jobs.studies.VariantRow``)."""
 
@@ -335,10 +324,3 @@ class StudySummaryRead(BaseModel):
     name: str
     created_by: str | None
     created_at: datetime
-
-
-class StudyPage(BaseModel):
-    items: list[StudySummaryRead]
-    total: int
-    limit: int
-    offset: int

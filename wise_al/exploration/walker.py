@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from ase import Atoms, units
@@ -26,6 +25,7 @@ from wise_al.mace.calculator import CommitteeCalculator
 from wise_al.mace.committee import Committee
 from wise_al.md.dispersion import add_dispersion
 from wise_al.processes import ShouldStop, Stopped
+from wise_al.spec.base import Dispersion, Driver, Ensemble
 from wise_al.uncertainty import Deviation, classify_deviation
 
 #: Isothermal compressibility of water, 4.6e-5 1/bar: sets NPT's barostat response.
@@ -40,17 +40,17 @@ class WalkerParameters:
     steps: int
     timestep_fs: float = 0.5
     save_interval_steps: int = 10
-    ensemble: Literal["NVT", "NPT"] = "NVT"
+    ensemble: Ensemble = "NVT"
     pressure_bar: float = 1.01325
     friction_per_fs: float = 0.01
-    driver: Literal["committee_mean", "member"] = "committee_mean"
+    driver: Driver = "committee_mean"
     seed: int = 0
     early_stop_on_flags: bool = True
     trust_lo_eV_per_A: float = 0.05
     trust_hi_eV_per_A: float = 0.15
     #: D3 added to the driving forces at MD time (the committee's deviation is D3's-free:
     #: D3 is the same for every member)
-    dispersion: Literal["none", "d3bj", "d3zero"] = "none"
+    dispersion: Dispersion = "none"
     dispersion_functional: str = "pbe"
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from wise_al.spec.base import StrictModel
-
-#: Dispersion added at MD time: ``none``, or Grimme D3 with Becke-Johnson or zero damping.
-Dispersion = Literal["none", "d3bj", "d3zero"]
+from wise_al.spec.base import Dispersion, Driver, Ensemble, StrictModel
 
 
 class ProductionParameters(StrictModel):
@@ -21,7 +18,7 @@ class ProductionParameters(StrictModel):
     steps for the thermostat, 1000 for the barostat.
     """
 
-    ensemble: Literal["NVT", "NPT"] = "NVT"
+    ensemble: Ensemble = "NVT"
     temperature_K: Annotated[float, Field(gt=0, le=5000)] = 298.15
     pressure_bar: Annotated[float, Field(ge=-1e5, le=1e6)] = 1.01325
     timestep_fs: Annotated[float, Field(gt=0, le=5)] = 0.5
@@ -32,7 +29,7 @@ class ProductionParameters(StrictModel):
     barostat_damping_fs: Annotated[float, Field(gt=0)] | None = None
     chain_length: Annotated[int, Field(ge=1, le=10)] = 3
     seed: int = 0
-    driver: Literal["committee_mean", "member"] = "member"
+    driver: Driver = "member"
     dispersion: Dispersion = "none"
     dispersion_functional: Annotated[str, Field(pattern=r"^[A-Za-z0-9_+-]{1,32}$")] = "pbe"
 

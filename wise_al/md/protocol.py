@@ -21,14 +21,14 @@ from pydantic import Field, model_validator
 from wise_al.atomic_files import write_structure_atomic
 from wise_al.errors import WiseAlError
 from wise_al.flags.checker import FlagChecker, broken_run
-from wise_al.md.parameters import Dispersion, ProductionParameters
+from wise_al.md.parameters import ProductionParameters
 from wise_al.observables.convergence import block_average, running_average
 from wise_al.observables.density import densities_g_per_cm3
 from wise_al.observables.registry import DEFAULT_THRESHOLDS, ThresholdSet
 from wise_al.observables.report import finite_or_none, observe
 from wise_al.observables.scores import score_report
 from wise_al.observables.structure_factor import SQ_WINDOW_BINS
-from wise_al.spec.base import StrictModel
+from wise_al.spec.base import Dispersion, StrictModel
 from wise_al.spec.exploration import FlagsSpec
 from wise_al.systems.labelled import structure_sha256
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -16,6 +16,20 @@ _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 FREE_TEXT_FIELDS = frozenset({"description"})
 #: Free text: no control characters but tab and newlines (PostgreSQL refuses NUL in text).
 FREE_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+# The MD vocabulary, declared once: walkers, validation, production and reference MD say
+# their ensemble, driver and dispersion in these words.
+#: NVT keeps the cell; NPT lets it change (the only way to measure a density).
+Ensemble = Literal["NVT", "NPT"]
+#: What moves the atoms: the committee's mean force, or member 0 alone (the others judge
+#: the saved frames).
+Driver = Literal["committee_mean", "member"]
+#: Dispersion added at MD time: ``none``, or Grimme D3 with Becke-Johnson or zero damping.
+Dispersion = Literal["none", "d3bj", "d3zero"]
+#: The largest value a 32-bit signed column holds: ids, seeds and indices stay under it.
+MAX_INT32 = 2**31 - 1
+#: A random seed the database can store.
+Seed = Annotated[int, Field(ge=0, le=MAX_INT32)]
 Description = Annotated[str, Field(max_length=10_000, pattern=FREE_TEXT_PATTERN)]
 
 

@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from wise_al.selection.registry import STRATEGIES, StrategyName
-from wise_al.spec.base import StrictModel, check_pair_keys, parse_element_pair
+from wise_al.spec.base import (
+    Dispersion,
+    Driver,
+    Ensemble,
+    Seed,
+    StrictModel,
+    check_pair_keys,
+    parse_element_pair,
+)
 from wise_al.spec.model import DatasetName
 
 #: Default species-pair minimum distances in Å, between molecules. Li-Li 2.6 Å is our own
@@ -23,7 +31,7 @@ DEFAULT_BONDS = ["O-H", "S-N", "S-O", "S-C", "C-F"]
 class ExplorationSpec(StrictModel):
     """Committee MD walkers: ensemble, time step, how long each iteration explores."""
 
-    ensemble: Literal["NVT", "NPT"] = "NVT"
+    ensemble: Ensemble = "NVT"
     timestep_fs: Annotated[float, Field(gt=0, le=5)] = 0.5
     steps_per_iteration: Annotated[
         list[Annotated[int, Field(ge=1, le=100_000_000)]], Field(min_length=1, max_length=100)
@@ -33,7 +41,7 @@ class ExplorationSpec(StrictModel):
     )
     save_interval_steps: Annotated[int, Field(ge=1)] = 10
     friction_per_fs: Annotated[float, Field(gt=0, le=1)] = 0.01
-    driver: Literal["committee_mean", "member"] = "committee_mean"
+    driver: Driver = "committee_mean"
     start: Literal["continue", "packed", "equilibrated", "structures"] = Field(
         default="continue",
         description="walkers continue from the previous iteration's last intact frame (their "
@@ -47,7 +55,7 @@ class ExplorationSpec(StrictModel):
         default=None, description="an uploaded structures dataset (start: structures)"
     )
     early_stop_on_flags: bool = True
-    dispersion: Literal["none", "d3bj", "d3zero"] = Field(
+    dispersion: Dispersion = Field(
         default="none",
         description="Grimme D3 added to the committee's forces at MD time (simple-dftd3); "
         "must match validation.dispersion, and is refused over labels that hold D3",
@@ -183,7 +191,7 @@ class SelectionSpec(StrictModel):
     near_duplicate_distance: Annotated[float, Field(ge=0, le=10)] = Field(
         default=0.05, description="standardized descriptor distance under which frames are twins"
     )
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    seed: Seed = 0
     onset_frames: Annotated[int, Field(ge=0, le=100)] = Field(
         default=3,
         description="frames before the first breaking frame of a trajectory (a Li+ contact, "

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from wise_al.spec.base import StrictModel
+from wise_al.spec.base import Seed, StrictModel
 
 #: Foundation model names mace's own loader resolves (``mace.calculators.mace_mp(model=...)``).
 #: Kept as data so the API can validate a spec without importing mace.
@@ -104,7 +104,7 @@ class TrainingSpec(StrictModel):
         "fine-tuned committees (members from one foundation differing only by seed agree too "
         "well), off from scratch (random initial weights already make members differ)",
     )
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    seed: Seed = 0
     member_lr_factor: Annotated[float, Field(ge=1, le=10)] = Field(
         default=1.0,
         description="member k trains at learning_rate x factor**k: a diversity knob beside "
@@ -144,7 +144,7 @@ class InitialCellsSpec(StrictModel):
     frames_per_cell: Annotated[int, Field(ge=1, le=50)] = Field(
         default=3, description="frames labelled per cell, evenly spaced along its relaxation"
     )
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    seed: Seed = 0
 
     @model_validator(mode="after")
     def _frames_exist(self) -> InitialCellsSpec:

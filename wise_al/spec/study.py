@@ -16,7 +16,7 @@ from pydantic import Field, ValidationError
 
 from wise_al.errors import SpecError
 from wise_al.selection.registry import StrategyName
-from wise_al.spec.base import Description, StrictModel
+from wise_al.spec.base import Description, Dispersion, Seed, StrictModel
 from wise_al.spec.campaign import CampaignSpec
 from wise_al.spec.model import Strategy
 
@@ -47,7 +47,7 @@ class VariantSpec(StrictModel):
     selection: StrategyName | None = Field(
         default=None, description="selection strategy: active learning or a baseline"
     )
-    dispersion: Literal["none", "d3bj", "d3zero"] | None = Field(
+    dispersion: Dispersion | None = Field(
         default=None,
         description="D3 added at MD time (exploration and validation MD); labels unchanged",
     )
@@ -68,9 +68,7 @@ class StudySpec(StrictModel):
     description: Description = ""
     base: dict[str, Any] = Field(description="the campaign spec every variant starts from")
     variants: Annotated[dict[VariantName, VariantSpec], Field(min_length=1, max_length=32)]
-    seeds: Annotated[
-        list[Annotated[int, Field(ge=0, le=2**31 - 1)]], Field(min_length=1, max_length=10)
-    ] = Field(
+    seeds: Annotated[list[Seed], Field(min_length=1, max_length=10)] = Field(
         default_factory=lambda: [0],
         description="each variant runs once per seed (training and selection seeds)",
     )

@@ -3,13 +3,13 @@ experiment (density, Li–O coordination, X-ray S(q), Li–Li contacts)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
 from wise_al.observables.registry import DEFAULT_THRESHOLDS, ObservableMetric, ThresholdSet
 from wise_al.observables.structure_factor import SQ_WINDOW_BINS
-from wise_al.spec.base import StrictModel
+from wise_al.spec.base import Dispersion, Ensemble, StrictModel
 from wise_al.spec.system import TemperatureK
 
 __all__ = ["ObservableMetric", "ValidationSpec"]
@@ -24,7 +24,7 @@ class ValidationSpec(StrictModel):
     """
 
     enabled: bool = False
-    ensemble: Literal["NVT", "NPT"] = "NVT"
+    ensemble: Ensemble = "NVT"
     temperature_K: TemperatureK = 298.15
     pressure_bar: Annotated[float, Field(ge=-1e5, le=1e5)] = 1.01325
     timestep_fs: Annotated[float, Field(gt=0, le=5)] = 0.5
@@ -32,7 +32,7 @@ class ValidationSpec(StrictModel):
     steps: Annotated[int, Field(ge=1, le=100_000_000)] = 10_000
     save_interval_steps: Annotated[int, Field(ge=1)] = 20
     checkpoint_interval_steps: Annotated[int, Field(ge=1)] = 1000
-    dispersion: Literal["none", "d3bj", "d3zero"] = "none"
+    dispersion: Dispersion = "none"
     dispersion_functional: Annotated[str, Field(pattern=r"^[A-Za-z0-9_+-]{1,32}$")] = "pbe"
     sq_window: Annotated[int, Field(ge=3, le=201)] = SQ_WINDOW_BINS
     thresholds: ThresholdSet = Field(

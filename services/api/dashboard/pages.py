@@ -10,7 +10,6 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
-from fastapi import Path as FastApiPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -25,8 +24,8 @@ from services.api.dashboard.auth import (
 )
 from services.api.dashboard.templating import VENDOR, render
 from services.api.deps import SessionDep
-from services.api.routes.campaigns import CampaignId
-from services.api.routes.frames import FrameId, ReviewCreate, record_review
+from services.api.params import CampaignId, FrameId, IterationFilter, Offset, StudyId
+from services.api.routes.frames import ReviewCreate, record_review
 from services.api.routes.results import artifact_file
 from wise_al.db.models import Campaign, FrameStatus, RunStatus
 from wise_al.db.repositories import (
@@ -128,7 +127,7 @@ def review_queue(
     # the filter form sends "" for "any iteration"
     iteration: Annotated[str, Query(max_length=6, pattern=r"^\d*$")] = "",
     sort: Literal["-deviation", "deviation", "id", "-id"] = "-deviation",
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     """Frames awaiting a decision (by default), most disputed first."""
     campaign = CampaignRepository(session).get(campaign_id)
@@ -243,7 +242,7 @@ def validation_page(
     request: Request,
     session: SessionDep,
     viewer: ViewerDep,
-    iteration: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    iteration: IterationFilter = None,
 ) -> Response:
     """Each iteration's committee against experiment: scores, S(q), g(r), CN, density."""
     campaign = CampaignRepository(session).get(campaign_id)
@@ -281,7 +280,7 @@ def studies_page(request: Request, session: SessionDep, viewer: ViewerDep) -> Re
 
 @router.get("/studies/{study_id}")
 def study_page(
-    study_id: Annotated[int, FastApiPath(ge=1, le=2**31 - 1)],
+    study_id: StudyId,
     request: Request,
     session: SessionDep,
     viewer: ViewerDep,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse
 
 from services.api.deps import OperateToken, SessionDep
-from services.api.schemas import CampaignPage, CampaignRead, ErrorRead
+from services.api.params import CampaignId, Offset
+from services.api.schemas import CampaignRead, ErrorRead, Page
 from wise_al.db.models import CampaignStatus
 from wise_al.db.repositories import CampaignRepository, DatasetRepository
 from wise_al.spec import CampaignSpec, parse_spec
@@ -81,25 +81,19 @@ def create_campaign(
     return CampaignRead.from_row(campaign)
 
 
-@router.get("", response_model=CampaignPage)
+@router.get("", response_model=Page[CampaignRead])
 def list_campaigns(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    offset: Offset = 0,
     status_: Annotated[CampaignStatus | None, Query(alias="status")] = None,
-) -> CampaignPage:
+) -> Page[CampaignRead]:
     """Campaigns, newest first, one page at a time."""
     page = CampaignRepository(session).list(limit=limit, offset=offset, status=status_)
-    return CampaignPage(
-        items=[CampaignRead.from_row(c) for c in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return Page[CampaignRead].of(page, CampaignRead.from_row)
 
 
 #: Campaign ids are 32-bit on every backend; larger numbers cannot name a row.
-CampaignId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
 
 
 @router.get("/{campaign_id}", response_model=CampaignRead, responses=ERROR_RESPONSES)

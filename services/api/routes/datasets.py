@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from fastapi import Path as FastApiPath
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from services.api.deps import OperateToken, SessionDep
+from services.api.params import DatasetId, Offset
 from services.api.routes.campaigns import ERROR_RESPONSES
 from services.api.routes.results import artifact_file
-from services.api.schemas import DatasetPage, DatasetRead
+from services.api.schemas import DatasetRead, Page
 from wise_al.db.repositories import DatasetRepository
 from wise_al.errors import SpecError
 from wise_al.jobs.datasets import store_dataset
@@ -21,7 +21,6 @@ from wise_al.spec.dataset import DatasetSpec
 from wise_al.spec.io import decode_json_text, parse_model
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
-DatasetId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
 
 
 #: Largest ``metadata`` part: a level record and a confirmation are a few kB.
@@ -88,16 +87,15 @@ async def upload_dataset(
         return DatasetRead.model_validate(row)
 
 
-@router.get("", response_model=DatasetPage)
+@router.get("", response_model=Page[DatasetRead])
 def list_datasets(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-) -> DatasetPage:
+    offset: Offset = 0,
+) -> Page[DatasetRead]:
     """Uploaded datasets, newest first."""
     page = DatasetRepository(session).page(limit, offset)
-    items = [DatasetRead.model_validate(d) for d in page.items]
-    return DatasetPage(items=items, total=page.total, limit=page.limit, offset=page.offset)
+    return Page[DatasetRead].of(page, DatasetRead.model_validate)
 
 
 @router.get("/{dataset_id}", response_model=DatasetRead, responses=ERROR_RESPONSES)

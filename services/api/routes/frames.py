@@ -7,14 +7,14 @@ from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, BackgroundTasks, Query, Request
-from fastapi import Path as FastApiPath
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
 from services.api.deps import ReviewToken, SessionDep
-from services.api.routes.campaigns import ERROR_RESPONSES, FILE_ERROR_RESPONSES, CampaignId
-from services.api.schemas import FrameDetailRead, FramePage, FrameRead, ReviewRead
+from services.api.params import CampaignId, FrameId, IterationFilter, Offset
+from services.api.routes.campaigns import ERROR_RESPONSES, FILE_ERROR_RESPONSES
+from services.api.schemas import FrameDetailRead, FrameRead, Page, ReviewRead
 from services.worker.dispatch import send_advance
 from wise_al.db.models import FrameStatus, Review, ReviewDecision
 from wise_al.db.repositories import CampaignRepository, FrameFilter, FrameRepository
@@ -23,11 +23,10 @@ from wise_al.systems.structures import structure_from_dict
 
 router = APIRouter(prefix="/campaigns/{campaign_id}/frames", tags=["frames"])
 
-FrameId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
 Sort = Literal["id", "-id", "deviation", "-deviation", "md_step", "-md_step"]
 
 
-@router.get("", response_model=FramePage, responses=ERROR_RESPONSES)
+@router.get("", response_model=Page[FrameRead], responses=ERROR_RESPONSES)
 def list_frames(
     campaign_id: CampaignId,
     session: SessionDep,
@@ -35,21 +34,16 @@ def list_frames(
     flag: Annotated[str | None, Query(max_length=40, description="flag kind")] = None,
     min_deviation: Annotated[float | None, Query(ge=0, le=1e4, description="eV/Å")] = None,
     max_deviation: Annotated[float | None, Query(ge=0, le=1e4, description="eV/Å")] = None,
-    iteration: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    iteration: IterationFilter = None,
     sort: Sort = "id",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-) -> FramePage:
+    offset: Offset = 0,
+) -> Page[FrameRead]:
     """Frames of a campaign, filtered by status, flag kind, deviation range and iteration."""
     CampaignRepository(session).get(campaign_id)
     where = FrameFilter(status, flag, min_deviation, max_deviation, iteration)
     page = FrameRepository(session).page(campaign_id, where, sort, limit, offset)
-    return FramePage(
-        items=[FrameRead.model_validate(f) for f in page.items],
-        total=page.total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[FrameRead].of(page, FrameRead.model_validate)
 
 
 @router.get("/{frame_id}", response_model=FrameDetailRead, responses=ERROR_RESPONSES)

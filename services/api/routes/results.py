@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi import Path as FastApiPath
 from fastapi.responses import FileResponse, PlainTextResponse
 
 from services.api.deps import SessionDep
-from services.api.routes.campaigns import ERROR_RESPONSES, FILE_ERROR_RESPONSES, CampaignId
+from services.api.params import CampaignId, ModelVersionId, Offset
+from services.api.routes.campaigns import ERROR_RESPONSES, FILE_ERROR_RESPONSES
 from services.api.schemas import LabelRead, ModelVersionRead
 from wise_al.db.models import RunStatus
 from wise_al.db.repositories import (
@@ -33,7 +33,7 @@ def list_labels(
     session: SessionDep,
     status: Annotated[RunStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    offset: Offset = 0,
 ) -> list[LabelRead]:
     """Labels of a campaign's frames with their provenance, oldest first."""
     CampaignRepository(session).get(campaign_id)
@@ -62,7 +62,7 @@ def artifact_file(request: Request, path: str | None, what: str) -> Path:
 @router.get("/models/{version_id}/download", response_class=FileResponse, responses=ERROR_RESPONSES)
 def download_model(
     campaign_id: CampaignId,
-    version_id: Annotated[int, FastApiPath(ge=1, le=2**31 - 1)],
+    version_id: ModelVersionId,
     session: SessionDep,
     request: Request,
 ) -> FileResponse:

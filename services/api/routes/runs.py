@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 
 from services.api.deps import OperateToken, SessionDep
-from services.api.routes.campaigns import ERROR_RESPONSES, CampaignId
-from services.api.schemas import CampaignRead, IterationRead, TaskRunPage, TaskRunRead
+from services.api.params import CampaignId, Offset
+from services.api.routes.campaigns import ERROR_RESPONSES
+from services.api.schemas import CampaignRead, IterationRead, Page, TaskRunRead
 from services.worker.dispatch import send_advance, send_runs
 from wise_al.db.models import Campaign, RunStatus
 from wise_al.db.repositories import CampaignRepository, IterationRepository, TaskRunRepository
@@ -79,20 +80,15 @@ def list_iterations(campaign_id: CampaignId, session: SessionDep) -> list[Iterat
     return [IterationRead.model_validate(row) for row in rows]
 
 
-@router.get("/{campaign_id}/task-runs", response_model=TaskRunPage, responses=ERROR_RESPONSES)
+@router.get("/{campaign_id}/task-runs", response_model=Page[TaskRunRead], responses=ERROR_RESPONSES)
 def list_task_runs(
     campaign_id: CampaignId,
     session: SessionDep,
     status: Annotated[RunStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-) -> TaskRunPage:
+    offset: Offset = 0,
+) -> Page[TaskRunRead]:
     """Units of work of a campaign, oldest first, optionally of one status."""
     CampaignRepository(session).get(campaign_id)
     page = TaskRunRepository(session).page(campaign_id, status, limit, offset)
-    return TaskRunPage(
-        items=[TaskRunRead.model_validate(r) for r in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return Page[TaskRunRead].of(page, TaskRunRead.model_validate)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
-from fastapi import Path as FastApiPath
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
 from services.api.deps import OperateToken, SessionDep
+from services.api.params import Offset, StudyId
 from services.api.routes.campaigns import ERROR_RESPONSES, FILE_ERROR_RESPONSES, spec_body
 from services.api.routes.runs import check_runnable
-from services.api.schemas import StudyPage, StudyRead, StudySummaryRead
+from services.api.schemas import Page, StudyRead, StudySummaryRead
 from services.worker.dispatch import send_advance
 from wise_al.db.models import CampaignStatus, Study
 from wise_al.db.repositories import CampaignRepository, StudyRepository
@@ -21,7 +21,6 @@ from wise_al.spec.io import parse_model
 from wise_al.spec.study import StudySpec
 
 router = APIRouter(prefix="/studies", tags=["studies"])
-StudyId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
 
 
 def _read(session: Session, study: Study) -> StudyRead:
@@ -63,16 +62,15 @@ def submit_study(
     return _read(session, create_study(session, spec, created_by=token.name))
 
 
-@router.get("", response_model=StudyPage)
+@router.get("", response_model=Page[StudySummaryRead])
 def list_studies(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-) -> StudyPage:
+    offset: Offset = 0,
+) -> Page[StudySummaryRead]:
     """Studies, newest first."""
     page = StudyRepository(session).page(limit, offset)
-    items = [StudySummaryRead.model_validate(s) for s in page.items]
-    return StudyPage(items=items, total=page.total, limit=page.limit, offset=page.offset)
+    return Page[StudySummaryRead].of(page, StudySummaryRead.model_validate)
 
 
 @router.get("/{study_id}", response_model=StudyRead, responses=ERROR_RESPONSES)

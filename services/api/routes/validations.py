@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Request
-from fastapi import Path as FastApiPath
 from fastapi.responses import FileResponse
 
 from services.api.deps import SessionDep
-from services.api.routes.campaigns import ERROR_RESPONSES, CampaignId
+from services.api.params import CampaignId, IterationIndex
+from services.api.routes.campaigns import ERROR_RESPONSES
 from services.api.routes.results import artifact_file
 from services.api.schemas import ValidationRead, ValidationSummaryRead
 from wise_al.db.repositories import CampaignRepository, ValidationRepository
 
 router = APIRouter(prefix="/campaigns/{campaign_id}/validations", tags=["validation"])
-IterationIndex = Annotated[int, FastApiPath(ge=0, le=2**31 - 1)]
 
 
 @router.get("", response_model=list[ValidationSummaryRead], responses=ERROR_RESPONSES)
