@@ -125,3 +125,25 @@ def test_a_stop_request_ends_the_walker_at_the_next_saved_frame(
             tmp_path / "w.extxyz",
             should_stop=stop_on_third_question,
         )
+
+
+def test_a_walker_takes_every_exploration_setting_of_its_spec_and_a_scaled_window() -> None:
+    from dataclasses import fields
+
+    from tests.support.factories import example_spec
+    from wise_al.spec import parse_spec
+
+    spec = parse_spec(example_spec("demo"))
+    walker = WalkerParameters.from_spec(
+        spec.exploration, spec.uncertainty, temperature_K=350.0, pressure_bar=2.0, steps=40,
+        seed=7, sigma_scale=2.0,
+    )  # fmt: skip
+    shared = {f.name for f in fields(WalkerParameters)} & set(type(spec.exploration).model_fields)
+    assert {"timestep_fs", "ensemble", "driver", "dispersion", "friction_per_fs"} <= shared
+    assert all(getattr(walker, name) == getattr(spec.exploration, name) for name in shared)
+    assert (walker.temperature_K, walker.pressure_bar, walker.steps, walker.seed) == (
+        350.0, 2.0, 40, 7,
+    )  # fmt: skip
+    # σ·s against the window: a scale of 2 halves its edges
+    assert walker.trust_lo_eV_per_A == spec.uncertainty.trust_lo_eV_per_A / 2
+    assert walker.trust_hi_eV_per_A == spec.uncertainty.trust_hi_eV_per_A / 2

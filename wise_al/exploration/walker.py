@@ -26,6 +26,7 @@ from wise_al.mace.committee import Committee
 from wise_al.md.dispersion import add_dispersion
 from wise_al.processes import ShouldStop, Stopped
 from wise_al.spec.base import Dispersion, Driver, Ensemble
+from wise_al.spec.exploration import ExplorationSpec, UncertaintySpec
 from wise_al.uncertainty import Deviation, classify_deviation
 
 #: Isothermal compressibility of water, 4.6e-5 1/bar: sets NPT's barostat response.
@@ -52,6 +53,38 @@ class WalkerParameters:
     #: D3 is the same for every member)
     dispersion: Dispersion = "none"
     dispersion_functional: str = "pbe"
+
+    @classmethod
+    def from_spec(
+        cls,
+        exploration: ExplorationSpec,
+        window: UncertaintySpec,
+        *,
+        temperature_K: float,
+        pressure_bar: float,
+        steps: int,
+        seed: int,
+        sigma_scale: float = 1.0,
+    ) -> WalkerParameters:
+        """One walker of a campaign: the spec's exploration settings at its conditions. The
+        trust window applies to the deviation scaled by the calibration (``sigma_scale``):
+        σ·s < lo ⟺ σ < lo/s, so its edges are divided here."""
+        return cls(
+            temperature_K=temperature_K,
+            steps=steps,
+            timestep_fs=exploration.timestep_fs,
+            save_interval_steps=exploration.save_interval_steps,
+            ensemble=exploration.ensemble,
+            pressure_bar=pressure_bar,
+            friction_per_fs=exploration.friction_per_fs,
+            driver=exploration.driver,
+            seed=seed,
+            early_stop_on_flags=exploration.early_stop_on_flags,
+            trust_lo_eV_per_A=window.trust_lo_eV_per_A / sigma_scale,
+            trust_hi_eV_per_A=window.trust_hi_eV_per_A / sigma_scale,
+            dispersion=exploration.dispersion,
+            dispersion_functional=exploration.dispersion_functional,
+        )
 
 
 @dataclass

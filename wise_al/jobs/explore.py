@@ -220,23 +220,14 @@ def explore_walker(
     start = walker_start(
         settings, spec, campaign_id, iteration_index, walker_index, starts_file, seed, committee
     )
-    exploration, window = spec.exploration, spec.uncertainty
-    walker = WalkerParameters(
+    walker = WalkerParameters.from_spec(
+        spec.exploration,
+        spec.uncertainty,
         temperature_K=conditions["temperature_K"],
-        steps=exploration.steps_for(iteration_index),
-        timestep_fs=exploration.timestep_fs,
-        save_interval_steps=exploration.save_interval_steps,
-        ensemble=exploration.ensemble,
         pressure_bar=conditions["pressure_bar"],
-        friction_per_fs=exploration.friction_per_fs,
-        driver=exploration.driver,
+        steps=spec.exploration.steps_for(iteration_index),
         seed=seed,
-        early_stop_on_flags=exploration.early_stop_on_flags,
-        # the window applies to the deviation scaled by the calibration: σ·s < lo ⟺ σ < lo/s
-        trust_lo_eV_per_A=window.trust_lo_eV_per_A / scale,
-        trust_hi_eV_per_A=window.trust_hi_eV_per_A / scale,
-        dispersion=exploration.dispersion,
-        dispersion_functional=exploration.dispersion_functional,
+        sigma_scale=scale,
     )
     checker = FlagChecker(spec.flags, start.atoms, conditions["temperature_K"])
     trajectory = (
