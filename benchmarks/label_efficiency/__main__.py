@@ -291,12 +291,13 @@ def main() -> None:
     for seed in [] if args.report_only else args.seeds:
         run_seed(seed, explored, sets, fitter, args.budgets, args.members, protocol, rows_file, say)
     measured = load_rows(rows_file)
-    # a seed counts once every arm has a row at every budget (a stopped run leaves some)
+    # a seed counts once every arm has its first budget; a stopped run leaves the later ones
+    # out, and an arm is censored at the last budget it measured
     seeds = [
         s
         for s in args.seeds
         if {(r["arm"], r["labels"]) for r in measured if r["seed"] == s}
-        >= {(arm, b) for arm in ARMS for b in args.budgets}
+        >= {(arm, args.budgets[0]) for arm in ARMS}
     ]
     rows = [r for r in measured if r["seed"] in seeds and r["labels"] in args.budgets]
     say(f"report over seeds {seeds} (of {args.seeds})")
@@ -315,8 +316,10 @@ def main() -> None:
             "reference_contacts_by_temperature_K": contacts,
         },
         "pool_frames": len(explored),
-        "committee_calibrations": {
-            seed: json.loads((run / f"calibrations-seed{seed}.json").read_text()) for seed in seeds
+        "committee_calibrations": {  # written when a seed finishes
+            seed: json.loads(found.read_text())
+            for seed in seeds
+            if (found := run / f"calibrations-seed{seed}.json").is_file()
         },
         "survival_li_li_A": args.survival_li_li_A,
         "wall_time_s": time.perf_counter() - started,

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.label_efficiency.arms import ARMS
+from benchmarks.label_efficiency.endpoints import fused_runs
 from benchmarks.label_efficiency.stats import (
     kaplan_meier,
     labels_to_pass,
@@ -35,9 +36,9 @@ def summarise(
 
     Labels to pass are counted over the **informative** seeds only: those whose shared
     first-budget model failed the survival MD. Where it passed, every arm passes at the
-    same labels by construction and the seed says nothing about selection.
+    same labels by construction and the seed says nothing about selection. An arm of a seed
+    stopped before the largest budget is censored at the last budget it measured.
     """
-    largest = budgets[-1]
     informative = [
         s
         for s in seeds
@@ -45,7 +46,12 @@ def summarise(
                    if r["labels"] == budgets[0])
     ]  # fmt: skip
     times = {
-        arm: [labels_to_pass(_rows(rows, arm, s), largest) for s in informative] for arm in ARMS
+        arm: [
+            labels_to_pass(mine, max(r["labels"] for r in mine))
+            for s in informative
+            if (mine := _rows(rows, arm, s))
+        ]
+        for arm in ARMS
     }
     arms: dict[str, Any] = {}
     for arm in ARMS:
@@ -55,14 +61,20 @@ def summarise(
             entry: dict[str, Any] = {}
             for name in SETS:
                 values = [r[f"{name}_forces_rmse_meV_per_A"] for r in at]
-                entry[name] = {
-                    "mean": float(np.mean(values)),
-                    "std": float(np.std(values)),
+                entry[name] = {  # None: no seed reached this budget yet
+                    "mean": float(np.mean(values)) if values else None,
+                    "std": float(np.std(values)) if values else None,
                     "n": len(values),
                 }
-            measured = [r["survival"]["physical_fraction"] for r in at if "survival" in r]
+            checks = [r["survival"] for r in at if "survival" in r]
+            measured = [c["physical_fraction"] for c in checks]
             entry["physical_fraction"] = float(np.mean(measured)) if measured else None
             entry["survival_measured"] = len(measured)
+            # the count behind pass / fail: how many runs fused, of how many
+            entry["fused_runs"] = sum(fused_runs(c) for c in checks)
+            entry["survival_runs"] = sum(len(c["runs"]) for c in checks)
+            closest = [r["closest_li_li_A"] for c in checks for r in c["runs"]]
+            entry["closest_li_li_A"] = min((d for d in closest if d is not None), default=None)
             by_budget[budget] = entry
         arms[arm] = {
             "kaplan_meier": kaplan_meier(times[arm]),
@@ -97,27 +109,37 @@ def summarise(
         "arms": arms,
         "paired_vs_random": comparisons,
         "log_rank_p": log_ranks,
-        "verdict": verdict(arms, comparisons, log_ranks, len(informative)),
+        "verdict": verdict(arms, comparisons, log_ranks, len(informative), len(seeds)),
     }
 
 
 def verdict(
-    arms: dict[str, Any], comparisons: dict[str, Any], log_ranks: dict[str, Any], informative: int
+    arms: dict[str, Any],
+    comparisons: dict[str, Any],
+    log_ranks: dict[str, Any],
+    informative: int,
+    seeds: int,
 ) -> str:
     """The plain sentence: fewer labels than random to remove the failure, and where worse."""
     median = {arm: arms[arm]["kaplan_meier"]["median"] for arm in ARMS}
     ours, theirs = median["committee"], median["random"]
+    if not seeds:
+        return "No seed measured yet: nothing to say."
     if not informative:
         removed = (
             "Labels to remove the failure are not measurable here: in every seed the model "
             "fine-tuned on the first, shared labels already passed the survival MD"
         )
     elif ours is None:
-        removed = "Committee selection did not remove the contacts within the largest budget"
+        removed = (
+            "Committee selection did not remove the contacts within the budgets measured "
+            f"(up to {_reached(arms, 'committee')} labels)"
+        )
     elif theirs is None:
         removed = (
             f"Committee selection removed the contacts at a median of {ours:.0f} labels; "
-            "random selection did not within the largest budget"
+            f"random selection did not within the budgets measured (up to "
+            f"{_reached(arms, 'random')} labels)"
         )
     else:
         removed = (
@@ -150,6 +172,11 @@ def verdict(
     return f"{removed}; {held_out} (Wilcoxon, Benjamini–Hochberg q < 0.05)."
 
 
+def _reached(arms: dict[str, Any], arm: str) -> str:
+    """The largest budget an arm measured in any informative seed."""
+    return f"{max(t for t, _ in arms[arm]['labels_to_pass']):.0f}"
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The README's tables."""
     arms, budgets = report["summary"]["arms"], report["arguments"]["budgets"]
@@ -174,6 +201,24 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {arm} | {shown} {ci} | {km['events']}/{km['seeds']} |")
     lines += [
         "",
+        f"Survival runs with two Li⁺ under {report.get('survival_li_li_A', 2.2)} Å, of the runs "
+        "measured (closest Li⁺–Li⁺ in Å); an arm's checks stop once it passes:",
+        "",
+        "| arm | " + " | ".join(f"{b} labels" for b in budgets) + " |",
+        "|---|" + "---:|" * len(budgets),
+    ]
+    for arm in ARMS:
+        cells = []
+        for budget in budgets:
+            e = arms[arm]["by_budget"].get(budget) or arms[arm]["by_budget"].get(str(budget))
+            if not e or not e.get("survival_runs"):
+                cells.append("–")
+                continue
+            closest = "" if e["closest_li_li_A"] is None else f" ({e['closest_li_li_A']:.2f})"
+            cells.append(f"{e['fused_runs']}/{e['survival_runs']}{closest}")
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
         "| set | arm minus random (meV/Å) | " + " | ".join(str(b) for b in budgets) + " |",
         "|---|---|" + "---:|" * len(budgets),
     ]
@@ -182,6 +227,9 @@ def markdown(report: dict[str, Any]) -> str:
             cells = []
             for c in report["summary"]["paired_vs_random"][name]:
                 if c["arm"] != arm:
+                    continue
+                if not c["n"]:
+                    cells.append("–")  # no seed paired at this budget yet
                     continue
                 mark = "*" if c.get("q", 1.0) < 0.05 else ""
                 cells.append(f"{c['mean']:+.0f}{mark}")

@@ -17,7 +17,7 @@ from benchmarks.label_efficiency.endpoints import (
     li_li_push_eV_per_A,
 )
 from benchmarks.label_efficiency.pool import demo_first_labels
-from benchmarks.label_efficiency.report import summarise
+from benchmarks.label_efficiency.report import markdown, summarise
 from benchmarks.label_efficiency.stats import kaplan_meier, labels_to_pass, log_rank, paired
 from benchmarks.label_efficiency.truth import (
     CELL,
@@ -232,11 +232,18 @@ def test_reference_contacts_are_counted_per_temperature_across_the_boundary() ->
     assert found["400"]["frames_in_contact"] == pytest.approx(0.5)  # 2 of 4 under 2.6 Å
 
 
-def _row(arm: str, seed: int, labels: int, passed: bool | None) -> dict[str, Any]:
+def _row(
+    arm: str, seed: int, labels: int, passed: bool | None, closest_A: tuple[float, ...] = ()
+) -> dict[str, Any]:
     row: dict[str, Any] = {"arm": arm, "seed": seed, "labels": labels}
     row |= {"contact_forces_rmse_meV_per_A": 100.0, "random_forces_rmse_meV_per_A": 50.0}
     if passed is not None:
-        row["survival"] = {"passed": passed, "physical_fraction": 1.0 if passed else 0.5}
+        closest_A = closest_A or ((3.0, 3.1) if passed else (2.0, 3.1))
+        runs = [{"closest_li_li_A": d, "broke": None, "steps_done": 10} for d in closest_A]
+        row["survival"] = {
+            "passed": passed, "physical_fraction": 1.0 if passed else 0.5, "runs": runs,
+            "li_li_A": 2.2,
+        }  # fmt: skip
     return row
 
 
@@ -254,6 +261,27 @@ def test_a_seed_whose_shared_first_model_already_passes_cannot_time_the_removal(
     assert summary["informative_seeds"] == [1]
     assert summary["arms"]["committee"]["labels_to_pass"] == [[8.0, True]]
     assert summary["arms"]["random"]["labels_to_pass"] == [[8.0, False]]
+
+
+def test_a_stopped_seed_is_censored_where_it_stopped_and_fused_runs_are_counted() -> None:
+    arms = ("committee", "flags", "random", "uniform")
+    rows = [_row(arm, 0, 1, False, (2.1, 2.9, 3.4)) for arm in arms]
+    rows += [_row("random", 0, 2, True, (2.25, 3.0, 3.2)), _row("committee", 0, 2, False)]
+    summary = summarise(rows, [1, 2, 4], [0])  # flags and uniform stopped after 1 label
+    arms_ = summary["arms"]
+    assert arms_["random"]["labels_to_pass"] == [[2.0, True]]
+    assert arms_["committee"]["labels_to_pass"] == [[2.0, False]]  # censored at 2, not 4
+    assert arms_["flags"]["labels_to_pass"] == [[1.0, False]]
+    first = arms_["committee"]["by_budget"][1]
+    assert (first["fused_runs"], first["survival_runs"], first["closest_li_li_A"]) == (1, 3, 2.1)
+    assert arms_["random"]["by_budget"][2]["fused_runs"] == 0  # 2.25 Å is not under 2.2
+    assert arms_["flags"]["by_budget"][4]["random"]["mean"] is None  # nobody reached 4
+    assert "within the budgets measured (up to 2 labels)" in summary["verdict"]
+    table = markdown({"summary": summary, "arguments": {"budgets": [1, 2, 4]},
+                      "seeds_reported": [0], "survival_li_li_A": 2.2})  # fmt: skip
+    assert "| committee | 1/3 (2.10) | 1/2 (2.00) | – |" in table
+    assert "| random | committee | +0 | +0 | – |" in table  # no pair at 4 labels yet
+    assert summarise([], [1, 2], [])["verdict"] == "No seed measured yet: nothing to say."
 
 
 def test_in_process_fine_tuning_learns_the_labels_and_is_seeded(
