@@ -210,6 +210,45 @@ def test_jobs_and_services_build_no_sql() -> None:
     assert offenders == {}
 
 
+def rows_built(path: Path) -> list[str]:
+    """Calls of a database model class (a row being built) in ``path``."""
+    from wise_al.db import models
+    from wise_al.db.base import Base
+
+    tree = ast.parse(path.read_text(), filename=str(path))
+    rows = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "wise_al.db.models"
+        for alias in node.names
+        if isinstance(model := getattr(models, alias.name, None), type) and issubclass(model, Base)
+    }
+    return [
+        f"{node.lineno}: {node.func.id}(...)"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in rows
+    ]
+
+
+def test_the_row_rule_sees_a_row_built(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from wise_al.db.models import Frame, FrameStatus\n"
+        "def f(session):\n    session.add(Frame(md_step=0, status=FrameStatus('selected')))\n"
+    )
+    assert rows_built(bad) == ["3: Frame(...)"]  # an enum is not a row
+
+
+def test_jobs_build_no_rows() -> None:
+    """Every row a unit creates goes through a repository method (one place per row)."""
+    offenders = {
+        path.name: problems
+        for path in (REPO / "wise_al" / "jobs").glob("*.py")
+        if (problems := rows_built(path))
+    }
+    assert offenders == {}
+
+
 #: Identifiers that are Celery's vocabulary: queues and task names are the worker's.
 CELERY_WORDS = re.compile(r"(^|_)(queues?|task_name|send_task|routing_key)($|_)", re.IGNORECASE)
 

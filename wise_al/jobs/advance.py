@@ -25,8 +25,7 @@ def _apply(session: Session, campaign: Campaign, iteration: Iteration, t: Transi
         campaign.status = t.status
     if t.iteration != iteration.index:
         iteration.phase, iteration.finished_at = Phase.DONE, utcnow()
-        iteration = Iteration(campaign_id=campaign.id, index=t.iteration, phase=t.phase)
-        session.add(iteration)
+        iteration = IterationRepository(session).create(campaign.id, t.iteration, t.phase)
     else:
         iteration.phase = t.phase
         if t.phase == Phase.DONE:

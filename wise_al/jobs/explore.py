@@ -12,7 +12,7 @@ from ase.io import read
 from sqlalchemy.orm import Session
 
 from wise_al.db.engine import transaction
-from wise_al.db.models import Frame, FrameFlag, FrameStatus, RunStatus
+from wise_al.db.models import RunStatus
 from wise_al.db.repositories import (
     DatasetRepository,
     FrameRepository,
@@ -21,7 +21,7 @@ from wise_al.db.repositories import (
     WalkerRunRepository,
 )
 from wise_al.errors import WiseAlError
-from wise_al.exploration.onset import KeptFrame, kept_frames
+from wise_al.exploration.onset import kept_frames
 from wise_al.jobs.artifacts import iteration_dir, shared_cell_file
 from wise_al.jobs.calibrate import sigma_scale
 from wise_al.jobs.starts import Start, bare, continued_start, packed_start, why_broken
@@ -38,7 +38,6 @@ from wise_al.processes import Stopped, throttled
 from wise_al.selection.registry import STRATEGIES
 from wise_al.settings import WorkerSettings
 from wise_al.spec import CampaignSpec
-from wise_al.systems.structures import structure_to_dict
 from wise_al.uncertainty import deviation_histogram
 
 if TYPE_CHECKING:
@@ -148,39 +147,6 @@ def frame_descriptors(committee: Committee, frames: list[Atoms]) -> list[np.ndar
     ]
 
 
-def frame_row(
-    kept: KeptFrame, descriptor: np.ndarray, judged: bool, campaign_id: int, iteration_id: int
-) -> Frame:
-    """The stored form of a kept frame: its verdict (when judged), flags and descriptor."""
-    frame, deviation = kept.frame, kept.frame.deviation
-    row = Frame(
-        campaign_id=campaign_id,
-        iteration_id=iteration_id,
-        md_step=frame.step,
-        status=FrameStatus(str(frame.frame_class)) if judged else FrameStatus.CANDIDATE,
-        max_deviation_eV_per_A=deviation.max_eV_per_A if judged else None,
-        mean_deviation_eV_per_A=deviation.mean_eV_per_A if judged else None,
-        energy_std_eV_per_atom=deviation.energy_std_eV_per_atom if judged else None,
-        member_energies_eV=list(deviation.member_energies_eV) or None,
-        atom_deviations_eV_per_A=deviation.atom_eV_per_A.tolist() if judged else None,
-        n_atoms=len(frame.atoms),
-        structure=structure_to_dict(frame.atoms),
-        descriptor=[float(x) for x in descriptor],
-        onset_of_step=kept.onset_of_step,
-    )
-    row.flags = [
-        FrameFlag(
-            kind=f.kind,
-            atoms=list(f.atoms),
-            value=f.value,
-            threshold=f.threshold,
-            message=f.message,
-        )
-        for f in frame.flags
-    ]
-    return row
-
-
 def explore_walker(
     sessions: Sessions,
     settings: WorkerSettings,
@@ -269,10 +235,9 @@ def explore_walker(
         run = WalkerRunRepository(session).get(run_id, for_update=True)
         if run.status != RunStatus.RUNNING:
             return  # a concurrent delivery of this walker finished first: its frames stand
+        frames = FrameRepository(session)
         for k, descriptor in zip(kept, descriptors, strict=True):
-            row = frame_row(k, descriptor, judged, campaign_id, iteration_id)
-            row.walker_run_id = run_id
-            session.add(row)
+            frames.add_kept(k, descriptor, judged, campaign_id, iteration_id, walker_run_id=run_id)
         counts = Counter(str(f.frame_class) for f in result.frames) if judged else Counter()
         counts["saved"] = len(result.frames)
         if len(model_files) > 1 and not judged:

@@ -15,8 +15,7 @@ import numpy as np
 from ase import Atoms
 
 from wise_al.db.engine import transaction
-from wise_al.db.models import Frame, FrameSource, FrameStatus
-from wise_al.db.repositories import IterationRepository
+from wise_al.db.repositories import FrameRepository, IterationRepository
 from wise_al.errors import WiseAlError
 from wise_al.jobs.artifacts import iteration_dir
 from wise_al.jobs.seed import SEEDED_KEY
@@ -30,7 +29,6 @@ from wise_al.jobs.unit import (
 from wise_al.loop import Unit
 from wise_al.settings import WorkerSettings
 from wise_al.spec.system import SystemSpec
-from wise_al.systems.structures import structure_to_dict
 
 #: Packmol seeds of a campaign's cells: far apart, so no two campaigns' cell k coincide by
 #: a neighbouring seed.
@@ -98,20 +96,10 @@ def pack_iteration(
         iteration = iterations.at(campaign_id, iteration_index, for_update=True)
         if SEEDED_KEY in iteration.metrics:
             return  # a twin task stored them first: its frames stand
+        frames = FrameRepository(session)
         for k, (cell, step, atoms) in enumerate(chosen):
-            session.add(
-                Frame(
-                    campaign_id=campaign_id,
-                    iteration_id=iteration.id,
-                    md_step=k,
-                    status=FrameStatus.SELECTED,
-                    selection_reason=f"initial cell {cell}, relaxation step {step}",
-                    n_atoms=len(atoms),
-                    structure=structure_to_dict(atoms),
-                    split_group=f"initial-cell-{cell}",
-                    source=FrameSource.SEED,
-                )
-            )
+            reason = f"initial cell {cell}, relaxation step {step}"
+            frames.add_selected(campaign_id, iteration.id, atoms, k, reason, f"initial-cell-{cell}")
         iterations.record(
             campaign_id,
             iteration_index,

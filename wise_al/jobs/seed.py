@@ -14,10 +14,13 @@ import numpy as np
 from ase.io import iread
 from ase.stress import voigt_6_to_full_3x3_stress
 
-from wise_al.cp2k.units import STRESS_CONVENTION
 from wise_al.db.engine import transaction
-from wise_al.db.models import Frame, FrameSource, FrameStatus, Label, LabelProvenance, RunStatus
-from wise_al.db.repositories import DatasetRepository, IterationRepository
+from wise_al.db.repositories import (
+    DatasetRepository,
+    FrameRepository,
+    IterationRepository,
+    LabelRepository,
+)
 from wise_al.errors import WiseAlError
 from wise_al.jobs.unit import (
     Sessions,
@@ -29,7 +32,6 @@ from wise_al.jobs.unit import (
 from wise_al.loop import Unit
 from wise_al.settings import CoreSettings
 from wise_al.systems.labelled import SPLIT_GROUP_KEY
-from wise_al.systems.structures import structure_to_dict
 
 #: Where iteration 0's metrics record the import (the unit's outcome).
 SEEDED_KEY = "seeded"
@@ -65,36 +67,17 @@ def seed_iteration(
         count, block = 0, -(-int(dataset.summary.get("frames", 1)) // IMPORT_SPLIT_BLOCKS)
         for k, atoms in enumerate(iread(str(Path(dataset.file_path)), index=":")):
             group = atoms.info.get(SPLIT_GROUP_KEY)
-            frame = Frame(
-                campaign_id=campaign_id,
-                iteration_id=iteration.id,
-                md_step=k,
-                status=FrameStatus.SELECTED,
-                selection_reason=f"imported: dataset {dataset.name!r} frame {k}",
-                n_atoms=len(atoms),
-                structure=structure_to_dict(atoms),
-                split_group=str(group)
-                if group is not None
-                else f"dataset-{dataset.id}/block-{k // block}",
-                source=FrameSource.SEED,
-            )
-            session.add(frame)
-            session.flush()
-            stress = _stress_3x3(atoms.info.get("REF_stress"))
-            session.add(
-                Label(
-                    frame_id=frame.id,
-                    level_of_theory=dataset.level_of_theory,
-                    level_sha256=dataset.level_sha256,
-                    provenance=LabelProvenance.IMPORTED,
-                    dataset_id=dataset.id,
-                    status=RunStatus.DONE,
-                    energy_eV=float(atoms.info["REF_energy"]),
-                    forces_eV_per_A=np.asarray(atoms.arrays["REF_forces"], float).tolist(),
-                    stress_eV_per_A3=stress,
-                    stress_convention=STRESS_CONVENTION if stress is not None else None,
-                )
-            )
+            frame = FrameRepository(session).add_selected(
+                campaign_id, iteration.id, atoms, k,
+                f"imported: dataset {dataset.name!r} frame {k}",
+                str(group) if group is not None else f"dataset-{dataset.id}/block-{k // block}",
+            )  # fmt: skip
+            LabelRepository(session).add_imported(
+                frame.id, dataset,
+                energy_eV=float(atoms.info["REF_energy"]),
+                forces_eV_per_A=np.asarray(atoms.arrays["REF_forces"], float).tolist(),
+                stress_eV_per_A3=_stress_3x3(atoms.info.get("REF_stress")),
+            )  # fmt: skip
             count += 1
         iterations.record(
             campaign_id,

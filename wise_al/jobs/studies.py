@@ -47,9 +47,7 @@ def create_study(session: Session, spec: StudySpec, created_by: str | None = Non
     datasets = DatasetRepository(session)
     for spec_of_variant in specs.values():
         datasets.named_in(spec_of_variant)
-    study = Study(name=spec.name, spec=spec.model_dump(mode="json"), created_by=created_by)
-    session.add(study)
-    session.flush()
+    study = StudyRepository(session).create(spec.name, spec.model_dump(mode="json"), created_by)
     campaigns = CampaignRepository(session)
     for (variant, seed), campaign_spec in specs.items():
         campaign = campaigns.create(campaign_spec, created_by=created_by)

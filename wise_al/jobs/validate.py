@@ -31,7 +31,6 @@ from wise_al.jobs.calibrate import sigma_scale
 from wise_al.jobs.explore import (
     COLLAPSED_EV_PER_A,
     frame_descriptors,
-    frame_row,
     keeps_every_frame,
 )
 from wise_al.jobs.starts import packed_start, why_broken
@@ -218,12 +217,14 @@ def validate_iteration(
             trajectory_sha256=file_sha256(result.trajectory),
         )
         iteration = IterationRepository(session).at(campaign_id, iteration_index)
-        FrameRepository(session).delete_of_validation(validation.id)  # a repeated task
+        stored = FrameRepository(session)
+        stored.delete_of_validation(validation.id)  # a repeated task
         for k, descriptor in zip(kept, descriptors, strict=True):
-            row = frame_row(k, descriptor, judged, campaign_id, iteration.id)
-            row.source, row.validation_id = FrameSource.VALIDATION, validation.id
-            row.split_group = f"validation-{validation.id}"
-            session.add(row)
+            stored.add_kept(
+                k, descriptor, judged, campaign_id, iteration.id,
+                source=FrameSource.VALIDATION, validation_id=validation.id,
+                split_group=f"validation-{validation.id}",
+            )  # fmt: skip
 
 
 def _validated(session: Session, campaign_id: int, command: Command) -> bool:

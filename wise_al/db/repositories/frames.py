@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+from ase import Atoms
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import selectinload
 
 from wise_al.db.models import (
     Frame,
     FrameFlag,
+    FrameSource,
     FrameStatus,
     Iteration,
     Label,
@@ -22,6 +25,8 @@ from wise_al.db.models import (
 )
 from wise_al.db.repositories.base import Page, Repository
 from wise_al.errors import ConflictError, NotFoundError
+from wise_al.exploration.onset import KeptFrame
+from wise_al.systems.structures import structure_to_dict
 
 #: Sort keys of frame listings (a leading ``-`` sorts descending).
 SORTS: dict[str, Any] = {
@@ -159,6 +164,69 @@ class FrameRepository(Repository[Frame]):
             frame.status = FrameStatus.REJECTED
         self.session.flush()
         return review
+
+    def add_kept(
+        self,
+        kept: KeptFrame,
+        descriptor: np.ndarray,
+        judged: bool,
+        campaign_id: int,
+        iteration_id: int,
+        **origin: Any,
+    ) -> Frame:
+        """Store a frame an MD kept (a walker's or a validation's): its verdict when a
+        committee judged it, its flags and descriptor; ``origin`` names where it came from
+        (``walker_run_id``, or ``validation_id`` with ``source`` and ``split_group``)."""
+        frame, deviation = kept.frame, kept.frame.deviation
+        row = Frame(
+            campaign_id=campaign_id,
+            iteration_id=iteration_id,
+            md_step=frame.step,
+            status=FrameStatus(str(frame.frame_class)) if judged else FrameStatus.CANDIDATE,
+            max_deviation_eV_per_A=deviation.max_eV_per_A if judged else None,
+            mean_deviation_eV_per_A=deviation.mean_eV_per_A if judged else None,
+            energy_std_eV_per_atom=deviation.energy_std_eV_per_atom if judged else None,
+            member_energies_eV=list(deviation.member_energies_eV) or None,
+            atom_deviations_eV_per_A=deviation.atom_eV_per_A.tolist() if judged else None,
+            n_atoms=len(frame.atoms),
+            structure=structure_to_dict(frame.atoms),
+            descriptor=[float(x) for x in descriptor],
+            onset_of_step=kept.onset_of_step,
+            **origin,
+        )
+        row.flags = [
+            FrameFlag(kind=f.kind, atoms=list(f.atoms), value=f.value, threshold=f.threshold,
+                      message=f.message)
+            for f in frame.flags
+        ]  # fmt: skip
+        self.session.add(row)
+        return row
+
+    def add_selected(
+        self,
+        campaign_id: int,
+        iteration_id: int,
+        atoms: Atoms,
+        md_step: int,
+        reason: str,
+        split_group: str,
+    ) -> Frame:
+        """Store a frame chosen for labelling without exploration (a seed cell's relaxation
+        step, an imported frame)."""
+        row = Frame(
+            campaign_id=campaign_id,
+            iteration_id=iteration_id,
+            md_step=md_step,
+            status=FrameStatus.SELECTED,
+            selection_reason=reason,
+            n_atoms=len(atoms),
+            structure=structure_to_dict(atoms),
+            split_group=split_group,
+            source=FrameSource.SEED,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
 
     def of_iteration(self, iteration_id: int) -> list[Frame]:
         """Every stored frame of an iteration, with its flags, by id."""

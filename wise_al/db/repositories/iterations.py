@@ -20,6 +20,12 @@ class IterationRepository(Repository[Iteration]):
     model = Iteration
     noun = "iteration"
 
+    def create(self, campaign_id: int, index: int, phase: str) -> Iteration:
+        """A new iteration of a campaign, in ``phase``."""
+        iteration = Iteration(campaign_id=campaign_id, index=index, phase=phase)
+        self.session.add(iteration)
+        return iteration
+
     def current(self, campaign_id: int) -> Iteration | None:
         """The campaign's latest iteration."""
         return self.session.scalars(

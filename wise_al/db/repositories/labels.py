@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from wise_al.cp2k.units import STRESS_CONVENTION
 from wise_al.db.base import utcnow
-from wise_al.db.models import Frame, Label, LabelProvenance, RunStatus
+from wise_al.db.models import Dataset, Frame, Label, LabelProvenance, RunStatus
 from wise_al.db.repositories.base import Page, Repository
 from wise_al.systems.levels import single_level
 
@@ -60,6 +61,30 @@ class LabelRepository(Repository[Label]):
         label.wall_time_s = result.wall_time_s
         label.finished_at = utcnow()
         self.session.flush()
+        return label
+
+    def add_imported(
+        self,
+        frame_id: int,
+        dataset: Dataset,
+        energy_eV: float,
+        forces_eV_per_A: list[list[float]],
+        stress_eV_per_A3: list[list[float]] | None,
+    ) -> Label:
+        """A label that came with an uploaded dataset, at the dataset's level of theory."""
+        label = Label(
+            frame_id=frame_id,
+            level_of_theory=dataset.level_of_theory,
+            level_sha256=dataset.level_sha256,
+            provenance=LabelProvenance.IMPORTED,
+            dataset_id=dataset.id,
+            status=RunStatus.DONE,
+            energy_eV=energy_eV,
+            forces_eV_per_A=forces_eV_per_A,
+            stress_eV_per_A3=stress_eV_per_A3,
+            stress_convention=STRESS_CONVENTION if stress_eV_per_A3 is not None else None,
+        )
+        self.session.add(label)
         return label
 
     def record_failure(self, frame_id: int, error: str) -> Label | None:

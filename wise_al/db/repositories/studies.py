@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -24,6 +25,13 @@ class StudyRepository(Repository[Study]):
 
     model = Study
     noun = "study"
+
+    def create(self, name: str, spec: dict[str, Any], created_by: str | None) -> Study:
+        """A new study of ``spec`` (as JSON); its campaigns are created by the caller."""
+        study = Study(name=name, spec=spec, created_by=created_by)
+        self.session.add(study)
+        self.session.flush()
+        return study
 
     def page(self, limit: int, offset: int) -> Page[Study]:
         return self.paginate(select(Study).order_by(Study.id.desc()), limit, offset)
