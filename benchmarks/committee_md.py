@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
 from tests.support.mace_models import timing_members  # noqa: E402
+from wise_al.campaign_spec.exploration import FlagsSpec  # noqa: E402
 from wise_al.flags import FlagChecker  # noqa: E402
 from wise_al.mace.calculator import CommitteeCalculator  # noqa: E402
 from wise_al.mace.committee import Committee  # noqa: E402
-from wise_al.spec.exploration import FlagsSpec  # noqa: E402
 from wise_al.systems.cells import build_wise_cell  # noqa: E402
 
 

@@ -37,6 +37,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from tests.support.cli import free_port  # noqa: E402
 from tests.support.databases import PostgresDatabases  # noqa: E402
 from tests.support.factories import example_spec  # noqa: E402
+from wise_al.campaign_spec import parse_spec  # noqa: E402
 from wise_al.db import migrate  # noqa: E402
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction  # noqa: E402
 from wise_al.db.models import (  # noqa: E402
@@ -55,7 +56,6 @@ from wise_al.db.repositories import (  # noqa: E402
     FrameRepository,
     OverviewRepository,
 )
-from wise_al.spec import parse_spec  # noqa: E402
 from wise_al.systems.cells import pack_cell  # noqa: E402
 from wise_al.systems.structures import structure_to_dict  # noqa: E402
 from wise_al.uncertainty import deviation_histogram  # noqa: E402

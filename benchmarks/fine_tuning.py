@@ -23,13 +23,13 @@ from ase.io import read
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cli.demo_foundation import DEMO_TRAINING
 from wise_al.cp2k.e0s import reference_energies
 from wise_al.cp2k.label import make_labeller
 from wise_al.mace.evaluate import evaluate
 from wise_al.mace.fit import fit_committee
 from wise_al.settings import Cp2kSettings
-from wise_al.spec.labelling import LabellingSpec
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "li_water_xtb.extxyz"
 STRATEGIES = ("from_scratch", "fine_tune_naive", "fine_tune_multihead")

@@ -35,6 +35,7 @@ from sqlalchemy import select  # noqa: E402
 
 from services.worker.routes import ROUTES  # noqa: E402
 from tests.support.loop_fixtures import small_campaign  # noqa: E402
+from wise_al.campaign_spec import parse_spec  # noqa: E402
 from wise_al.db import migrate  # noqa: E402
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction  # noqa: E402
 from wise_al.db.models import Campaign, TaskRun  # noqa: E402
@@ -42,7 +43,6 @@ from wise_al.db.repositories import CampaignRepository  # noqa: E402
 from wise_al.jobs.run import advance_and_plan, run_unit  # noqa: E402
 from wise_al.loop import Unit  # noqa: E402
 from wise_al.settings import WorkerSettings  # noqa: E402
-from wise_al.spec import parse_spec  # noqa: E402
 
 
 def fresh(root: Path, name: str) -> tuple[str, Path]:

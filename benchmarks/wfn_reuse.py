@@ -24,12 +24,12 @@ from ase.io import read
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.input import build_input, render_input
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller, LabelResult
 from wise_al.cp2k.run import LaunchProfile, run_cp2k
 from wise_al.cp2k.wavefunctions import WavefunctionLibrary
-from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.cells import pack_cell
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "li_water_xtb.extxyz"

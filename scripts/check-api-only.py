@@ -21,13 +21,13 @@ from pathlib import Path
 import httpx
 from ase import Atoms
 
+from wise_al.campaign_spec.io import load_spec
 from wise_al.db import migrate
 from wise_al.db.base import utcnow
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.models import Frame, FrameStatus, Iteration, Label, RunStatus
 from wise_al.db.repositories import CampaignRepository
 from wise_al.settings import CoreSettings
-from wise_al.spec.io import load_spec
 from wise_al.systems.structures import structure_to_dict
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
+from wise_al.campaign_spec import CampaignSpec, dump_spec
 from wise_al.errors import WiseAlError
-from wise_al.spec import CampaignSpec, dump_spec
 
 API_PREFIX = "/api/v1"
 

@@ -26,12 +26,12 @@ from benchmarks.label_efficiency.endpoints import (
     li_li_force_profile,
 )
 from benchmarks.label_efficiency.run import SurvivalProtocol, load_rows, run_seed
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cli.demo_foundation import DEMO_TRAINING, ELEMENTS
 from wise_al.cp2k.e0s import reference_energies
 from wise_al.cp2k.label import Labeller, make_labeller
 from wise_al.observables.contacts import closest_li_li_A
 from wise_al.settings import Cp2kSettings
-from wise_al.spec.labelling import LabellingSpec
 
 Say = Callable[[str], None]
 

@@ -23,10 +23,10 @@ from ase import Atoms
 
 from benchmarks.label_efficiency.pool import NO_FLAGS
 from wise_al.calibration import calibrate
+from wise_al.campaign_spec.exploration import SelectionSpec, UncertaintySpec
 from wise_al.jobs.calibrate import SCALE_LIMITS
 from wise_al.mace.committee import Committee
 from wise_al.selection import Candidate, select_frames
-from wise_al.spec.exploration import SelectionSpec, UncertaintySpec
 from wise_al.uncertainty import frame_deviation
 
 ARMS = ("committee", "flags", "random", "uniform")

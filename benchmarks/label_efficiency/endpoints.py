@@ -23,6 +23,8 @@ from ase import Atoms
 
 from benchmarks.label_efficiency import fine_tune
 from benchmarks.label_efficiency.truth import TIMESTEP_FS
+from wise_al.campaign_spec.exploration import FlagsSpec
+from wise_al.campaign_spec.model import TrainingSpec
 from wise_al.cli.demo_foundation import DEMO_TRAINING
 from wise_al.exploration.walker import WalkerParameters, run_walker
 from wise_al.flags import FlagChecker
@@ -31,8 +33,6 @@ from wise_al.mace.evaluate import evaluate
 from wise_al.mace.fit import fit_committee
 from wise_al.md.relax import relax_start
 from wise_al.observables.contacts import closest_li_li_A
-from wise_al.spec.exploration import FlagsSpec
-from wise_al.spec.model import TrainingSpec
 
 #: Two Li⁺ closer than this end a survival run unless told otherwise (``--survival-li-li-A``):
 #: a fusion, not yet the product's contact flag (2.6 Å).

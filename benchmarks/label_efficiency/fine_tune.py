@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from ase import Atoms
 
+from wise_al.campaign_spec.model import TrainingSpec
 from wise_al.mace.training import STRATEGY_DEFAULTS
-from wise_al.spec.model import TrainingSpec
 
 with contextlib.redirect_stdout(io.StringIO()):  # mace prints a notice about optional kernels
     from mace import data as mace_data

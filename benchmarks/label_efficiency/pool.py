@@ -21,6 +21,9 @@ from ase import Atoms
 from benchmarks.label_efficiency import cache
 from benchmarks.label_efficiency.endpoints import Fitter
 from benchmarks.label_efficiency.truth import CELL, DENSITY_G_PER_CM3, TIMESTEP_FS, cp2k_label
+from wise_al.campaign_spec.campaign import CampaignSpec
+from wise_al.campaign_spec.exploration import FlagsSpec
+from wise_al.campaign_spec.io import load_spec
 from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.md import relaxation_path
 from wise_al.cp2k.run import LaunchProfile
@@ -30,9 +33,6 @@ from wise_al.flags import FlagChecker
 from wise_al.mace.committee import Committee
 from wise_al.mace.fit import fit_committee
 from wise_al.md.relax import relax_start
-from wise_al.spec.campaign import CampaignSpec
-from wise_al.spec.exploration import FlagsSpec
-from wise_al.spec.io import load_spec
 from wise_al.systems.cells import pack_cell
 
 #: What a frame without flags carries under ``flags``.

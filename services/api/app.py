@@ -24,10 +24,10 @@ from services.api.routes import (
     validations,
 )
 from services.worker.dispatch import create_celery
+from wise_al.campaign_spec.study import StudySpec
 from wise_al.db.engine import create_db_engine, create_session_factory
 from wise_al.db.migrate import head_revision, require_current
 from wise_al.settings import ApiSettings
-from wise_al.spec.study import StudySpec
 
 API_PREFIX = "/api/v1"
 

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from wise_al.campaign_spec.io import describe_errors
 from wise_al.errors import (
     AuthError,
     ConflictError,
@@ -22,7 +23,6 @@ from wise_al.errors import (
     clip,
     clip_errors,
 )
-from wise_al.spec.io import describe_errors
 
 logger = logging.getLogger("wise_al.api")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from wise_al.spec.base import MAX_INT32
+from wise_al.campaign_spec.base import MAX_INT32
 
 CampaignId = Annotated[int, Path(ge=1, le=MAX_INT32)]
 FrameId = Annotated[int, Path(ge=1, le=MAX_INT32)]

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 from ase.io import write
 
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.run import LaunchProfile
-from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.cells import pack_cell
 from wise_al.systems.labelled import labelled_frame
 

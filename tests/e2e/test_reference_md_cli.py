@@ -13,12 +13,12 @@ from ase.io import read, write
 
 from tests.support.cli import Cli
 from tests.support.cp2k_fixtures import li_water, needs_cp2k
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.run import LaunchProfile
 from wise_al.datasets.check import check_dataset
 from wise_al.mace.datasets import check_external_test
-from wise_al.spec.labelling import LabellingSpec
 
 pytestmark = [needs_cp2k, pytest.mark.slow]
 

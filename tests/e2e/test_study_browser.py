@@ -28,6 +28,9 @@ from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.databases import PostgresDatabases
 from tests.support.loop_fixtures import SHORT_VALIDATION, drain, small_campaign
 from tests.support.once import build_once
+from wise_al.campaign_spec.dataset import DatasetSpec
+from wise_al.campaign_spec.labelling import LabellingSpec
+from wise_al.campaign_spec.study import StudySpec
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import make_labeller
 from wise_al.cp2k.md import ReferenceMdParameters, run_reference_md
@@ -38,9 +41,6 @@ from wise_al.db.repositories import CampaignRepository, StudyRepository
 from wise_al.jobs.datasets import store_dataset
 from wise_al.jobs.studies import create_study
 from wise_al.settings import WorkerSettings
-from wise_al.spec.dataset import DatasetSpec
-from wise_al.spec.labelling import LabellingSpec
-from wise_al.spec.study import StudySpec
 from wise_al.systems.cells import pack_cell
 
 # four real campaigns are built before the first test: longer than one test's usual limit

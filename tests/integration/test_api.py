@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.api.app import create_app
 from tests.support.api_fixtures import CAMPAIGNS, Api
 from tests.support.factories import BAD_SPECS, EXAMPLES, example_spec, with_value
+from wise_al.campaign_spec import dump_spec, parse_spec
 from wise_al.db.engine import create_db_engine, transaction
 from wise_al.db.models import Campaign, CampaignStatus
 from wise_al.db.repositories import TokenRepository
 from wise_al.settings import ApiSettings
-from wise_al.spec import dump_spec, parse_spec
 
 
 def test_health(api: Api) -> None:

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.loop_fixtures import small_campaign
+from wise_al.campaign_spec import parse_spec
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.repositories import CampaignRepository
 from wise_al.jobs.unit import cancelled_check
-from wise_al.spec import parse_spec
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.loop_fixtures import small_campaign
+from wise_al.campaign_spec import parse_spec
 from wise_al.db.engine import transaction
 from wise_al.db.models import Frame, ModelVersion, RunStatus, TaskRun, WalkerRun
 from wise_al.db.repositories import CampaignRepository
 from wise_al.db.repositories.task_runs import command_of
 from wise_al.jobs.run import advance_and_plan, run_unit
 from wise_al.settings import WorkerSettings
-from wise_al.spec import parse_spec
 
 pytestmark = [
     needs_cp2k,

@@ -15,13 +15,13 @@ from ase import Atoms
 from ase.build import molecule
 
 from tests.support.cp2k_fixtures import needs_cp2k
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k import units
 from wise_al.cp2k.input import build_input, render_input
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.level import R2SCAN_D3BJ
 from wise_al.cp2k.run import LaunchProfile, run_cp2k
-from wise_al.spec.labelling import LabellingSpec
 
 pytestmark = [needs_cp2k, pytest.mark.slow]
 

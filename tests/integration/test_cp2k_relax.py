@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from tests.support.cp2k_fixtures import li_water, needs_cp2k
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.md import relaxation_path
 from wise_al.cp2k.run import LaunchProfile
-from wise_al.spec.labelling import LabellingSpec
 
 
 @needs_cp2k

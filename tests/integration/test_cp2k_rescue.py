@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from tests.support.cp2k_fixtures import li_water, needs_cp2k, wrapper
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.run import LaunchProfile
 from wise_al.cp2k.wavefunctions import WavefunctionLibrary
-from wise_al.spec.labelling import LabellingSpec
 
 pytestmark = [needs_cp2k, pytest.mark.slow]
 

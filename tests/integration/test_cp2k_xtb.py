@@ -10,13 +10,13 @@ import pytest
 
 from tests.support.cp2k_fixtures import li_water, needs_cp2k, wrapper
 from tests.support.cp2k_reference import ase_single_point
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.failures import Failure, classify_failure
 from wise_al.cp2k.input import build_input, frame_charge_e, render_input
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.parse import parse_output
 from wise_al.cp2k.run import LaunchProfile, RunOutcome, run_cp2k
-from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.cells import pack_cell
 
 pytestmark = needs_cp2k

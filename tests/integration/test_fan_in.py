@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.fake_units import FAKE_UNITS, FRAMES_PER_WALKER, fake_label_row, with_fault
 from tests.support.loop_fixtures import small_campaign
+from wise_al.campaign_spec import parse_spec
+from wise_al.campaign_spec.dataset import DatasetSpec
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Campaign,
@@ -39,9 +42,6 @@ from wise_al.jobs.run import TRANSIENT, advance_and_plan, run_unit
 from wise_al.jobs.unit import UnitKind
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
-from wise_al.spec import parse_spec
-from wise_al.spec.dataset import DatasetSpec
-from wise_al.spec.labelling import LabellingSpec
 
 Units = dict[Unit, UnitKind]
 MAX_ATTEMPTS = 3

@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.cp2k_fixtures import needs_cp2k, wrapper
 from tests.support.factories import example_spec
+from wise_al.campaign_spec import parse_spec
 from wise_al.cp2k.label import Attempt, LabelResult
 from wise_al.db.engine import transaction
 from wise_al.db.models import Frame, FrameStatus, Iteration, Label, RunStatus
 from wise_al.db.repositories import CampaignRepository, LabelRepository, ModelVersionRepository
 from wise_al.jobs.label import label_frame
 from wise_al.settings import WorkerSettings
-from wise_al.spec import parse_spec
 from wise_al.systems.levels import MixedLevelsError
 
 #: A frame's stored structure (structure_to_dict's keys): one Li+ in a periodic box.

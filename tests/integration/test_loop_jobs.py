@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.loop_fixtures import drain, small_campaign
 from tests.support.shared_campaign import REJECT_REASON, CampaignCopy
+from wise_al.campaign_spec import parse_spec
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Campaign,
@@ -38,7 +39,6 @@ from wise_al.db.models import (
 from wise_al.db.repositories import CampaignRepository
 from wise_al.jobs.run import run_unit
 from wise_al.settings import WorkerSettings
-from wise_al.spec import parse_spec
 
 # one worker runs every reader of the shared campaign: the others never wait for its build
 pytestmark = [needs_cp2k, pytest.mark.slow, pytest.mark.xdist_group("shared-campaign")]

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.fusing_model import fusing_model
 from tests.support.loop_fixtures import small_campaign
+from wise_al.campaign_spec import parse_spec
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
     Frame,
@@ -37,7 +38,6 @@ from wise_al.jobs.label import label_frame
 from wise_al.jobs.select import select_iteration
 from wise_al.jobs.validate import validate_iteration
 from wise_al.settings import WorkerSettings
-from wise_al.spec import parse_spec
 from wise_al.systems.structures import structure_from_dict
 
 pytestmark = [needs_cp2k, pytest.mark.slow]

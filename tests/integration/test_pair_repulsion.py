@@ -29,8 +29,8 @@ from pydantic import ValidationError
 
 from tests.support.factories import example_spec, with_value
 from tests.support.mace_models import train_tiny_member
+from wise_al.campaign_spec import CampaignSpec
 from wise_al.mace.committee import Committee
-from wise_al.spec import CampaignSpec
 
 pytestmark = pytest.mark.slow
 

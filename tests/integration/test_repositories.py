@@ -7,11 +7,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.factories import example_spec, with_value
+from wise_al.campaign_spec import dump_spec, parse_spec
 from wise_al.db.engine import transaction
 from wise_al.db.models import ApiToken, Campaign, CampaignStatus
 from wise_al.db.repositories import CampaignRepository, TokenRepository
 from wise_al.errors import ConflictError, NotFoundError
-from wise_al.spec import dump_spec, parse_spec
 
 
 def _create(factory: sessionmaker[Session], name: str) -> int:

@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.loop_fixtures import SHORT_VALIDATION, drain, small_campaign
+from wise_al.campaign_spec import parse_spec
+from wise_al.campaign_spec.dataset import DatasetSpec
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.label import make_labeller
 from wise_al.db.engine import transaction
 from wise_al.db.models import (
@@ -29,9 +32,6 @@ from wise_al.db.models import (
 from wise_al.db.repositories import CampaignRepository
 from wise_al.jobs.datasets import store_dataset
 from wise_al.settings import WorkerSettings
-from wise_al.spec import parse_spec
-from wise_al.spec.dataset import DatasetSpec
-from wise_al.spec.labelling import LabellingSpec
 
 # every campaign here runs on one backend: the loop's SQL is the same on both (test_fan_in)
 pytestmark = [needs_cp2k, pytest.mark.slow]

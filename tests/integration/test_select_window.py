@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.loop_fixtures import small_campaign
+from wise_al.campaign_spec import parse_spec
 from wise_al.db.engine import transaction
 from wise_al.db.models import Frame, FrameStatus, Iteration, Phase
 from wise_al.db.repositories import CampaignRepository
 from wise_al.jobs.select import select_iteration
 from wise_al.settings import WorkerSettings
-from wise_al.spec import parse_spec
 from wise_al.systems.structures import structure_to_dict
 
 #: Raw max σ of iteration 1's twenty frames (eV/Å); the last calibration measured slope 2.

@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.cp2k_fixtures import li_water, needs_cp2k, wrapper
 from tests.support.loop_fixtures import small_campaign
+from wise_al.campaign_spec import parse_spec
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import RESULT_NAME, Labeller
 from wise_al.cp2k.run import LaunchProfile
@@ -33,8 +35,6 @@ from wise_al.db.models import Frame, FrameStatus, Iteration, Label
 from wise_al.db.repositories import CampaignRepository
 from wise_al.jobs.label import label_frame
 from wise_al.settings import WorkerSettings
-from wise_al.spec import parse_spec
-from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.structures import structure_to_dict
 
 pytestmark = [needs_cp2k, pytest.mark.slow, pytest.mark.processes]
@@ -144,8 +144,9 @@ def test_a_worker_killed_while_its_job_runs_re_attaches_and_the_label_is_made_on
             "import sys; from tests.support.cp2k_fixtures import li_water; "
             "from wise_al.cp2k.installation import detect; "
             "from wise_al.cp2k.label import Labeller; from wise_al.cp2k.run import LaunchProfile; "
-            "from wise_al.cp2k.slurm import SlurmProfile; from wise_al.spec.labelling import "
-            "LabellingSpec; Labeller(LabellingSpec(), detect(), LaunchProfile(slurm="
+            "from wise_al.cp2k.slurm import SlurmProfile; "
+            "from wise_al.campaign_spec.labelling import LabellingSpec; "
+            "Labeller(LabellingSpec(), detect(), LaunchProfile(slurm="
             "SlurmProfile(poll_interval_s=0.3)), __import__('pathlib').Path(sys.argv[1]))"
             ".label(li_water())",
             str(store),

@@ -18,10 +18,10 @@ from ase import Atoms
 from ase.build import molecule
 
 from tests.support.cp2k_fixtures import needs_cp2k
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.run import LaunchProfile
-from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.cells import pack_cell
 
 pytestmark = [needs_cp2k, pytest.mark.slow]

@@ -17,14 +17,14 @@ from ase.io import read
 
 from tests.support.cp2k_fixtures import needs_cp2k
 from tests.support.mace_models import STRESS_DATA
+from wise_al.campaign_spec.labelling import LabellingSpec
+from wise_al.campaign_spec.model import TrainingSpec
 from wise_al.cp2k.e0s import reference_energies
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.run import LaunchProfile
 from wise_al.mace.committee import Committee
 from wise_al.mace.fit import fit_committee
-from wise_al.spec.labelling import LabellingSpec
-from wise_al.spec.model import TrainingSpec
 
 pytestmark = [needs_cp2k, pytest.mark.slow]
 

@@ -17,6 +17,8 @@ from ase.io import read
 
 from tests.support.cp2k_fixtures import needs_cp2k, wrapper
 from tests.support.mace_models import DATA
+from wise_al.campaign_spec.labelling import LabellingSpec
+from wise_al.campaign_spec.model import TrainingSpec
 from wise_al.cp2k.e0s import reference_energies
 from wise_al.cp2k.installation import detect
 from wise_al.cp2k.label import Labeller
@@ -24,8 +26,6 @@ from wise_al.cp2k.run import LaunchProfile
 from wise_al.mace.committee import Committee
 from wise_al.mace.evaluate import evaluate
 from wise_al.mace.fit import fit_committee
-from wise_al.spec.labelling import LabellingSpec
-from wise_al.spec.model import TrainingSpec
 
 pytestmark = [needs_cp2k, pytest.mark.slow]
 

@@ -27,11 +27,11 @@ from tests.support.service import (
     running_unit,
     wait_for,
 )
+from wise_al.campaign_spec import parse_spec
 from wise_al.client import WiseAlClient
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.repositories import CampaignRepository
 from wise_al.settings import WorkerSettings
-from wise_al.spec import parse_spec
 
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), Path("/usr/bin"))
 

@@ -35,13 +35,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.support.databases import PostgresDatabases
 from tests.support.loop_fixtures import SHORT_VALIDATION, drain, small_campaign
 from tests.support.once import run_uid
+from wise_al.campaign_spec import parse_spec
 from wise_al.db import migrate
 from wise_al.db.base import Base
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.models import FrameStatus, Label, ReviewDecision
 from wise_al.db.repositories import CampaignRepository, FrameFilter, FrameRepository
 from wise_al.settings import WorkerSettings
-from wise_al.spec import parse_spec
 
 REJECT_REASON = "packing artefact"
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from wise_al.calibration import calibrate
+from wise_al.campaign_spec.exploration import UncertaintySpec
 from wise_al.jobs.calibrate import frame_classes
-from wise_al.spec.exploration import UncertaintySpec
 
 
 def _verdict(sigma: np.ndarray, error: np.ndarray) -> str | None:

@@ -84,7 +84,7 @@ def test_tfsi_geometry_is_a_sensible_anion() -> None:
 
 
 def test_packing_limits_clear_the_default_flags() -> None:
-    from wise_al.spec.exploration import DEFAULT_MIN_DISTANCE_A
+    from wise_al.campaign_spec.exploration import DEFAULT_MIN_DISTANCE_A
     from wise_al.systems.cells import PACKED_MIN_DISTANCE_A
 
     for pair, flag_limit in DEFAULT_MIN_DISTANCE_A.items():

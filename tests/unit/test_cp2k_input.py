@@ -11,6 +11,8 @@ from ase import Atoms
 from ase.build import molecule
 
 from tests.support.cp2k_fixtures import fake_installation, li_water, needs_cp2k
+from wise_al.campaign_spec.labelling import LabellingSpec
+from wise_al.campaign_spec.overrides import ALLOWED
 from wise_al.cp2k.input import PROTECTED_PATHS, build_input, merge, render_input
 from wise_al.cp2k.installation import Cp2kUnavailable, detect
 from wise_al.cp2k.level import level_of_theory, preflight
@@ -18,8 +20,6 @@ from wise_al.cp2k.rescue import LADDER, Rung, prepare
 from wise_al.cp2k.run import UnsafeInput, check_contained
 from wise_al.cp2k.wavefunctions import WavefunctionLibrary
 from wise_al.errors import WiseAlError
-from wise_al.spec.labelling import LabellingSpec
-from wise_al.spec.overrides import ALLOWED
 from wise_al.systems.labelable import structure_problem
 from wise_al.systems.levels import MixedLevelsError, sha256_of, single_level
 

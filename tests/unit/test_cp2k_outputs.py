@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from tests.support.cp2k_fixtures import fake_installation
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k import units
 from wise_al.cp2k.failures import Failure, classify_failure
 from wise_al.cp2k.installation import Cp2kUnavailable
@@ -21,7 +22,6 @@ from wise_al.cp2k.level import preflight
 from wise_al.cp2k.parse import Cp2kOutput, parse_output
 from wise_al.cp2k.rescue import climbs
 from wise_al.cp2k.run import RunOutcome
-from wise_al.spec.labelling import LabellingSpec
 
 OUTPUTS = Path(__file__).resolve().parents[1] / "data" / "cp2k_outputs"
 

@@ -11,6 +11,8 @@ from ase.io import read, write
 
 from tests.support.cp2k_fixtures import fake_installation
 from tests.support.mace_models import DATA, STRESS_DATA
+from wise_al.campaign_spec.labelling import LabellingSpec
+from wise_al.campaign_spec.model import TrainingSpec
 from wise_al.cp2k.level import level_of_theory, spec_from_level
 from wise_al.errors import WiseAlError
 from wise_al.mace.datasets import (
@@ -22,8 +24,6 @@ from wise_al.mace.datasets import (
 )
 from wise_al.mace.foundations import resolve_foundation
 from wise_al.mace.training import MemberJob, e0s_argument, effective_training, mace_arguments
-from wise_al.spec.labelling import LabellingSpec
-from wise_al.spec.model import TrainingSpec
 
 
 def _frames() -> list[Atoms]:

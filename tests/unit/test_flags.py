@@ -8,8 +8,8 @@ from ase import Atoms
 from ase.build import molecule
 from ase.md.velocitydistribution import thermalize_momenta
 
+from wise_al.campaign_spec.exploration import FlagsSpec
 from wise_al.flags import Flag, FlagChecker
-from wise_al.spec.exploration import FlagsSpec
 from wise_al.systems.cells import build_wise_cell, pack_cell
 
 

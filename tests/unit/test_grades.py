@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 
+from wise_al.campaign_spec.exploration import FlagsSpec
 from wise_al.flags.checker import FlagChecker, breaks_run, broken_run, first_break
 from wise_al.observables.registry import THRESHOLD_SETS, ThresholdSet
 from wise_al.observables.scores import (
@@ -20,7 +21,6 @@ from wise_al.observables.scores import (
     score_report,
 )
 from wise_al.observables.structure_factor import smallest_wave_vector_per_A
-from wise_al.spec.exploration import FlagsSpec
 
 MEASURED = {"density_g_per_cm3": 1.75, "sq_r_factor": 0.1, "sq_min_q_per_A": 0.2}
 

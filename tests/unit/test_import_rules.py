@@ -50,7 +50,7 @@ def test_core_and_cli_load_without_web_or_queue_code() -> None:
     """Dynamic: what importing the core actually pulls in, transitively."""
     loaded = _modules_after(
         "import wise_al.cli, wise_al.client, wise_al.db.repositories, wise_al.db.migrate, "
-        "wise_al.spec, wise_al.settings"
+        "wise_al.campaign_spec, wise_al.settings"
     )
     assert loaded & FORBIDDEN_IN_CORE == set()
     # and the CLI starts without torch: commands that need a model import it themselves
@@ -65,7 +65,7 @@ def test_api_process_never_loads_torch_or_mace(tmp_path: Path) -> None:
         "from services.api.app import create_app\n"
         f"create_app(ApiSettings(home={str(tmp_path)!r}))\n"
         "from tests.support.factories import example_spec\n"
-        "from wise_al.spec import parse_spec\n"
+        "from wise_al.campaign_spec import parse_spec\n"
         "parse_spec(example_spec('21m'))\n"
     )
     assert "fastapi" in loaded  # the probe really built the app
@@ -149,7 +149,8 @@ def test_science_packages_stay_apart() -> None:
     graph = package_graph()
     assert "cp2k" not in graph.get("mace", set())
     assert "mace" not in graph.get("cp2k", set())
-    assert graph.get("loop", set()) <= {"spec"}  # the loop is pure: counts in, decision out
+    # the loop is pure: counts in, decision out
+    assert graph.get("loop", set()) <= {"campaign_spec"}
 
 
 #: Receivers whose query methods build SQL; outside repositories they may not be called.

@@ -291,8 +291,8 @@ def test_in_process_fine_tuning_learns_the_labels_and_is_seeded(
     repeats itself for a seed, and a bootstrap resample gives another model."""
     from benchmarks.label_efficiency.fine_tune import fine_tune
     from tests.support.mace_models import DATA
+    from wise_al.campaign_spec.model import TrainingSpec
     from wise_al.mace.evaluate import evaluate
-    from wise_al.spec.model import TrainingSpec
 
     frames = read(DATA, ":8")
     assert isinstance(frames, list)

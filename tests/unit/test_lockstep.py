@@ -11,11 +11,11 @@ from ase.io import read
 from ase.md.velocitydistribution import thermalize_momenta
 
 from tests.support.mace_models import DATA
+from wise_al.campaign_spec.exploration import FlagsSpec
 from wise_al.exploration.lockstep import run_walkers_lockstep
 from wise_al.exploration.walker import WalkerParameters
 from wise_al.flags import FlagChecker
 from wise_al.mace.committee import Committee
-from wise_al.spec.exploration import FlagsSpec
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ from dataclasses import replace
 import pytest
 from pydantic import ValidationError
 
+from wise_al.campaign_spec import CampaignSpec
 from wise_al.loop import CampaignStatus, Command, Phase, Snapshot, Unit, advance, first_phase
 from wise_al.loop.advance import walker_count
-from wise_al.spec import CampaignSpec
 
 RUNNING = CampaignStatus.RUNNING
 

@@ -17,6 +17,7 @@ from ase import Atoms, units
 from ase.io import read
 
 from tests.support.mace_models import DATA
+from wise_al.campaign_spec.exploration import FlagsSpec
 from wise_al.errors import WiseAlError
 from wise_al.exploration.walker import WalkerParameters, run_walker
 from wise_al.flags import FlagChecker
@@ -26,7 +27,6 @@ from wise_al.md.dispersion import add_dispersion
 from wise_al.md.parameters import ProductionParameters
 from wise_al.md.production import run_production
 from wise_al.observables.convergence import block_average
-from wise_al.spec.exploration import FlagsSpec
 from wise_al.systems.cells import pack_cell
 from wise_al.uncertainty import frame_deviation
 
@@ -214,8 +214,8 @@ def test_d3_at_md_time_forces_and_stress_are_derivatives_of_its_energy(
 @pytest.mark.parametrize("steps", [1, 7, 25, 100, 1001])
 def test_validation_runs_of_any_length_get_whole_intervals(steps: int) -> None:
     from tests.support.factories import example_spec, with_value
+    from wise_al.campaign_spec import parse_spec
     from wise_al.jobs.validate import run_parameters
-    from wise_al.spec import parse_spec
 
     validation = {"enabled": True, "save_interval_steps": 10, "checkpoint_interval_steps": 50}
     spec = parse_spec(with_value(example_spec(), "validation", validation))

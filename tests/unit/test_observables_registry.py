@@ -10,11 +10,11 @@ from rich.console import Console
 
 from services.api.schemas import SUMMARY_OBSERVABLES
 from tests.support.factories import example_spec, with_value
+from wise_al.campaign_spec import CampaignSpec
 from wise_al.cli.output import validations_table
 from wise_al.observables.registry import GRADED, METRICS, OBSERVABLES, THRESHOLD_SETS
 from wise_al.observables.report import comparison_rows, observe
 from wise_al.observables.scores import observable_values
-from wise_al.spec import CampaignSpec
 from wise_al.systems.cells import pack_cell
 
 

@@ -13,14 +13,14 @@ from ase.build import molecule
 from ase.io import write
 
 from tests.support.factories import example_spec
+from wise_al.campaign_spec import parse_spec
+from wise_al.campaign_spec.exploration import FlagsSpec, SelectionSpec, UncertaintySpec
 from wise_al.exploration.frames import SavedFrame
 from wise_al.exploration.onset import kept_frames
 from wise_al.flags import FlagChecker
 from wise_al.jobs.starts import continued_start, why_broken
 from wise_al.selection import Candidate, select_frames
 from wise_al.selection.registry import STRATEGIES
-from wise_al.spec import parse_spec
-from wise_al.spec.exploration import FlagsSpec, SelectionSpec, UncertaintySpec
 from wise_al.uncertainty import Deviation, FrameClass
 
 WINDOW = UncertaintySpec(trust_lo_eV_per_A=0.05, trust_hi_eV_per_A=0.30)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from wise_al.campaign_spec.exploration import SelectionSpec, UncertaintySpec
 from wise_al.selection import Candidate, select_frames
-from wise_al.spec.exploration import SelectionSpec, UncertaintySpec
 
 WINDOW = UncertaintySpec(trust_lo_eV_per_A=0.05, trust_hi_eV_per_A=0.15)
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.failures import Failure, classify_failure
 from wise_al.cp2k.label import make_labeller
 from wise_al.cp2k.run import RunOutcome
 from wise_al.cp2k.slurm import EXIT_CODE_FILE, SlurmError, SlurmProfile, job_script
 from wise_al.settings import WorkerSettings
-from wise_al.spec.labelling import LabellingSpec
 
 
 def test_the_job_script_asks_for_the_allocation_and_records_cp2ks_exit_code() -> None:

@@ -12,9 +12,15 @@ import pytest
 import yaml
 
 from tests.support.factories import BAD_SPECS, EXAMPLES, example_spec, with_value
+from wise_al.campaign_spec import (
+    dump_spec,
+    load_spec,
+    parse_spec,
+    parse_spec_text,
+    spec_json_schema,
+)
+from wise_al.campaign_spec.io import MAX_SPEC_BYTES
 from wise_al.errors import SpecError
-from wise_al.spec import dump_spec, load_spec, parse_spec, parse_spec_text, spec_json_schema
-from wise_al.spec.io import MAX_SPEC_BYTES
 from wise_al.systems.species import waters_for_molality
 
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from tests.support.factories import example_spec
+from wise_al.campaign_spec.study import StudySpec, expand_study
 from wise_al.errors import SpecError
-from wise_al.spec.study import StudySpec, expand_study
 
 
 def study(variants: dict[str, Any], **fields: Any) -> StudySpec:

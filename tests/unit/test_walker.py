@@ -12,11 +12,11 @@ from ase.io import read
 from ase.md.velocitydistribution import thermalize_momenta
 
 from tests.support.mace_models import DATA
+from wise_al.campaign_spec.exploration import FlagsSpec
 from wise_al.exploration.walker import WalkerParameters, run_walker
 from wise_al.flags import FlagChecker
 from wise_al.mace.committee import Committee
 from wise_al.processes import Stopped
-from wise_al.spec.exploration import FlagsSpec
 from wise_al.systems.cells import pack_cell
 from wise_al.uncertainty import frame_deviation
 
@@ -131,7 +131,7 @@ def test_a_walker_takes_every_exploration_setting_of_its_spec_and_a_scaled_windo
     from dataclasses import fields
 
     from tests.support.factories import example_spec
-    from wise_al.spec import parse_spec
+    from wise_al.campaign_spec import parse_spec
 
     spec = parse_spec(example_spec("demo"))
     walker = WalkerParameters.from_spec(

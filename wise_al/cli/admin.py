@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from wise_al.campaign_spec import dump_spec, load_spec, spec_json_schema
 from wise_al.cli.output import console, print_json
 from wise_al.db import migrate
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
@@ -19,7 +20,6 @@ from wise_al.db.models import ApiToken
 from wise_al.db.repositories import TokenRepository
 from wise_al.db.repositories.tokens import DEFAULT_LIFETIME, DEFAULT_SCOPES, SCOPES, is_expired
 from wise_al.settings import CoreSettings
-from wise_al.spec import dump_spec, load_spec, spec_json_schema
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 

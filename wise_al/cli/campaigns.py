@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from wise_al.campaign_spec import load_spec
 from wise_al.cli.output import (
     campaign_details,
     campaign_table,
@@ -17,7 +18,6 @@ from wise_al.cli.output import (
 )
 from wise_al.client import WiseAlClient
 from wise_al.settings import ClientSettings
-from wise_al.spec import load_spec
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 ApiOpt = Annotated[

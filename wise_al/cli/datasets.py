@@ -12,13 +12,13 @@ from ase import Atoms
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cli.campaigns import ApiOpt, TokenOpt, make_client
 from wise_al.cli.explore import JsonOpt, read_frames
 from wise_al.cli.label import labelling_spec
 from wise_al.cli.output import console, print_json
 from wise_al.datasets.check import DatasetSummary, check_dataset
 from wise_al.errors import WiseAlError
-from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.levels import describe_level, sha256_of
 
 app = typer.Typer(help="Upload labelled data (AIMD, ...) or starting structures.")

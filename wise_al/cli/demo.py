@@ -12,6 +12,7 @@ from ase import Atoms
 from ase.io import read
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from wise_al.campaign_spec import CampaignSpec, load_spec
 from wise_al.cli.embedded import HostOpt, PortOpt, embedded
 from wise_al.cli.learning import calibration_table, contacts_table, contacts_verdict
 from wise_al.cli.output import console, iterations_table, validations_table
@@ -20,7 +21,6 @@ from wise_al.db import migrate
 from wise_al.db.engine import create_db_engine, create_session_factory, transaction
 from wise_al.db.repositories import TokenRepository
 from wise_al.settings import CoreSettings
-from wise_al.spec import CampaignSpec, load_spec
 
 EXAMPLE_SPEC = migrate.MIGRATIONS_DIR.parent / "examples" / "demo.yaml"
 FINISHED = ("completed", "failed", "cancelled")

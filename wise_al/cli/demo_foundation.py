@@ -16,10 +16,10 @@ from pathlib import Path
 from ase import Atoms
 from ase.io import write
 
+from wise_al.campaign_spec.model import TrainingSpec
 from wise_al.cp2k.e0s import reference_energies
 from wise_al.cp2k.label import Labeller
 from wise_al.mace.fit import FittedCommittee, fit_committee
-from wise_al.spec.model import TrainingSpec
 from wise_al.systems.cells import pack_cell
 from wise_al.systems.labelled import labelled_frame
 

@@ -11,10 +11,10 @@ from ase import Atoms
 from ase.io import read, write
 from rich.progress import Progress
 
+from wise_al.campaign_spec.exploration import FlagsSpec, UncertaintySpec
+from wise_al.campaign_spec.io import load_spec
 from wise_al.cli.output import console, print_json
 from wise_al.errors import WiseAlError
-from wise_al.spec.exploration import FlagsSpec, UncertaintySpec
-from wise_al.spec.io import load_spec
 from wise_al.systems.cells import BENCHMARK_CELLS, build_benchmark_cell, build_wise_cell
 from wise_al.systems.species import DENSITY_21M_G_PER_CM3
 from wise_al.uncertainty import classify_deviation

@@ -14,13 +14,13 @@ from ase.io import write
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from wise_al.campaign_spec.io import load_spec
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cli.explore import JsonOpt, SpecOpt, read_frames
 from wise_al.cli.output import console, print_json
 from wise_al.cp2k.label import LabelResult, make_labeller
 from wise_al.errors import WiseAlError
 from wise_al.settings import Cp2kSettings
-from wise_al.spec.io import load_spec
-from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.labelled import labelled_frame
 
 #: Exit code when some frames got no label (the labelled ones are still written).

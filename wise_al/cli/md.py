@@ -12,10 +12,10 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from wise_al.atomic_files import write_structure_atomic
+from wise_al.campaign_spec.io import describe_errors
 from wise_al.cli.explore import JsonOpt, read_frames
 from wise_al.cli.output import console, print_json
 from wise_al.errors import WiseAlError
-from wise_al.spec.io import describe_errors
 from wise_al.systems.cells import BENCHMARK_CELLS, build_benchmark_cell
 
 #: The start structure, kept in the run's directory so a resume needs no --start.

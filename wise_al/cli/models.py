@@ -18,13 +18,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from wise_al.campaign_spec.io import load_spec
+from wise_al.campaign_spec.labelling import LabellingSpec
+from wise_al.campaign_spec.model import Strategy, TrainingSpec
 from wise_al.cli.explore import JsonOpt, SpecOpt, read_frames
 from wise_al.cli.output import console, err_console, print_json
 from wise_al.errors import WiseAlError
 from wise_al.settings import Cp2kSettings
-from wise_al.spec.io import load_spec
-from wise_al.spec.labelling import LabellingSpec
-from wise_al.spec.model import Strategy, TrainingSpec
 
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 models_app = typer.Typer(help="Evaluate and build MACE models.", no_args_is_help=True)

@@ -20,11 +20,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from wise_al.atomic_files import write_text_atomic
+from wise_al.campaign_spec.io import load_spec
 from wise_al.cli.explore import JsonOpt, read_frames
 from wise_al.cli.label import labelling_spec
 from wise_al.cli.output import console, print_json
 from wise_al.errors import WiseAlError
-from wise_al.spec.io import load_spec
 
 
 def _start(structure: Path | None, spec: Path | None, seed: int) -> Atoms:

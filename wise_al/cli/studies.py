@@ -8,11 +8,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from wise_al.campaign_spec.io import load_study
+from wise_al.campaign_spec.study import expand_study
 from wise_al.cli.campaigns import ApiOpt, JsonOpt, TokenOpt, make_client
 from wise_al.cli.output import console, print_json
 from wise_al.observables.registry import METRICS
-from wise_al.spec.io import load_study
-from wise_al.spec.study import expand_study
 
 app = typer.Typer(help="Compare variants of one campaign: strategies, selection, dispersion.")
 StudyArg = Annotated[int, typer.Argument(help="study id")]

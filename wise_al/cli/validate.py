@@ -11,10 +11,10 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from wise_al.campaign_spec.io import describe_errors
 from wise_al.cli.explore import JsonOpt, read_frames
 from wise_al.cli.output import console, print_json
 from wise_al.errors import WiseAlError
-from wise_al.spec.io import describe_errors
 from wise_al.systems.cells import BENCHMARK_CELLS, build_benchmark_cell
 
 _GRADE_STYLE = {

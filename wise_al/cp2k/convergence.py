@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms
 
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.label import Labeller
 from wise_al.cp2k.units import GPA_IN_EV_PER_A3
 from wise_al.errors import WiseAlError
-from wise_al.spec.labelling import LabellingSpec
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ase import Atoms
 
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.level import (
     BASIS_FILES,
     D3_REFERENCE_FUNCTIONALS,
@@ -24,7 +25,6 @@ from wise_al.cp2k.level import (
     kinds,
 )
 from wise_al.errors import WiseAlError
-from wise_al.spec.labelling import LabellingSpec
 
 
 @dataclass(frozen=True)

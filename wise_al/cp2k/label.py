@@ -20,6 +20,7 @@ import numpy as np
 from ase import Atoms
 
 from wise_al.atomic_files import write_text_atomic
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.failures import Failure, classify_failure
 from wise_al.cp2k.input import Electrons, build_input, frame_charge_e, render_input
 from wise_al.cp2k.installation import Cp2kInstallation, detect
@@ -32,7 +33,6 @@ from wise_al.cp2k.units import STRESS_CONVENTION
 from wise_al.cp2k.wavefunctions import Guess, WavefunctionLibrary
 from wise_al.processes import ShouldStop
 from wise_al.settings import Cp2kSettings
-from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.labelable import structure_problem
 from wise_al.systems.levels import sha256_of
 

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.installation import Cp2kInstallation, Cp2kUnavailable
 from wise_al.cp2k.parse import KNOWN_VERSIONS, release
 from wise_al.errors import WiseAlError
-from wise_al.spec.labelling import LabellingSpec
 
 #: Valence electrons of the GTH pseudopotentials used for each element (Goedecker-Teter-Hutter).
 GTH_VALENCE: dict[str, int] = {

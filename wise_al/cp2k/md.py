@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k import units
 from wise_al.cp2k.input import build_input, render_input
 from wise_al.cp2k.installation import Cp2kInstallation
@@ -24,7 +25,6 @@ from wise_al.cp2k.level import level_of_theory, preflight
 from wise_al.cp2k.parse import scf_failed
 from wise_al.cp2k.run import LaunchProfile, run_cp2k
 from wise_al.errors import WiseAlError
-from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.labelled import labelled_frame
 from wise_al.systems.levels import sha256_of
 

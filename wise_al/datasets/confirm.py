@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from ase import Atoms
 
+from wise_al.campaign_spec.dataset import ConfirmationRecord
 from wise_al.datasets.rejected import DatasetRejected
-from wise_al.spec.dataset import ConfirmationRecord
 
 #: Per-atom energy and per-component force agreement asked of a confirmed frame. Same code,
 #: same settings: the numbers agree to the SCF tolerance, far inside these.

@@ -95,7 +95,7 @@ class Campaign(Base):
 
 
 class Study(Base):
-    """A base campaign and its named variants (``wise_al.spec.study``), compared."""
+    """A base campaign and its named variants (``wise_al.campaign_spec.study``), compared."""
 
     __tablename__ = "study"
 

@@ -19,14 +19,14 @@ from ase.md.md import MolecularDynamics
 from ase.md.nptberendsen import NPTBerendsen
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
+from wise_al.campaign_spec.base import Dispersion, Driver, Ensemble
+from wise_al.campaign_spec.exploration import ExplorationSpec, UncertaintySpec
 from wise_al.exploration.frames import SavedFrame
 from wise_al.flags import FlagChecker
 from wise_al.mace.calculator import CommitteeCalculator
 from wise_al.mace.committee import Committee
 from wise_al.md.dispersion import add_dispersion
 from wise_al.processes import ShouldStop, Stopped
-from wise_al.spec.base import Dispersion, Driver, Ensemble
-from wise_al.spec.exploration import ExplorationSpec, UncertaintySpec
 from wise_al.uncertainty import Deviation, classify_deviation
 
 #: Isothermal compressibility of water, 4.6e-5 1/bar: sets NPT's barostat response.

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 from ase import Atoms
 
+from wise_al.campaign_spec.exploration import FlagsSpec
 from wise_al.flags import bonds, min_distance, overlap, temperature  # noqa: F401 (registers)
 from wise_al.flags.base import RULE_BUILDERS, STOPPING_FLAGS, Flag, FlagRule, FrameView
 from wise_al.observables.contacts import LI_LI_CONTACT_A
-from wise_al.spec.exploration import FlagsSpec
 
 
 class FlagChecker:

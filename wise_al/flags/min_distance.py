@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from wise_al.campaign_spec.base import parse_element_pair
 from wise_al.flags.base import Flag, FlagRule, FrameView, pair_label, register
-from wise_al.spec.base import parse_element_pair
 from wise_al.systems.topology import find_bonds, molecule_ids
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy.orm import Session
 
+from wise_al.campaign_spec.exploration import UncertaintySpec
 from wise_al.db.engine import transaction
 from wise_al.db.repositories import (
     FrameRepository,
@@ -19,7 +20,6 @@ from wise_al.jobs.outcomes import CALIBRATION_KEY
 from wise_al.jobs.unit import Sessions, UnitKind, outcome_in_metrics, spec_of
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
-from wise_al.spec.exploration import UncertaintySpec
 from wise_al.systems.structures import structure_from_dict
 from wise_al.uncertainty import FrameClass, classify_deviation
 

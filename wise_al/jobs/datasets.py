@@ -16,13 +16,13 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
+from wise_al.campaign_spec.dataset import DatasetSpec
 from wise_al.datasets.bounded import check_bounded
 from wise_al.datasets.rejected import DatasetRejected
 from wise_al.db.models import Dataset
 from wise_al.db.repositories import DatasetRepository
 from wise_al.jobs.artifacts import dataset_file, datasets_dir
 from wise_al.settings import CoreSettings
-from wise_al.spec.dataset import DatasetSpec
 from wise_al.systems.levels import sha256_of
 
 CHUNK_BYTES = 1 << 20

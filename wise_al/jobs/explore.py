@@ -11,6 +11,7 @@ from ase import Atoms
 from ase.io import read
 from sqlalchemy.orm import Session
 
+from wise_al.campaign_spec import CampaignSpec
 from wise_al.db.engine import transaction
 from wise_al.db.models import RunStatus
 from wise_al.db.repositories import (
@@ -37,7 +38,6 @@ from wise_al.loop import Command, Unit
 from wise_al.processes import Stopped, throttled
 from wise_al.selection.registry import STRATEGIES
 from wise_al.settings import WorkerSettings
-from wise_al.spec import CampaignSpec
 from wise_al.uncertainty import deviation_histogram
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from ase import Atoms
 
+from wise_al.campaign_spec.system import SystemSpec
 from wise_al.db.engine import transaction
 from wise_al.db.repositories import FrameRepository, IterationRepository
 from wise_al.errors import WiseAlError
@@ -28,7 +29,6 @@ from wise_al.jobs.unit import (
 )
 from wise_al.loop import Unit
 from wise_al.settings import WorkerSettings
-from wise_al.spec.system import SystemSpec
 
 #: Packmol seeds of a campaign's cells: far apart, so no two campaigns' cell k coincide by
 #: a neighbouring seed.

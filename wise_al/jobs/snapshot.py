@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from wise_al.campaign_spec import CampaignSpec
 from wise_al.db.models import Campaign, Iteration, LabelProvenance, RunStatus, WalkerRun
 from wise_al.db.repositories import (
     FrameRepository,
@@ -29,7 +30,6 @@ from wise_al.jobs.select import SELECTED_KEY
 from wise_al.loop import Snapshot, Unit
 from wise_al.loop.advance import walker_count
 from wise_al.observables.scores import observable_values
-from wise_al.spec import CampaignSpec
 
 
 def exploration_counts(walkers: Iterable[WalkerRun]) -> dict[str, int]:

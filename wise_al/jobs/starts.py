@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from ase import Atoms
 from ase.io import read
 
+from wise_al.campaign_spec import CampaignSpec
 from wise_al.errors import WiseAlError
 from wise_al.flags.checker import FlagChecker, breaks_run
 from wise_al.jobs.pack import packed_system
-from wise_al.spec import CampaignSpec
 
 if TYPE_CHECKING:
     from wise_al.mace.committee import Committee

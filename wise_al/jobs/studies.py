@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from wise_al.campaign_spec.study import StudySpec, expand_study
 from wise_al.db.models import LabelProvenance, RunStatus, Study
 from wise_al.db.repositories import (
     CampaignRepository,
@@ -28,7 +29,6 @@ from wise_al.jobs.registry import DECLARED
 from wise_al.jobs.unit import Resource
 from wise_al.observables.registry import METRICS
 from wise_al.observables.scores import observable_values
-from wise_al.spec.study import StudySpec, expand_study
 
 #: Units that hold a GPU while they run: their wall time is the study's GPU cost.
 GPU_UNITS = tuple(str(u) for u, d in DECLARED.items() if d.resource == Resource.GPU)

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from wise_al.campaign_spec import CampaignSpec
 from wise_al.db.models import Campaign, CampaignStatus
 from wise_al.db.repositories import CampaignRepository, IterationRepository
 from wise_al.errors import NotFoundError
 from wise_al.loop import Command, Unit
 from wise_al.settings import WorkerSettings
-from wise_al.spec import CampaignSpec
 
 Sessions = sessionmaker[Session]
 

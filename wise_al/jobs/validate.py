@@ -15,6 +15,7 @@ from ase.io import read
 from sqlalchemy.orm import Session
 
 from wise_al.atomic_files import write_structure_atomic, write_text_atomic
+from wise_al.campaign_spec import CampaignSpec
 from wise_al.db.engine import transaction
 from wise_al.db.models import FrameSource, RunStatus
 from wise_al.db.repositories import (
@@ -38,7 +39,6 @@ from wise_al.jobs.unit import Sessions, UnitKind, spec_of
 from wise_al.loop import Command, Unit
 from wise_al.md.parameters import ProductionParameters
 from wise_al.settings import WorkerSettings
-from wise_al.spec import CampaignSpec
 
 #: Where an iteration's validation equilibrates its start (beside ``validation/``).
 EQUILIBRATION = "validation-equilibration"

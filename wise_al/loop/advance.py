@@ -7,8 +7,8 @@ are repeated on purpose; the dispatcher keeps one task per unit, so asking twice
 
 from __future__ import annotations
 
+from wise_al.campaign_spec.campaign import CampaignSpec
 from wise_al.loop.state import CampaignStatus, Command, Phase, Snapshot, Transition, Unit
-from wise_al.spec.campaign import CampaignSpec
 
 
 def walker_count(spec: CampaignSpec) -> int:

@@ -17,10 +17,10 @@ from ase import Atoms
 from ase.io import read
 
 from wise_al.atomic_files import write_text_atomic
+from wise_al.campaign_spec.model import Strategy, TrainingSpec
 from wise_al.errors import WiseAlError
 from wise_al.mace.datasets import Dataset, bootstrap, write_dataset
 from wise_al.mace.training import MemberJob, TrainedMember, effective_training, train_committee
-from wise_al.spec.model import Strategy, TrainingSpec
 
 MANIFEST_NAME = "committee.json"
 

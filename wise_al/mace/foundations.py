@@ -6,8 +6,8 @@ import contextlib
 import sys
 from pathlib import Path
 
+from wise_al.campaign_spec.model import MACE_FOUNDATION_NAMES
 from wise_al.errors import WiseAlError
-from wise_al.spec.model import MACE_FOUNDATION_NAMES
 
 
 def resolve_foundation(foundation: str, home: Path) -> Path:

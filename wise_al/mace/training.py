@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wise_al.campaign_spec.model import Strategy, TrainingSpec
 from wise_al.errors import WiseAlError
 from wise_al.mace.datasets import Dataset
 from wise_al.processes import ShouldStop, run_process
-from wise_al.spec.model import Strategy, TrainingSpec
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ase.calculators.calculator import BaseCalculator
 from ase.calculators.mixing import SumCalculator
 
-from wise_al.spec.base import Dispersion
+from wise_al.campaign_spec.base import Dispersion
 
 
 def add_dispersion(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from wise_al.spec.base import Dispersion, Driver, Ensemble, StrictModel
+from wise_al.campaign_spec.base import Dispersion, Driver, Ensemble, StrictModel
 
 
 class ProductionParameters(StrictModel):

@@ -19,6 +19,8 @@ from ase.io import read
 from pydantic import Field, model_validator
 
 from wise_al.atomic_files import write_structure_atomic
+from wise_al.campaign_spec.base import Dispersion, StrictModel
+from wise_al.campaign_spec.exploration import FlagsSpec
 from wise_al.errors import WiseAlError
 from wise_al.flags.checker import FlagChecker, broken_run
 from wise_al.md.parameters import ProductionParameters
@@ -28,8 +30,6 @@ from wise_al.observables.registry import DEFAULT_THRESHOLDS, ThresholdSet
 from wise_al.observables.report import finite_or_none, observe
 from wise_al.observables.scores import score_report
 from wise_al.observables.structure_factor import SQ_WINDOW_BINS
-from wise_al.spec.base import Dispersion, StrictModel
-from wise_al.spec.exploration import FlagsSpec
 from wise_al.systems.labelled import structure_sha256
 
 #: A stage of the protocol, for progress reports: (stage, steps done, steps of the stage).

@@ -15,7 +15,7 @@ from ase import Atoms
 
 from wise_al.systems.neighbours import pairs_within
 
-#: The physics flag's default Li–Li minimum distance (wise_al.spec.exploration).
+#: The physics flag's default Li–Li minimum distance (wise_al.campaign_spec.exploration).
 LI_LI_CONTACT_A = 2.6
 
 

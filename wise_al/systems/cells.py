@@ -82,7 +82,7 @@ def _packmol_input(
 
 #: Minimum-image distances (Å) between atoms of different molecules that a packed cell must
 #: keep; ``"*"`` is any other pair. Each stays clear of the default physics flags
-#: (wise_al.spec.exploration.DEFAULT_MIN_DISTANCE_A; a test holds the two together), so a
+#: (wise_al.campaign_spec.exploration.DEFAULT_MIN_DISTANCE_A; a test holds the two together), so a
 #: freshly built cell is never flagged.
 PACKED_MIN_DISTANCE_A = {"Li-Li": 2.65, "Li-O": 1.7, "O-O": 1.95, "*": 1.5}
 

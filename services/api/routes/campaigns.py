@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse
 from services.api.deps import OperateToken, SessionDep
 from services.api.params import CampaignId, Offset
 from services.api.schemas import CampaignRead, ErrorRead, Page
+from wise_al.campaign_spec import CampaignSpec, parse_spec
+from wise_al.campaign_spec.io import decode_json_text, decode_spec_text
 from wise_al.db.models import CampaignStatus
 from wise_al.db.repositories import CampaignRepository, DatasetRepository
-from wise_al.spec import CampaignSpec, parse_spec
-from wise_al.spec.io import decode_json_text, decode_spec_text
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 

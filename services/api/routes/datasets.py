@@ -14,11 +14,11 @@ from services.api.params import DatasetId, Offset
 from services.api.routes.campaigns import ERROR_RESPONSES
 from services.api.routes.results import artifact_file
 from services.api.schemas import DatasetRead, Page
+from wise_al.campaign_spec.dataset import DatasetSpec
+from wise_al.campaign_spec.io import decode_json_text, parse_model
 from wise_al.db.repositories import DatasetRepository
 from wise_al.errors import SpecError
 from wise_al.jobs.datasets import store_dataset
-from wise_al.spec.dataset import DatasetSpec
-from wise_al.spec.io import decode_json_text, parse_model
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 

@@ -16,9 +16,9 @@ from services.api.params import CampaignId, FrameId, IterationFilter, Offset
 from services.api.routes.campaigns import ERROR_RESPONSES, FILE_ERROR_RESPONSES
 from services.api.schemas import FrameDetailRead, FrameRead, Page, ReviewRead
 from services.worker.dispatch import send_advance
+from wise_al.campaign_spec.base import FREE_TEXT_PATTERN
 from wise_al.db.models import FrameStatus, Review, ReviewDecision
 from wise_al.db.repositories import CampaignRepository, FrameFilter, FrameRepository
-from wise_al.spec.base import FREE_TEXT_PATTERN
 from wise_al.systems.structures import structure_from_dict
 
 router = APIRouter(prefix="/campaigns/{campaign_id}/frames", tags=["frames"])

@@ -11,11 +11,11 @@ from services.api.params import CampaignId, Offset
 from services.api.routes.campaigns import ERROR_RESPONSES
 from services.api.schemas import CampaignRead, IterationRead, Page, TaskRunRead
 from services.worker.dispatch import send_advance, send_runs
+from wise_al.campaign_spec import CampaignSpec
+from wise_al.campaign_spec.model import MACE_FOUNDATION_NAMES
 from wise_al.db.models import Campaign, RunStatus
 from wise_al.db.repositories import CampaignRepository, IterationRepository, TaskRunRepository
 from wise_al.errors import ConflictError
-from wise_al.spec import CampaignSpec
-from wise_al.spec.model import MACE_FOUNDATION_NAMES
 
 router = APIRouter(prefix="/campaigns", tags=["runs"])
 

@@ -14,11 +14,11 @@ from services.api.routes.campaigns import ERROR_RESPONSES, FILE_ERROR_RESPONSES,
 from services.api.routes.runs import check_runnable
 from services.api.schemas import Page, StudyRead, StudySummaryRead
 from services.worker.dispatch import send_advance
+from wise_al.campaign_spec.io import parse_model
+from wise_al.campaign_spec.study import StudySpec
 from wise_al.db.models import CampaignStatus, Study
 from wise_al.db.repositories import CampaignRepository, StudyRepository
 from wise_al.jobs.studies import compare_study, comparison_csv, create_study
-from wise_al.spec.io import parse_model
-from wise_al.spec.study import StudySpec
 
 router = APIRouter(prefix="/studies", tags=["studies"])
 

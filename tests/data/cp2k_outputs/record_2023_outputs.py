@@ -10,9 +10,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.cp2k.input import build_input, render_input
 from wise_al.cp2k.run import LaunchProfile, run_cp2k
-from wise_al.spec.labelling import LabellingSpec
 from wise_al.systems.cells import pack_cell
 
 HERE = Path(__file__).resolve().parent

@@ -6,12 +6,12 @@ from typing import ClassVar
 
 from sqlalchemy import select
 
+from wise_al.campaign_spec import CampaignSpec, dump_spec
 from wise_al.db.models import Campaign, CampaignStatus, Iteration
 from wise_al.db.repositories.base import Page, Repository
 from wise_al.db.repositories.task_runs import TaskRunRepository
 from wise_al.errors import ConflictError
 from wise_al.loop import first_phase
-from wise_al.spec import CampaignSpec, dump_spec
 
 
 class CampaignRepository(Repository[Campaign]):

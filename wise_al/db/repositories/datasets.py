@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from wise_al.campaign_spec import CampaignSpec
+from wise_al.campaign_spec.labelling import LabellingSpec
 from wise_al.db.models import Dataset
 from wise_al.db.repositories.base import Page, Repository
 from wise_al.errors import ConflictError, SpecError
-from wise_al.spec import CampaignSpec
-from wise_al.spec.labelling import LabellingSpec
 
 
 def _spec_error(field: str, message: str) -> SpecError:

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from wise_al.campaign_spec.campaign import CampaignSpec
+from wise_al.campaign_spec.study import StudySpec
 from wise_al.errors import MAX_LISTED_ERRORS, MAX_QUOTED_CHARS, SpecError, clip
-from wise_al.spec.campaign import CampaignSpec
-from wise_al.spec.study import StudySpec
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from wise_al.spec.base import StrictModel
+from wise_al.campaign_spec.base import StrictModel
 from wise_al.systems.species import (
     DENSITY_21M_G_PER_CM3,
     SALTS,

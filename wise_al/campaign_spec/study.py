@@ -14,11 +14,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
+from wise_al.campaign_spec.base import Description, Dispersion, Seed, StrictModel
+from wise_al.campaign_spec.campaign import CampaignSpec
+from wise_al.campaign_spec.model import Strategy
 from wise_al.errors import SpecError
 from wise_al.selection.registry import StrategyName
-from wise_al.spec.base import Description, Dispersion, Seed, StrictModel
-from wise_al.spec.campaign import CampaignSpec
-from wise_al.spec.model import Strategy
 
 VariantName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=40)]
 #: What every variant shares with the base, so their scores are on the same footing.

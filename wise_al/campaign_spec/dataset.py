@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from wise_al.spec.base import Description, StrictModel
-from wise_al.spec.labelling import LabellingSpec
-from wise_al.spec.model import DatasetName
+from wise_al.campaign_spec.base import Description, StrictModel
+from wise_al.campaign_spec.labelling import LabellingSpec
+from wise_al.campaign_spec.model import DatasetName
 
 #: Largest level-of-theory record accepted, as JSON (records are a few hundred bytes).
 MAX_LEVEL_RECORD_BYTES = 65_536

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from wise_al.campaign_spec.base import Dispersion, Ensemble, StrictModel
+from wise_al.campaign_spec.system import TemperatureK
 from wise_al.observables.registry import DEFAULT_THRESHOLDS, ObservableMetric, ThresholdSet
 from wise_al.observables.structure_factor import SQ_WINDOW_BINS
-from wise_al.spec.base import Dispersion, Ensemble, StrictModel
-from wise_al.spec.system import TemperatureK
 
 __all__ = ["ObservableMetric", "ValidationSpec"]
 

@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from wise_al.spec.base import StrictModel, check_element
-from wise_al.spec.overrides import validate_overrides
+from wise_al.campaign_spec.base import StrictModel, check_element
+from wise_al.campaign_spec.overrides import validate_overrides
 
 FUNCTIONALS = ("PBE", "revPBE", "BLYP", "r2SCAN")
 DISPERSIONS = ("none", "D3", "D3BJ")

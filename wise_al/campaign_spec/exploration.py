@@ -6,8 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from wise_al.selection.registry import STRATEGIES, StrategyName
-from wise_al.spec.base import (
+from wise_al.campaign_spec.base import (
     Dispersion,
     Driver,
     Ensemble,
@@ -16,7 +15,8 @@ from wise_al.spec.base import (
     check_pair_keys,
     parse_element_pair,
 )
-from wise_al.spec.model import DatasetName
+from wise_al.campaign_spec.model import DatasetName
+from wise_al.selection.registry import STRATEGIES, StrategyName
 
 #: Default species-pair minimum distances in Å, between molecules. Li-Li 2.6 Å is our own
 #: default (to calibrate): from-scratch models invent shorter Li+-Li+ contacts than DFT ever

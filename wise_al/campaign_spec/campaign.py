@@ -6,12 +6,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from wise_al.spec.base import Description, StrictModel, check_elements_present
-from wise_al.spec.exploration import ExplorationSpec, FlagsSpec, SelectionSpec, UncertaintySpec
-from wise_al.spec.labelling import LabellingSpec
-from wise_al.spec.model import ModelSpec
-from wise_al.spec.system import SystemSpec
-from wise_al.spec.validation import ObservableMetric, ValidationSpec
+from wise_al.campaign_spec.base import Description, StrictModel, check_elements_present
+from wise_al.campaign_spec.exploration import (
+    ExplorationSpec,
+    FlagsSpec,
+    SelectionSpec,
+    UncertaintySpec,
+)
+from wise_al.campaign_spec.labelling import LabellingSpec
+from wise_al.campaign_spec.model import ModelSpec
+from wise_al.campaign_spec.system import SystemSpec
+from wise_al.campaign_spec.validation import ObservableMetric, ValidationSpec
 
 #: Version of the spec format this code reads and writes.
 SCHEMA_VERSION: Literal[1] = 1

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from wise_al.spec.base import Seed, StrictModel
+from wise_al.campaign_spec.base import Seed, StrictModel
 
 #: Foundation model names mace's own loader resolves (``mace.calculators.mace_mp(model=...)``).
 #: Kept as data so the API can validate a spec without importing mace.
