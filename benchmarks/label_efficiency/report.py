@@ -256,11 +256,15 @@ def plot(report: dict[str, Any], out: Path) -> Path:
     if not summary["informative_seeds"]:
         axes[0].text(0.5, 0.5, "not measurable:\nevery seed's first, shared model\nalready passed",
                      ha="center", va="center", transform=axes[0].transAxes)  # fmt: skip
-    for arm in ARMS if summary["informative_seeds"] else ():
+    for k, arm in enumerate(ARMS if summary["informative_seeds"] else ()):
         km = summary["arms"][arm]["kaplan_meier"]
-        x = [0.0, *km["labels"], float(budgets[-1])]
+        # the curve ends where the arm's last seed stopped: beyond, nothing was measured
+        reached = max(t for t, _ in summary["arms"][arm]["labels_to_pass"])
+        x = [0.0, *km["labels"], reached]
         y = [1.0, *km["survival"], km["survival"][-1] if km["survival"] else 1.0]
-        line = axes[0].step(x, y, where="post", label=arm)[0]
+        # arms on the same steps are drawn apart by a hair, so none hides another
+        y = [v - 0.006 * k for v in y]
+        line = axes[0].step(x, y, where="post", label=arm, marker="o", markersize=4)[0]
         if km["labels"]:
             axes[0].fill_between(
                 [0.0, *km["labels"]],
