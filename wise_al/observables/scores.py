@@ -59,13 +59,13 @@ def not_measurable(report: dict[str, Any]) -> dict[str, str]:
     (``sq_min_q_per_A``).
     """
     reasons: dict[str, str] = {}
+    q_min = report.get("sq_min_q_per_A")
+    q_peak = EXPERIMENTAL_FIRST_PEAK_PER_A
     for metric in METRICS.values():
         if metric.needs_npt and report.get("density_ensemble") != "NPT":
             reasons[metric.key] = (
                 "not measurable: an NVT run keeps the density it was given (run NPT)"
             )
-        q_min = report.get("sq_min_q_per_A")
-        q_peak = EXPERIMENTAL_FIRST_PEAK_PER_A
         if metric.needs_low_q and (q_min is None or q_min * SQ_SHELLS_BELOW_PEAK > q_peak):
             shown = "unknown" if q_min is None else f"{q_min:.2f} Å⁻¹"
             reasons[metric.key] = (
