@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from ase import Atoms
@@ -25,8 +25,10 @@ from wise_al.db.models import (
 )
 from wise_al.db.repositories.base import Page, Repository
 from wise_al.errors import ConflictError, NotFoundError
-from wise_al.exploration.onset import KeptFrame
 from wise_al.systems.structures import structure_to_dict
+
+if TYPE_CHECKING:  # the flags behind it load SciPy: the API's repositories go without
+    from wise_al.exploration.onset import KeptFrame
 
 #: Sort keys of frame listings (a leading ``-`` sorts descending).
 SORTS: dict[str, Any] = {
