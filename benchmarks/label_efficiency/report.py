@@ -251,7 +251,7 @@ def plot(report: dict[str, Any], out: Path) -> Path:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    summary, budgets = report["summary"], report["arguments"]["budgets"]
+    summary = report["summary"]
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
     if not summary["informative_seeds"]:
         axes[0].text(0.5, 0.5, "not measurable:\nevery seed's first, shared model\nalready passed",
