@@ -152,7 +152,7 @@ OBSERVABLES: dict[str, Observable] = {
             "cn_li_o_total", "CN total", 2, f"{_CN['total']} ± {_CN['total_err']}",
             stderr_key="cn_li_o_total_stderr", in_table=False,
         ),
-        Observable("sq_r_factor", "S(q) R", 3, "good < 0.02, bad > 0.21"),
+        Observable("sq_r_factor", "S(q) R-factor", 3, "good < 0.02, bad > 0.21"),
         Observable(
             "sq_first_peak_per_A", "S(q) first peak (1/Å)", 2,
             f"{_refs['xray_sq']['first_peak_A-1']}", in_table=False,
@@ -182,7 +182,7 @@ METRICS: dict[str, Metric] = {
             needs_npt=True,
         ),
         Metric(
-            "sq_r_factor", "S(q) R", "sq_r_factor", float,
+            "sq_r_factor", "S(q) R-factor", "sq_r_factor", float,
             {"ml-peg-pr445": (0.02, 0.21), "ml-peg-metrics": (0.0, 0.5)},
             needs_low_q=True,
         ),
