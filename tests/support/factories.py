@@ -78,3 +78,15 @@ def jiggled_frames(atoms: Atoms, count: int, sigma_A: float, seed: int = 0) -> l
         frame.positions += rng.normal(0, sigma_A, frame.positions.shape)
         frames.append(frame)
     return frames
+
+
+def spreading_frames(atoms: Atoms, count: int, sigma_A: float, seed: int = 0) -> list[Atoms]:
+    """Like :func:`jiggled_frames`, but frame k is displaced by ``sigma_A * sqrt(k + 1)``:
+    a mean squared displacement growing in time, so a diffusion coefficient is positive."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(count):
+        frame = atoms.copy()
+        frame.positions += rng.normal(0, sigma_A * (k + 1) ** 0.5, frame.positions.shape)
+        frames.append(frame)
+    return frames

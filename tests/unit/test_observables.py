@@ -182,17 +182,12 @@ def test_a_short_run_reports_strict_json_with_missing_errors_as_none() -> None:
     JSONB refuses NaN) and the table prints it."""
     import json
 
+    from tests.support.factories import spreading_frames
     from wise_al.observables.report import comparison_rows, observe
     from wise_al.systems.cells import pack_cell
 
     cell = pack_cell({"LiTFSI": 2, "H2O": 5}, density_g_per_cm3=1.7126, seed=0)
-    rng = np.random.default_rng(0)
-    frames = []
-    for k in range(11):
-        frame = cell.copy()
-        frame.positions += rng.normal(0, 0.05 * (k + 1) ** 0.5, frame.positions.shape)
-        frames.append(frame)
-    report = observe(frames, frame_interval_fs=5.0)
+    report = observe(spreading_frames(cell, 11, 0.05), frame_interval_fs=5.0)
     json.dumps(report, allow_nan=False)
     assert report["diffusion_A2_per_ps"]["Li+"]["stderr"] is None
     assert report["diffusion_A2_per_ps"]["Li+"]["d"] > 0

@@ -3,13 +3,12 @@ nothing else; the metrics' errors against hand values."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from pydantic import ValidationError
 from rich.console import Console
 
 from services.api.schemas import SUMMARY_OBSERVABLES
-from tests.support.factories import example_spec, with_value
+from tests.support.factories import example_spec, spreading_frames, with_value
 from wise_al.campaign_spec import CampaignSpec
 from wise_al.cli.output import validations_table
 from wise_al.observables.registry import GRADED, METRICS, OBSERVABLES, THRESHOLD_SETS
@@ -21,13 +20,7 @@ from wise_al.systems.cells import pack_cell
 @pytest.fixture(scope="module")
 def report() -> dict:
     cell = pack_cell({"LiTFSI": 2, "H2O": 5}, density_g_per_cm3=1.7126, seed=0)
-    rng = np.random.default_rng(0)
-    frames = []
-    for k in range(12):
-        frame = cell.copy()
-        frame.positions += rng.normal(0, 0.05 * (k + 1) ** 0.5, frame.positions.shape)
-        frames.append(frame)
-    return observe(frames, frame_interval_fs=5.0)
+    return observe(spreading_frames(cell, 12, 0.05), frame_interval_fs=5.0)
 
 
 def test_every_declared_observable_is_computed_and_summarised(report: dict) -> None:
