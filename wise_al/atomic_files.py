@@ -5,14 +5,15 @@ Several workers share the artifact store; a reader must never see half a file.
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from ase import Atoms
-from ase.io import read, write
+from ase.io import read
+
+from wise_al.systems.structures import extxyz_text
 
 
 def write_bytes_atomic(target: Path, data: bytes) -> None:
@@ -34,9 +35,7 @@ def write_structure_atomic(target: Path, atoms: Atoms) -> Atoms:
     Callers use what was written (8 decimals), not what they held: a run resumed from the
     file then sees the very digits, and hashes of the start agree.
     """
-    buffer = io.StringIO()
-    write(buffer, atoms, format="extxyz")
-    write_text_atomic(target, buffer.getvalue())
+    write_text_atomic(target, extxyz_text(atoms))
     kept = read(target)
     assert isinstance(kept, Atoms)
     return kept

@@ -7,7 +7,6 @@ level of theory of the campaign's labels, so they serve as the external test set
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Annotated, Any
 
 import typer
 from ase import Atoms
-from ase.io import write
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -25,6 +23,7 @@ from wise_al.cli.explore import JsonOpt, read_frames
 from wise_al.cli.label import labelling_spec
 from wise_al.cli.output import console, print_json
 from wise_al.errors import WiseAlError
+from wise_al.systems.structures import extxyz_text
 
 
 def _start(structure: Path | None, spec: Path | None, seed: int) -> Atoms:
@@ -94,9 +93,7 @@ def build_reference(
             }
         )
     output.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.StringIO()
-    write(buffer, frames, format="extxyz")
-    write_text_atomic(output, buffer.getvalue())
+    write_text_atomic(output, extxyz_text(frames))
     report = {
         "output": str(output),
         "frames": len(frames),

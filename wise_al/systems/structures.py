@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -26,3 +28,12 @@ def structure_from_dict(data: dict[str, Any]) -> Atoms:
         cell=data["cell_A"],
         pbc=data["pbc"],
     )
+
+
+def extxyz_text(frames: Atoms | Iterable[Atoms]) -> str:
+    """``frames`` as extended XYZ text (opens in ASE, OVITO, VMD)."""
+    from ase.io import write  # 0.6 s to import (SciPy): the API imports this module
+
+    buffer = io.StringIO()
+    write(buffer, frames if isinstance(frames, Atoms) else list(frames), format="extxyz")
+    return buffer.getvalue()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Annotated, Literal
 
 import numpy as np
@@ -19,7 +18,7 @@ from services.worker.dispatch import send_advance
 from wise_al.campaign_spec.base import FREE_TEXT_PATTERN
 from wise_al.db.models import FrameStatus, Review, ReviewDecision
 from wise_al.db.repositories import CampaignRepository, FrameFilter, FrameRepository
-from wise_al.systems.structures import structure_from_dict
+from wise_al.systems.structures import extxyz_text, structure_from_dict
 
 router = APIRouter(prefix="/campaigns/{campaign_id}/frames", tags=["frames"])
 
@@ -82,11 +81,7 @@ def get_frame_extxyz(campaign_id: CampaignId, frame_id: FrameId, session: Sessio
     atoms.info.update({"frame_id": frame.id, "md_step": frame.md_step, "status": str(frame.status)})
     if frame.atom_deviations_eV_per_A is not None:
         atoms.arrays["atom_deviation_eV_per_A"] = np.asarray(frame.atom_deviations_eV_per_A)
-    from ase.io import write  # 0.6 s to import (SciPy): the API starts without it
-
-    buffer = io.StringIO()
-    write(buffer, atoms, format="extxyz")
-    return buffer.getvalue()
+    return extxyz_text(atoms)
 
 
 class ReviewCreate(BaseModel):
